@@ -1,0 +1,287 @@
+//! `tokenward bench`: the performance figures of the goals, measured in one run.
+//! Ingest through the store beside a raw SQLite baseline of the same rows;
+//! keyset page fetches at the top, middle and end; filters; one frame render.
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use color_eyre::eyre::{eyre, Result};
+use serde::Serialize;
+
+use crate::connectors::tokenward::map_credential;
+use crate::domain::{fmt_ts, Credential};
+use crate::filter;
+use crate::reference::org::Org;
+use crate::store::{PageAnchor, PageRequest, Sort, SortColumn, Store};
+
+const PAGE: u64 = 1000;
+const ISSUER: &str = "bench";
+
+#[derive(Debug, Serialize)]
+pub struct BenchReport {
+    pub credentials: u64,
+    pub ingest_rows_per_s: f64,
+    pub ingest_seconds: f64,
+    pub baseline_rows_per_s: f64,
+    pub baseline_seconds: f64,
+    /// store ingest rate / raw baseline rate (goal: at least 0.5)
+    pub ingest_ratio: f64,
+    pub child_rows: u64,
+    pub pages: Vec<PageFigure>,
+    pub filters: Vec<FilterFigure>,
+    pub frame_ms_p50: f64,
+    pub frame_ms_p95: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PageFigure {
+    pub sort: String,
+    pub at: &'static str,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FilterFigure {
+    pub query: String,
+    pub first_page_p50_ms: f64,
+    pub count_p50_ms: f64,
+    pub matches: i64,
+}
+
+fn page_of(org: &Org, start: u64, end: u64) -> Result<Vec<Credential>> {
+    (start..end).map(|i| map_credential(ISSUER, org.credential(i)).map_err(|e| eyre!("generated credential: {e}"))).collect()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn percentile(samples: &mut [Duration], p: f64) -> f64 {
+    samples.sort();
+    if samples.is_empty() {
+        return 0.0;
+    }
+    let i = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    ms(samples[i])
+}
+
+pub async fn run(n: u64, keep: Option<PathBuf>, json: bool) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db_path = keep.unwrap_or_else(|| dir.path().join("bench.db"));
+    let baseline_path = dir.path().join("baseline.db");
+    let org = Org::new(n, 7, chrono::Utc::now());
+    let say = |s: String| {
+        if !json {
+            eprintln!("{s}");
+        }
+    };
+
+    say(format!("bench: generating and ingesting {n} credentials into {}", db_path.display()));
+    let store = Store::open(&db_path).await?;
+    store.upsert_issuer(ISSUER, "tokenward", None).await?;
+    let run = store.begin_sync_run(ISSUER, chrono::Utc::now()).await?;
+    let mut ingest = Duration::ZERO;
+    let mut child_rows = 0u64;
+    let mut start = 0;
+    while start < n {
+        let end = (start + PAGE).min(n);
+        let page = page_of(&org, start, end)?;
+        child_rows += page.iter().map(|c| (c.scopes.len() + c.act_chain.len() + c.consent.len() + c.usage.len()) as u64).sum::<u64>();
+        let t = Instant::now();
+        store.ingest_credential_page(run.id, run.started_at, &page, Some(&end.to_string())).await?;
+        ingest += t.elapsed();
+        start = end;
+    }
+    store.finish_sync_run(&run, ISSUER, None).await?;
+    say(format!("  store ingest: {:.1}s", ingest.as_secs_f64()));
+
+    say("bench: raw SQLite baseline (one prepared statement per table, one transaction)".into());
+    let baseline = baseline(&org, n, &baseline_path)?;
+    say(format!("  baseline: {:.1}s", baseline.as_secs_f64()));
+
+    let mut pages = Vec::new();
+    for column in [SortColumn::Expires, SortColumn::Owner, SortColumn::LastUsed] {
+        let sort = Sort { column, descending: false };
+        let all = filter::Query::default().to_sql(chrono::Utc::now());
+        let middle = store.key_at(sort, (n / 2) as i64).await?.ok_or_else(|| eyre!("no middle row"))?;
+        for (at, anchor) in [("top", PageAnchor::First), ("middle", PageAnchor::After(middle.clone())), ("end", PageAnchor::Last)] {
+            let req = PageRequest { filter: all.clone(), sort, anchor, limit: 200 };
+            let mut samples = Vec::new();
+            for _ in 0..40 {
+                let t = Instant::now();
+                let rows = store.page(&req).await?;
+                samples.push(t.elapsed());
+                if rows.is_empty() && n > 0 {
+                    return Err(eyre!("empty page at {at}"));
+                }
+            }
+            pages.push(PageFigure {
+                sort: column.label().into(),
+                at,
+                p50_ms: percentile(&mut samples, 0.5),
+                p95_ms: percentile(&mut samples, 0.95),
+            });
+        }
+    }
+
+    let mut filters = Vec::new();
+    for q in ["binding:bearer", "owner-status:offboarded", "scope:payments:write", "expires<7d", "unused>90d -status:revoked", "invoice"] {
+        let query = filter::parse(q).map_err(|e| eyre!("{q}: {}", e.message))?;
+        let sql = query.to_sql(chrono::Utc::now());
+        let req = PageRequest { filter: sql.clone(), sort: Sort::default(), anchor: PageAnchor::First, limit: 200 };
+        let (mut first, mut count) = (Vec::new(), Vec::new());
+        let mut matches = 0;
+        for _ in 0..5 {
+            let t = Instant::now();
+            store.page(&req).await?;
+            first.push(t.elapsed());
+            let t = Instant::now();
+            matches = store.count(&sql).await?;
+            count.push(t.elapsed());
+        }
+        filters.push(FilterFigure {
+            query: q.into(),
+            first_page_p50_ms: percentile(&mut first, 0.5),
+            count_p50_ms: percentile(&mut count, 0.5),
+            matches,
+        });
+    }
+
+    let (p50, p95) = frame_times(&store).await?;
+    let ingest_rate = n as f64 / ingest.as_secs_f64().max(1e-9);
+    let baseline_rate = n as f64 / baseline.as_secs_f64().max(1e-9);
+    let report = BenchReport {
+        credentials: n,
+        ingest_rows_per_s: ingest_rate,
+        ingest_seconds: ingest.as_secs_f64(),
+        baseline_rows_per_s: baseline_rate,
+        baseline_seconds: baseline.as_secs_f64(),
+        ingest_ratio: ingest_rate / baseline_rate,
+        child_rows,
+        pages,
+        filters,
+        frame_ms_p50: p50,
+        frame_ms_p95: p95,
+    };
+    store.close().await;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&report);
+    }
+    Ok(())
+}
+
+fn print_report(r: &BenchReport) {
+    println!("tokenward bench, {} credentials (+{} scope/delegation/consent/usage rows)", r.credentials, r.child_rows);
+    println!(
+        "ingest   store {:>10.0} credentials/s ({:.1}s)   raw SQLite {:>10.0}/s ({:.1}s)   ratio {:.2} (goal >= 0.50)",
+        r.ingest_rows_per_s, r.ingest_seconds, r.baseline_rows_per_s, r.baseline_seconds, r.ingest_ratio
+    );
+    println!("pages of 200 rows, keyset (goal p50 <= 5 ms at any depth)");
+    for p in &r.pages {
+        println!("  sort {:<10} {:<7} p50 {:>7.2} ms  p95 {:>7.2} ms", p.sort, p.at, p.p50_ms, p.p95_ms);
+    }
+    println!("filters (first page of 200 / full count)");
+    for f in &r.filters {
+        println!("  {:<28} first page p50 {:>8.2} ms   count p50 {:>8.2} ms   {} matches", f.query, f.first_page_p50_ms, f.count_p50_ms, f.matches);
+    }
+    println!("frame    credential view 160x48, TestBackend: p50 {:.3} ms  p95 {:.3} ms (goal <= 1 ms)", r.frame_ms_p50, r.frame_ms_p95);
+}
+
+/// The same rows (credentials and their child rows), one prepared statement per
+/// table, all in one transaction: what SQLite itself can do.
+fn baseline(org: &Org, n: u64, path: &std::path::Path) -> Result<Duration> {
+    let mut conn = rusqlite::Connection::open(path)?;
+    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")?;
+    conn.execute_batch(include_str!("../migrations/0001_inventory.sql"))?;
+    let mut total = Duration::ZERO;
+    let tx = conn.transaction()?;
+    {
+        let mut cred = tx.prepare(
+            "INSERT INTO credentials (id, issuer, external_id, kind, fingerprint, client_id, subject, workload, owner, scopes,
+               audience, binding, issued_at, expires_at, last_used_at, status, task_id, task_intent, task_ended_at, parent_id, synced_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+        )?;
+        let mut scope = tx.prepare("INSERT OR IGNORE INTO credential_scopes (credential_id, scope) VALUES (?1, ?2)")?;
+        let mut hop = tx.prepare("INSERT OR IGNORE INTO delegation (credential_id, position, actor) VALUES (?1, ?2, ?3)")?;
+        let mut usage = tx.prepare("INSERT INTO usage_events (credential_id, at, workload, origin) VALUES (?1, ?2, ?3, ?4)")?;
+        let mut consent = tx.prepare(
+            "INSERT INTO consent_events (credential_id, at, actor, action, scopes, note, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'issuer')",
+        )?;
+        let synced = fmt_ts(&chrono::Utc::now());
+        let mut start = 0;
+        while start < n {
+            let end = (start + PAGE).min(n);
+            let page = page_of(org, start, end)?;
+            let t = Instant::now();
+            for c in &page {
+                let ts = |t: &Option<crate::domain::Timestamp>| t.as_ref().map(fmt_ts);
+                cred.execute(rusqlite::params![
+                    c.id,
+                    c.issuer,
+                    c.external_id,
+                    c.kind.as_str(),
+                    c.fingerprint,
+                    c.client_id.clone().unwrap_or_default(),
+                    c.subject.clone().unwrap_or_default(),
+                    c.workload.clone().unwrap_or_default(),
+                    c.owner.clone().unwrap_or_default(),
+                    c.scopes.join(" "),
+                    c.audience.join(" "),
+                    c.binding.as_str(),
+                    ts(&c.issued_at),
+                    ts(&c.expires_at),
+                    ts(&c.last_used_at),
+                    c.status.as_str(),
+                    c.task.as_ref().map(|t| t.id.clone()),
+                    c.task.as_ref().and_then(|t| t.intent.clone()),
+                    c.task.as_ref().and_then(|t| ts(&t.ended_at)),
+                    c.parent_id,
+                    synced,
+                ])?;
+                for s in &c.scopes {
+                    scope.execute(rusqlite::params![c.id, s])?;
+                }
+                for (i, a) in c.act_chain.iter().enumerate() {
+                    hop.execute(rusqlite::params![c.id, i as i64, a])?;
+                }
+                for u in &c.usage {
+                    usage.execute(rusqlite::params![c.id, fmt_ts(&u.at), u.workload, u.origin])?;
+                }
+                for e in &c.consent {
+                    consent.execute(rusqlite::params![c.id, fmt_ts(&e.at), e.actor, e.action, e.scopes.join(" "), e.note])?;
+                }
+            }
+            total += t.elapsed();
+            start = end;
+        }
+    }
+    let t = Instant::now();
+    tx.commit()?;
+    Ok(total + t.elapsed())
+}
+
+async fn frame_times(store: &Store) -> Result<(f64, f64)> {
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+    let now = chrono::Utc::now();
+    let mut app = crate::tui::state::App::new(crate::tui::keymap::Keymap::default_map(), "bench", "bench.db", false, now);
+    let theme = crate::tui::theme::Theme::load("dark").map_err(|e| eyre!(e))?;
+    let mut fx = app.update(crate::tui::state::Msg::Resize { width: 160, height: 48 });
+    fx.extend(app.start());
+    for e in fx {
+        if let crate::tui::state::Effect::LoadPage { generation, landing, request } = e {
+            let rows = store.page(&request).await.map_err(|e| e.to_string());
+            app.update(crate::tui::state::Msg::Page { generation, landing, rows });
+        }
+    }
+    let mut terminal = Terminal::new(TestBackend::new(160, 48))?;
+    let mut samples = Vec::new();
+    for _ in 0..200 {
+        let t = Instant::now();
+        terminal.draw(|f| crate::tui::view::draw(f, &app, &theme))?;
+        samples.push(t.elapsed());
+    }
+    Ok((percentile(&mut samples, 0.5), percentile(&mut samples, 0.95)))
+}

@@ -1,0 +1,553 @@
+//! The command line: clap commands over the same actions, store and sync the TUI uses.
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use color_eyre::eyre::{eyre, Result, WrapErr};
+
+use crate::actions::Actions;
+use crate::config::{self, Config};
+use crate::connectors::{self, Connector};
+use crate::domain::{fmt_ts, text, GrantStatus};
+use crate::filter;
+use crate::store::{CredentialRow, PageAnchor, PageRequest, Sort, SortColumn, Store};
+
+#[derive(Debug, Parser)]
+#[command(name = "tokenward", version, about = "Govern the credentials AI agents use: inventory, triage, revoke, review.")]
+#[command(long_about = "tokenward syncs every agent credential from your issuers into a local SQLite inventory and lets \
+you browse, triage and revoke them. With no command it opens the terminal UI on the configured inventory.")]
+pub struct Cli {
+    /// Inventory database (default: tokenward.db in the platform data dir).
+    #[arg(long, global = true, env = "TOKENWARD_DB")]
+    pub db: Option<PathBuf>,
+    /// Configuration file (default: tokenward/tokenward.toml in the platform config dir).
+    #[arg(long, global = true, env = "TOKENWARD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Who is acting, recorded in the audit log (default: config `operator`, else $USER).
+    #[arg(long, global = true, env = "TOKENWARD_OPERATOR")]
+    pub operator: Option<String>,
+    /// Refuse every action that changes anything.
+    #[arg(long, global = true, env = "TOKENWARD_READ_ONLY")]
+    pub read_only: bool,
+    /// Output format of listing commands and of errors.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table, env = "TOKENWARD_FORMAT")]
+    pub format: Format,
+    /// Colour theme of the TUI: dark, light, high-contrast, or a path to a theme file.
+    #[arg(long, global = true, env = "TOKENWARD_THEME")]
+    pub theme: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build a synthetic organisation through the normal sync path, then open the TUI.
+    Demo(DemoArgs),
+    /// Run a reference issuer speaking inventory protocol v1.
+    Issuer {
+        #[command(subcommand)]
+        command: IssuerCommand,
+    },
+    /// Sync every configured issuer (or one); exits non-zero if any failed.
+    Sync {
+        /// Only this issuer.
+        #[arg(long)]
+        issuer: Option<String>,
+        /// How many issuers sync at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+    },
+    /// List the configured issuers with their last sync.
+    Issuers,
+    /// List credentials, in pages, by a filter query (see `tokenward help filter`).
+    Credentials {
+        /// Filter query, e.g. "owner-status:offboarded binding:bearer expires<7d".
+        #[arg(long, short)]
+        filter: Option<String>,
+        /// Sort column: expires, last-used, owner, workload, binding, status, kind, issuer, issued, id.
+        #[arg(long, default_value = "expires")]
+        sort: String,
+        /// Reverse the order.
+        #[arg(long)]
+        desc: bool,
+        /// At most this many rows (default: all).
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// One credential: fields, consent trail, delegation chain, usage, findings.
+    Show {
+        /// Local id, a unique prefix of it, the issuer's id, or the sha256 fingerprint.
+        id: String,
+    },
+    /// The approval queue of task grants.
+    Grants {
+        /// pending, approved, denied or expired (default: all).
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Revoke a credential at its issuer, then record it.
+    Revoke {
+        /// Local id, a unique prefix, the issuer's id or the fingerprint.
+        id: String,
+        /// Why: recorded in the audit log and sent to the issuer.
+        #[arg(long)]
+        reason: String,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Measure the performance goals (ingest, paging, filters, frame render).
+    Bench {
+        /// Credentials to generate.
+        #[arg(long, default_value_t = 100_000)]
+        credentials: u64,
+        /// Keep the benchmark database here instead of a temporary file.
+        #[arg(long)]
+        keep: Option<PathBuf>,
+    },
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Credentials in the synthetic organisation.
+    #[arg(long, default_value_t = 5000)]
+    pub credentials: u64,
+    /// Seed of the synthetic organisation.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Stop after the sync and print a summary.
+    #[arg(long)]
+    pub no_tui: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IssuerCommand {
+    /// Serve a deterministic synthetic organisation; approve/deny/revoke change its state.
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        #[arg(long, default_value_t = 5000)]
+        credentials: u64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Require this bearer token, read from the named environment variable.
+        #[arg(long)]
+        token_env: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain; non-zero exit and the first bad entry if it is broken.
+    Verify,
+    /// The newest entries.
+    Log {
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+}
+
+/// Everything a command needs, resolved once from flags, environment and config.
+pub struct Context {
+    pub config: Config,
+    pub db_path: PathBuf,
+    pub operator: String,
+    pub read_only: bool,
+    pub format: Format,
+    pub theme: Option<String>,
+}
+
+impl Context {
+    pub fn from_cli(cli: &Cli) -> Result<Context> {
+        let (path, required) = match &cli.config {
+            Some(p) => (p.clone(), true),
+            None => (config::default_config_path(), false),
+        };
+        let config = Config::load(&path, required)?;
+        let db_path = cli.db.clone().or_else(|| config.db.clone()).unwrap_or_else(config::default_db_path);
+        let operator = cli
+            .operator
+            .clone()
+            .or_else(|| config.operator.clone())
+            .or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| "unknown-operator".into());
+        Ok(Context {
+            theme: cli.theme.clone().or_else(|| config.theme.clone()),
+            config,
+            db_path,
+            operator: text::clean(&operator, 120),
+            read_only: cli.read_only,
+            format: cli.format,
+        })
+    }
+
+    pub async fn store(&self) -> Result<Store> {
+        Store::open(&self.db_path).await.wrap_err_with(|| format!("opening {}", self.db_path.display()))
+    }
+
+    /// Connectors for every configured issuer; one with a broken config is reported, not fatal.
+    pub fn connectors(&self) -> (Vec<Arc<dyn Connector>>, Vec<String>) {
+        let mut ok = Vec::new();
+        let mut errors = Vec::new();
+        for cfg in &self.config.issuers {
+            match connectors::build(cfg) {
+                Ok(c) => ok.push(Arc::from(c)),
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        (ok, errors)
+    }
+
+    pub async fn actions(&self) -> Result<Actions> {
+        let (connectors, _) = self.connectors();
+        Ok(Actions::new(self.store().await?, &connectors, &self.operator, self.read_only))
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let ctx = Context::from_cli(&cli)?;
+    let Some(command) = cli.command else {
+        let store = ctx.store().await?;
+        let actions = ctx.actions().await?;
+        return crate::tui::run(crate::tui::Session::new(&ctx, store, actions, Vec::new())).await;
+    };
+    match command {
+        Command::Demo(args) => crate::demo::run(&ctx, args, cli.db.is_some()).await,
+        Command::Issuer { command: IssuerCommand::Serve { listen, credentials, seed, token_env } } => {
+            let token = match token_env {
+                Some(var) => Some(std::env::var(&var).map_err(|_| eyre!("environment variable {var} is not set"))?),
+                None => None,
+            };
+            let org = crate::reference::org::Org::new(credentials, seed, chrono::Utc::now());
+            crate::reference::server::serve_forever(&listen, org, token).await.wrap_err_with(|| format!("serving on {listen}"))
+        }
+        Command::Sync { issuer, concurrency } => sync(&ctx, issuer, concurrency).await,
+        Command::Issuers => issuers(&ctx).await,
+        Command::Credentials { filter, sort, desc, limit } => credentials(&ctx, filter, &sort, desc, limit).await,
+        Command::Show { id } => show(&ctx, &id).await,
+        Command::Grants { status } => grants(&ctx, status).await,
+        Command::Revoke { id, reason } => revoke(&ctx, &id, &reason).await,
+        Command::Audit { command } => audit(&ctx, command).await,
+        Command::Bench { credentials, keep } => crate::bench::run(credentials, keep, ctx.format == Format::Json).await,
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "tokenward", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
+            Ok(())
+        }
+    }
+}
+
+async fn sync(ctx: &Context, only: Option<String>, concurrency: usize) -> Result<()> {
+    let (mut connectors, errors) = ctx.connectors();
+    if let Some(name) = &only {
+        if ctx.config.issuer(name).is_none() {
+            return Err(eyre!("no issuer named '{name}' in the configuration"));
+        }
+        connectors.retain(|c| c.name() == name);
+    }
+    if connectors.is_empty() && errors.is_empty() {
+        return Err(eyre!("no issuers configured: add [[issuer]] tables to the configuration (see README)"));
+    }
+    let store = ctx.store().await?;
+    let reports = crate::demo::sync_with_progress(&store, &connectors, concurrency).await;
+    let failed: Vec<String> = reports
+        .iter()
+        .filter_map(|r| r.error.as_ref().map(|e| format!("{}: {e}", r.issuer)))
+        .chain(errors.iter().filter(|e| only.as_ref().is_none_or(|n| e.starts_with(n.as_str()))).cloned())
+        .collect();
+    if ctx.format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    }
+    if failed.is_empty() { Ok(()) } else { Err(eyre!("sync failed for {}", failed.join("; "))) }
+}
+
+async fn issuers(ctx: &Context) -> Result<()> {
+    let store = ctx.store().await?;
+    let summaries = store.issuer_summaries().await?;
+    match ctx.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&summaries)?),
+        _ => {
+            let rows: Vec<Vec<String>> = summaries
+                .iter()
+                .map(|s| {
+                    let run = s.last_run.as_ref();
+                    vec![
+                        s.name.clone(),
+                        s.kind.clone(),
+                        s.credentials.to_string(),
+                        run.map(|r| r.status.clone()).unwrap_or_else(|| "never".into()),
+                        run.and_then(|r| r.finished_at.clone()).unwrap_or_default(),
+                        run.and_then(|r| r.error.clone()).unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            print_rows(ctx.format, &["NAME", "KIND", "CREDENTIALS", "LAST SYNC", "FINISHED", "ERROR"], &rows)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn credential_json(r: &CredentialRow, task_id: Option<&str>) -> serde_json::Value {
+    serde_json::json!({
+        "id": r.id, "issuer": r.issuer, "kind": r.kind,
+        "owner": if r.owner.is_empty() { None } else { Some(&r.owner) },
+        "owner_status": r.owner_status,
+        "workload": if r.workload.is_empty() { None } else { Some(&r.workload) },
+        "scopes": crate::store::split(&r.scopes),
+        "audience": serde_json::Value::Null,
+        "binding": r.binding,
+        "issued_at": serde_json::Value::Null,
+        "expires_at": r.expires_at.as_ref().map(fmt_ts),
+        "last_used_at": r.last_used_at.as_ref().map(fmt_ts),
+        "status": r.status,
+        "task_id": task_id,
+    })
+}
+
+async fn credentials(ctx: &Context, filter: Option<String>, sort: &str, desc: bool, limit: Option<usize>) -> Result<()> {
+    let text = filter.unwrap_or_default();
+    let query = filter::parse(&text).map_err(|e| eyre!("bad filter: {}\n{}", e.message, e.caret_line(&text)))?;
+    let column = SortColumn::parse(sort).ok_or_else(|| eyre!("unknown sort column '{sort}'"))?;
+    let store = ctx.store().await?;
+    let sql = query.to_sql(chrono::Utc::now());
+    let mut anchor = PageAnchor::First;
+    let mut left = limit.unwrap_or(usize::MAX);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut first = true;
+    let header = ["ID", "ISSUER", "KIND", "OWNER", "WORKLOAD", "SCOPES", "BINDING", "EXPIRES", "LAST USED", "STATUS"];
+    match ctx.format {
+        Format::Json => write!(out, "[")?,
+        Format::Csv => writeln!(out, "{}", header.map(|h| h.to_lowercase().replace(' ', "_")).join(","))?,
+        Format::Table => {}
+    }
+    let mut table: Vec<Vec<String>> = Vec::new();
+    while left > 0 {
+        let req = PageRequest { filter: sql.clone(), sort: Sort { column, descending: desc }, anchor, limit: left.min(1000) };
+        let page = store.page(&req).await?;
+        let Some(last) = page.last() else { break };
+        anchor = PageAnchor::After(last.key.clone());
+        left = left.saturating_sub(page.len());
+        let full_page = page.len() == req.limit;
+        // The JSON shape of DESIGN.md needs audience, issued_at and task_id: read them for this page only.
+        for r in &page {
+            let fields = row_fields(r);
+            match ctx.format {
+                Format::Json => {
+                    let c = store.credential(&r.id).await?;
+                    let mut v = credential_json(r, c.task.as_ref().map(|t| t.id.as_str()));
+                    v["audience"] = serde_json::json!(c.audience);
+                    v["issued_at"] = serde_json::json!(c.issued_at.as_ref().map(fmt_ts));
+                    write!(out, "{}{}", if first { "\n  " } else { ",\n  " }, v)?;
+                }
+                Format::Csv => writeln!(out, "{}", fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","))?,
+                Format::Table => table.push(fields),
+            }
+            first = false;
+        }
+        if ctx.format == Format::Table && table.len() >= 5000 {
+            write_table(&mut out, &header, &table)?;
+            table.clear();
+        }
+        if !full_page {
+            break;
+        }
+    }
+    match ctx.format {
+        Format::Json => writeln!(out, "{}]", if first { "" } else { "\n" })?,
+        Format::Table => write_table(&mut out, &header, &table)?,
+        Format::Csv => {}
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn row_fields(r: &CredentialRow) -> Vec<String> {
+    let owner = match r.owner_status.as_str() {
+        "offboarded" => format!("{} (offboarded)", r.owner),
+        "none" => "-".into(),
+        _ => r.owner.clone(),
+    };
+    vec![
+        r.id.clone(),
+        r.issuer.clone(),
+        r.kind.clone(),
+        owner,
+        r.workload.clone(),
+        r.scopes.clone(),
+        r.binding.clone(),
+        r.expires_at.as_ref().map(fmt_ts).unwrap_or_else(|| "never".into()),
+        r.last_used_at.as_ref().map(fmt_ts).unwrap_or_else(|| "never".into()),
+        r.status.clone(),
+    ]
+}
+
+async fn show(ctx: &Context, needle: &str) -> Result<()> {
+    let store = ctx.store().await?;
+    let detail = crate::detail::load(&store, needle).await?;
+    match ctx.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&detail)?),
+        _ => {
+            let mut out = std::io::stdout().lock();
+            for line in crate::detail::text_lines(&detail, chrono::Utc::now()) {
+                writeln!(out, "{line}")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn grants(ctx: &Context, status: Option<String>) -> Result<()> {
+    let status = match status {
+        Some(s) => Some(GrantStatus::parse(&s).ok_or_else(|| eyre!("unknown grant status '{s}' (pending, approved, denied, expired)"))?),
+        None => None,
+    };
+    let store = ctx.store().await?;
+    let grants = store.grants(status, 10_000).await?;
+    match ctx.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&grants)?),
+        f => {
+            let rows: Vec<Vec<String>> = grants
+                .iter()
+                .map(|g| {
+                    vec![
+                        g.external_id.clone(),
+                        g.issuer.clone(),
+                        g.workload.clone().unwrap_or_default(),
+                        g.requested_by.clone().unwrap_or_default(),
+                        g.scopes.join(" "),
+                        crate::detail::human_duration(chrono::Duration::seconds(g.ttl_seconds)),
+                        g.binding.to_string(),
+                        g.status.to_string(),
+                        g.intent.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            print_rows(f, &["GRANT", "ISSUER", "WORKLOAD", "REQUESTED BY", "SCOPES", "TTL", "BINDING", "STATUS", "INTENT"], &rows)?;
+        }
+    }
+    Ok(())
+}
+
+async fn revoke(ctx: &Context, id: &str, reason: &str) -> Result<()> {
+    let actions = ctx.actions().await?;
+    let outcome = actions.revoke(id, reason).await?;
+    match ctx.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&outcome)?),
+        _ => println!("{}: {}", outcome.credential_id, outcome.message),
+    }
+    if outcome.status == crate::actions::RevokeStatus::Queued {
+        return Err(eyre!("{} is queued for retry, not revoked yet", outcome.credential_id));
+    }
+    Ok(())
+}
+
+async fn audit(ctx: &Context, command: AuditCommand) -> Result<()> {
+    let store = ctx.store().await?;
+    match command {
+        AuditCommand::Verify => {
+            let v = crate::audit::verify(&store).await?;
+            match ctx.format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&v)?),
+                _ => match &v.first_bad {
+                    None => println!("audit log intact: {} entries, head {}", v.entries, v.head_hash),
+                    Some(b) => println!("audit log BROKEN at entry {}: {} ({} entries before it are intact)", b.seq, b.problem, v.entries),
+                },
+            }
+            match v.first_bad {
+                Some(b) => Err(eyre!("audit chain broken at entry {}: {}", b.seq, b.problem)),
+                None => Ok(()),
+            }
+        }
+        AuditCommand::Log { limit } => {
+            let last = store.audit_entries(0, i64::MAX).await?;
+            let start = last.len().saturating_sub(limit.max(0) as usize);
+            let entries = &last[start..];
+            match ctx.format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(entries)?),
+                f => {
+                    let rows: Vec<Vec<String>> = entries
+                        .iter()
+                        .map(|e| vec![e.seq.to_string(), e.at.clone(), e.actor.clone(), e.action.clone(), e.target.clone(), e.detail.clone()])
+                        .collect();
+                    print_rows(f, &["SEQ", "AT", "ACTOR", "ACTION", "TARGET", "DETAIL"], &rows)?;
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    let s = text::clean(s, 4096);
+    if s.contains([',', '"', '\n']) || s.starts_with(['=', '+', '-', '@']) {
+        // Quote, and defuse spreadsheet formulas.
+        let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s };
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+fn print_rows(format: Format, header: &[&str], rows: &[Vec<String>]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Csv => {
+            writeln!(out, "{}", header.iter().map(|h| h.to_lowercase().replace(' ', "_")).collect::<Vec<_>>().join(","))?;
+            for r in rows {
+                writeln!(out, "{}", r.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","))?;
+            }
+        }
+        _ => write_table(&mut out, header, rows)?,
+    }
+    Ok(())
+}
+
+fn write_table(out: &mut impl Write, header: &[&str], rows: &[Vec<String>]) -> Result<()> {
+    use unicode_width::UnicodeWidthStr;
+    let cells: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| text::clean(c, 120)).collect()).collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.width()).collect();
+    for r in &cells {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.width());
+        }
+    }
+    let line = |cols: Vec<&str>| {
+        let mut s = String::new();
+        for (i, (c, w)) in cols.iter().zip(&widths).enumerate() {
+            s.push_str(c);
+            if i + 1 < cols.len() {
+                s.push_str(&" ".repeat(w - c.width() + 2));
+            }
+        }
+        s
+    };
+    writeln!(out, "{}", line(header.to_vec()))?;
+    for r in &cells {
+        writeln!(out, "{}", line(r.iter().map(String::as_str).collect()))?;
+    }
+    Ok(())
+}

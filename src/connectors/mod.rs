@@ -1,0 +1,98 @@
+//! One file per issuer kind behind one trait. Each maps its issuer's shape onto
+//! `domain` types (sanitized); nothing issuer-specific leaks past this room.
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+
+use crate::config::IssuerConfig;
+use crate::domain::{Credential, Grant, IssuerAnswer, IssuerKind, Owner};
+
+pub mod http;
+pub mod tokenward;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConnectorError {
+    /// The issuer could not be reached (connect, timeout): worth retrying later.
+    #[error("{issuer} unreachable: {message}")]
+    Unreachable { issuer: String, message: String },
+    /// The issuer answered with an error status.
+    #[error("{issuer} answered {status}: {message}")]
+    Rejected { issuer: String, status: u16, message: String },
+    /// The issuer answered something we refuse to believe.
+    #[error("{issuer} sent a malformed answer: {message}")]
+    Malformed { issuer: String, message: String },
+    #[error("{issuer} ({kind}) cannot {what}")]
+    Unsupported { issuer: String, kind: &'static str, what: &'static str },
+    #[error("{issuer}: {message}")]
+    Config { issuer: String, message: String },
+}
+
+impl ConnectorError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, ConnectorError::Unreachable { .. })
+            || matches!(self, ConnectorError::Rejected { status, .. } if *status >= 500 || *status == 429)
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ConnectorError::Rejected { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ConnectorError>;
+
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// What an issuer can do; the sync engine and the actions ask before calling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Capabilities {
+    pub owners: bool,
+    pub credentials: bool,
+    pub grants: bool,
+    pub revoke: bool,
+}
+
+pub trait Connector: Send + Sync {
+    fn name(&self) -> &str;
+    fn kind(&self) -> IssuerKind;
+    fn capabilities(&self) -> Capabilities;
+
+    fn list_owners(&self, _cursor: Option<String>) -> BoxFuture<'_, Result<Page<Owner>>> {
+        Box::pin(async { Ok(Page { items: Vec::new(), next_cursor: None }) })
+    }
+
+    fn list_credentials(&self, cursor: Option<String>) -> BoxFuture<'_, Result<Page<Credential>>>;
+
+    fn list_grants(&self) -> BoxFuture<'_, Result<Vec<Grant>>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// Revokes at the issuer; `Ok` only once the issuer confirmed.
+    fn revoke<'a>(&'a self, external_id: &'a str, actor: &'a str, reason: &'a str) -> BoxFuture<'a, Result<IssuerAnswer>>;
+}
+
+/// Settings every HTTP connector shares.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub base_url: String,
+    pub token: Option<String>,
+    pub timeout: Duration,
+    pub page_size: u32,
+    pub ca_file: Option<std::path::PathBuf>,
+}
+
+pub fn build(cfg: &IssuerConfig) -> Result<Box<dyn Connector>> {
+    let settings = cfg.http_settings().map_err(|message| ConnectorError::Config { issuer: cfg.name.clone(), message })?;
+    match cfg.kind {
+        IssuerKind::Tokenward => Ok(Box::new(tokenward::ProtocolV1::new(&cfg.name, settings)?)),
+        other => Err(ConnectorError::Config {
+            issuer: cfg.name.clone(),
+            message: format!("issuer kind '{other}' is not supported by this build yet"),
+        }),
+    }
+}

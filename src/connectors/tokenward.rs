@@ -1,0 +1,290 @@
+//! Inventory protocol v1 (docs/protocol.md): tokenward's own JSON protocol for
+//! brokers and issuers that have no other API.
+use futures_util::future::BoxFuture;
+
+use super::http::HttpClient;
+use super::{Capabilities, Connector, ConnectorError, HttpSettings, Page, Result};
+use crate::domain::{
+    parse_ts, text, Binding, ConsentEvent, Credential, CredentialKind, CredentialStatus, Grant, GrantStatus, IssuerAnswer,
+    IssuerKind, Owner, OwnerStatus, Task, Timestamp, UsageEvent,
+};
+use crate::protocol::{self, WireCredential, WireGrant, WireOwner};
+
+/// Bounds on what one credential may carry; beyond them the page is malformed.
+const MAX_LIST: usize = 256;
+
+pub struct ProtocolV1 {
+    http: HttpClient,
+}
+
+impl ProtocolV1 {
+    pub fn new(name: &str, settings: HttpSettings) -> Result<Self> {
+        Ok(ProtocolV1 { http: HttpClient::new(name, settings)? })
+    }
+
+    fn malformed(&self, message: String) -> ConnectorError {
+        ConnectorError::Malformed { issuer: self.http.issuer.clone(), message: text::clean(&message, 300) }
+    }
+
+    fn page_query(&self, cursor: &Option<String>) -> Vec<(&'static str, String)> {
+        let mut q = vec![("limit", self.http.settings.page_size.to_string())];
+        if let Some(c) = cursor {
+            q.push(("cursor", c.clone()));
+        }
+        q
+    }
+}
+
+impl Connector for ProtocolV1 {
+    fn name(&self) -> &str {
+        &self.http.issuer
+    }
+
+    fn kind(&self) -> IssuerKind {
+        IssuerKind::Tokenward
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { owners: true, credentials: true, grants: true, revoke: true }
+    }
+
+    fn list_owners(&self, cursor: Option<String>) -> BoxFuture<'_, Result<Page<Owner>>> {
+        Box::pin(async move {
+            let req = self.http.client.get(self.http.url("/v1/owners")).query(&self.page_query(&cursor));
+            let (_, page) = match self.http.send_json::<protocol::Page<WireOwner>>(req).await {
+                // The owners listing is an optional extension: a broker without it has no people.
+                Err(ConnectorError::Rejected { status: 404, .. }) => return Ok(Page { items: Vec::new(), next_cursor: None }),
+                other => other?,
+            };
+            let items = page.items.into_iter().map(|o| map_owner(&self.http.issuer, o)).collect::<std::result::Result<_, _>>();
+            Ok(Page { items: items.map_err(|m| self.malformed(m))?, next_cursor: page.next_cursor })
+        })
+    }
+
+    fn list_credentials(&self, cursor: Option<String>) -> BoxFuture<'_, Result<Page<Credential>>> {
+        Box::pin(async move {
+            let req = self.http.client.get(self.http.url("/v1/credentials")).query(&self.page_query(&cursor));
+            let (_, page) = self.http.send_json::<protocol::Page<WireCredential>>(req).await?;
+            if page.next_cursor.is_some() && page.next_cursor == cursor {
+                return Err(self.malformed("next_cursor repeats the cursor asked for: the issuer would loop".into()));
+            }
+            let items = page
+                .items
+                .into_iter()
+                .map(|w| map_credential(&self.http.issuer, w))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|m| self.malformed(m))?;
+            Ok(Page { items, next_cursor: page.next_cursor })
+        })
+    }
+
+    fn list_grants(&self) -> BoxFuture<'_, Result<Vec<Grant>>> {
+        Box::pin(async move {
+            let req = self.http.client.get(self.http.url("/v1/grants")).query(&[("status", "pending")]);
+            let (_, page) = self.http.send_json::<protocol::Page<WireGrant>>(req).await?;
+            page.items.into_iter().map(|g| map_grant(&self.http.issuer, g)).collect::<std::result::Result<_, _>>().map_err(|m| self.malformed(m))
+        })
+    }
+
+    fn revoke<'a>(&'a self, external_id: &'a str, actor: &'a str, reason: &'a str) -> BoxFuture<'a, Result<IssuerAnswer>> {
+        Box::pin(async move {
+            let path = format!("/v1/credentials/{}/revoke", url_segment(external_id));
+            let body = protocol::RevokeRequest { actor: actor.to_string(), reason: reason.to_string() };
+            let (status, body) = self.http.send(self.http.client.post(self.http.url(&path)).json(&body)).await?;
+            Ok(IssuerAnswer { status, body: text::clean(&String::from_utf8_lossy(&body), 1000) })
+        })
+    }
+}
+
+/// Percent-encodes everything but unreserved characters: ids are issuer data.
+pub fn url_segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn clean_opt(s: Option<String>) -> Option<String> {
+    s.map(|s| text::clean_field(&s)).filter(|s| !s.is_empty())
+}
+
+fn clean_list(field: &str, v: Vec<String>) -> std::result::Result<Vec<String>, String> {
+    if v.len() > MAX_LIST {
+        return Err(format!("{field} has {} entries (at most {MAX_LIST})", v.len()));
+    }
+    // Scopes and audiences are space-separated in the store, as in OAuth.
+    Ok(v.iter().map(|s| text::clean(s, 256).replace(char::is_whitespace, "_")).filter(|s| !s.is_empty()).collect())
+}
+
+fn ts(field: &str, s: Option<String>) -> std::result::Result<Option<Timestamp>, String> {
+    match s {
+        None => Ok(None),
+        Some(s) => parse_ts(&s).map(Some).ok_or_else(|| format!("{field} is not an RFC 3339 time: {}", text::clean(&s, 40))),
+    }
+}
+
+fn req_ts(field: &str, s: String) -> std::result::Result<Timestamp, String> {
+    ts(field, Some(s))?.ok_or_else(|| format!("{field} missing"))
+}
+
+pub fn map_credential(issuer: &str, w: WireCredential) -> std::result::Result<Credential, String> {
+    let external_id = text::clean(&w.id, 200);
+    if external_id.is_empty() {
+        return Err("a credential has an empty id".into());
+    }
+    let ctx = |m: String| format!("credential {external_id}: {m}");
+    let kind = CredentialKind::parse(&w.kind).ok_or_else(|| ctx(format!("unknown kind '{}'", text::clean(&w.kind, 40))))?;
+    let binding = Binding::parse(&w.binding).ok_or_else(|| ctx(format!("unknown binding '{}'", text::clean(&w.binding, 40))))?;
+    let status = CredentialStatus::parse(&w.status)
+        .filter(|s| *s != CredentialStatus::Gone)
+        .ok_or_else(|| ctx(format!("unknown status '{}'", text::clean(&w.status, 40))))?;
+    if w.consent.len() > MAX_LIST || w.usage.len() > MAX_LIST || w.act_chain.len() > 32 {
+        return Err(ctx("too many consent, usage or delegation entries".into()));
+    }
+    let fingerprint = match w.fingerprint {
+        Some(f) if is_fingerprint(&f) => Some(f.to_ascii_lowercase()),
+        Some(f) => return Err(ctx(format!("fingerprint is not sha256:<64 hex>: {}", text::clean(&f, 20)))),
+        None => None,
+    };
+    let task = match w.task {
+        Some(t) => Some(Task {
+            id: text::clean(&t.id, 200),
+            intent: clean_opt(t.intent),
+            ended_at: ts("task.ended_at", t.ended_at).map_err(ctx)?,
+        }),
+        None => None,
+    };
+    let consent = w
+        .consent
+        .into_iter()
+        .map(|e| {
+            Ok(ConsentEvent {
+                at: req_ts("consent.at", e.at)?,
+                actor: text::clean_field(&e.actor),
+                action: text::clean(&e.action, 40),
+                scopes: clean_list("consent.scopes", e.scopes)?,
+                note: clean_opt(e.note),
+            })
+        })
+        .collect::<std::result::Result<Vec<_>, String>>()
+        .map_err(ctx)?;
+    let usage = w
+        .usage
+        .into_iter()
+        .map(|u| Ok(UsageEvent { at: req_ts("usage.at", u.at)?, workload: clean_opt(u.workload), origin: clean_opt(u.origin) }))
+        .collect::<std::result::Result<Vec<_>, String>>()
+        .map_err(ctx)?;
+    Ok(Credential {
+        id: Credential::local_id(issuer, &external_id),
+        issuer: issuer.to_string(),
+        kind,
+        fingerprint,
+        client_id: clean_opt(w.client_id),
+        subject: clean_opt(w.subject),
+        workload: clean_opt(w.workload),
+        owner: clean_opt(w.owner).map(|o| o.to_lowercase()),
+        scopes: clean_list("scopes", w.scopes).map_err(ctx)?,
+        audience: clean_list("audience", w.audience).map_err(ctx)?,
+        binding,
+        issued_at: ts("issued_at", w.issued_at).map_err(ctx)?,
+        expires_at: ts("expires_at", w.expires_at).map_err(ctx)?,
+        last_used_at: ts("last_used_at", w.last_used_at).map_err(ctx)?,
+        status,
+        task,
+        parent_id: w.parent_id.map(|p| Credential::local_id(issuer, &text::clean(&p, 200))),
+        act_chain: w.act_chain.iter().map(|a| text::clean_field(a)).collect(),
+        consent,
+        usage,
+        external_id,
+    })
+}
+
+fn is_fingerprint(f: &str) -> bool {
+    f.strip_prefix("sha256:").is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+pub fn map_owner(issuer: &str, o: WireOwner) -> std::result::Result<Owner, String> {
+    let email = text::clean(&o.email, 254).to_lowercase();
+    if email.is_empty() {
+        return Err("an owner has an empty email".into());
+    }
+    let status = match o.status.as_str() {
+        "active" => OwnerStatus::Active,
+        "offboarded" | "inactive" => OwnerStatus::Offboarded,
+        other => return Err(format!("owner {email}: unknown status '{}'", text::clean(other, 40))),
+    };
+    Ok(Owner {
+        name: clean_opt(o.name),
+        team: clean_opt(o.team),
+        status,
+        source: Some(issuer.to_string()),
+        offboarded_at: ts("offboarded_at", o.offboarded_at).map_err(|m| format!("owner {email}: {m}"))?,
+        email,
+    })
+}
+
+pub fn map_grant(issuer: &str, g: WireGrant) -> std::result::Result<Grant, String> {
+    let external_id = text::clean(&g.id, 200);
+    let ctx = |m: String| format!("grant {external_id}: {m}");
+    Ok(Grant {
+        id: Credential::local_id(issuer, &format!("grant/{external_id}")),
+        issuer: issuer.to_string(),
+        workload: clean_opt(g.workload),
+        requested_by: clean_opt(g.requested_by).map(|s| s.to_lowercase()),
+        intent: clean_opt(g.intent),
+        scopes: clean_list("scopes", g.scopes).map_err(ctx)?,
+        audience: clean_list("audience", g.audience).map_err(ctx)?,
+        ttl_seconds: g.ttl_seconds.max(0),
+        binding: Binding::parse(&g.binding).ok_or_else(|| ctx(format!("unknown binding '{}'", text::clean(&g.binding, 40))))?,
+        requested_at: ts("requested_at", g.requested_at).map_err(ctx)?,
+        expires_at: ts("expires_at", g.expires_at).map_err(ctx)?,
+        status: GrantStatus::parse(&g.status).ok_or_else(|| ctx(format!("unknown status '{}'", text::clean(&g.status, 40))))?,
+        external_id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire() -> WireCredential {
+        serde_json::from_value(serde_json::json!({
+            "id": "cred-1", "kind": "access_token", "binding": "bearer", "status": "active",
+            "owner": "Ana.Silva@ACME.test", "scopes": ["repo:read", "repo write"],
+            "task": {"id": "t1", "intent": "fix \u{1b}[2Jbug", "ended_at": null},
+            "parent_id": "cred-0", "act_chain": ["a", "b"], "future_field": 1
+        }))
+        .expect("valid wire credential")
+    }
+
+    #[test]
+    fn maps_and_sanitizes_a_credential() {
+        let c = map_credential("broker", wire()).expect("maps");
+        assert_eq!(c.owner.as_deref(), Some("ana.silva@acme.test"));
+        assert_eq!(c.scopes, vec!["repo:read", "repo_write"]);
+        assert_eq!(c.task.as_ref().and_then(|t| t.intent.as_deref()), Some("fix [2Jbug"));
+        assert_eq!(c.parent_id, Some(Credential::local_id("broker", "cred-0")));
+        assert_eq!(c.id, Credential::local_id("broker", "cred-1"));
+    }
+
+    #[test]
+    fn rejects_unknown_enum_values_and_bad_times() {
+        let mut w = wire();
+        w.kind = "magic".into();
+        assert!(map_credential("b", w).unwrap_err().contains("unknown kind 'magic'"));
+        let mut w = wire();
+        w.expires_at = Some("tomorrow".into());
+        assert!(map_credential("b", w).unwrap_err().contains("expires_at is not an RFC 3339"));
+        let mut w = wire();
+        w.fingerprint = Some("md5:abc".into());
+        assert!(map_credential("b", w).is_err());
+    }
+
+    #[test]
+    fn url_segment_escapes_path_characters() {
+        assert_eq!(url_segment("a/b c"), "a%2Fb%20c");
+        assert_eq!(url_segment("cred-01_x.y~"), "cred-01_x.y~");
+    }
+}

@@ -1,0 +1,246 @@
+//! Plain types of the inventory. No I/O here.
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+pub type Timestamp = DateTime<Utc>;
+
+/// RFC 3339 UTC with second precision and a `Z`: the one format in the store, so
+/// that string order is time order.
+pub fn fmt_ts(t: &Timestamp) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+pub fn parse_ts(s: &str) -> Option<Timestamp> {
+    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+}
+
+/// `sha256:` + hex of the token: the only form in which a secret is ever kept.
+pub fn fingerprint(secret: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    format!("sha256:{}", hex::encode(Sha256::digest(secret)))
+}
+
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $text),+ } }
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(self.as_str()) }
+        }
+    };
+}
+
+string_enum!(CredentialKind {
+    AccessToken => "access_token",
+    RefreshToken => "refresh_token",
+    ApiKey => "api_key",
+    PersonalAccessToken => "personal_access_token",
+    ClientSecret => "client_secret",
+    Svid => "svid",
+});
+
+string_enum!(
+    /// How a credential is tied to its holder: a bearer token works for anyone who has it.
+    Binding {
+    Bearer => "bearer",
+    Dpop => "dpop",
+    Mtls => "mtls",
+});
+
+string_enum!(
+    /// `gone` means the issuer no longer lists it; the row stays for history.
+    CredentialStatus {
+    Active => "active",
+    Expired => "expired",
+    Revoked => "revoked",
+    Gone => "gone",
+});
+
+string_enum!(OwnerStatus {
+    Active => "active",
+    Offboarded => "offboarded",
+    Unknown => "unknown",
+});
+
+string_enum!(GrantStatus {
+    Pending => "pending",
+    Approved => "approved",
+    Denied => "denied",
+    Expired => "expired",
+});
+
+string_enum!(IssuerKind {
+    Tokenward => "tokenward",
+    Scim => "scim",
+    Oauth => "oauth",
+    Github => "github",
+    Vault => "vault",
+});
+
+/// A credential as tokenward keeps it. `id` is local and stable: derived from
+/// (issuer, external_id), so re-syncs update the same row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Credential {
+    pub id: String,
+    pub issuer: String,
+    pub external_id: String,
+    pub kind: CredentialKind,
+    pub fingerprint: Option<String>,
+    pub client_id: Option<String>,
+    pub subject: Option<String>,
+    pub workload: Option<String>,
+    pub owner: Option<String>,
+    pub scopes: Vec<String>,
+    pub audience: Vec<String>,
+    pub binding: Binding,
+    pub issued_at: Option<Timestamp>,
+    pub expires_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+    pub status: CredentialStatus,
+    pub task: Option<Task>,
+    pub parent_id: Option<String>,
+    /// Outermost actor first (RFC 8693 `act` nesting, flattened).
+    pub act_chain: Vec<String>,
+    pub consent: Vec<ConsentEvent>,
+    pub usage: Vec<UsageEvent>,
+}
+
+impl Credential {
+    pub fn local_id(issuer: &str, external_id: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(issuer.as_bytes());
+        h.update([0u8]);
+        h.update(external_id.as_bytes());
+        hex::encode(&h.finalize()[..8])
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    pub id: String,
+    pub intent: Option<String>,
+    pub ended_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsentEvent {
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub scopes: Vec<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageEvent {
+    pub at: Timestamp,
+    pub workload: Option<String>,
+    pub origin: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Owner {
+    /// Lower-cased email: the join key between directory and credentials.
+    pub email: String,
+    pub name: Option<String>,
+    pub team: Option<String>,
+    pub status: OwnerStatus,
+    pub source: Option<String>,
+    pub offboarded_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Grant {
+    pub id: String,
+    pub issuer: String,
+    pub external_id: String,
+    pub workload: Option<String>,
+    pub requested_by: Option<String>,
+    pub intent: Option<String>,
+    pub scopes: Vec<String>,
+    pub audience: Vec<String>,
+    pub ttl_seconds: i64,
+    pub binding: Binding,
+    pub requested_at: Option<Timestamp>,
+    pub expires_at: Option<Timestamp>,
+    pub status: GrantStatus,
+}
+
+/// What an issuer said to an action, kept verbatim (sanitized) in the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IssuerAnswer {
+    pub status: u16,
+    pub body: String,
+}
+
+pub mod text {
+    /// Longest string kept from an issuer field.
+    pub const MAX_FIELD: usize = 512;
+
+    /// Strip control characters (C0, DEL, C1, which carry terminal escape
+    /// sequences) and bidi overrides, and cap the length. Every issuer string
+    /// passes through here before the store, so nothing hostile reaches a terminal.
+    pub fn clean(s: &str, max_chars: usize) -> String {
+        let mut out = String::with_capacity(s.len().min(max_chars));
+        for (n, ch) in s.chars().filter(|c| !is_hostile(*c)).enumerate() {
+            if n >= max_chars {
+                out.push('…');
+                break;
+            }
+            out.push(ch);
+        }
+        out
+    }
+
+    pub fn clean_field(s: &str) -> String {
+        clean(s, MAX_FIELD)
+    }
+
+    fn is_hostile(c: char) -> bool {
+        c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_strips_escape_sequences_and_caps() {
+        assert_eq!(text::clean("a\x1b[31mred\x07\u{202E}b", 100), "a[31mredb");
+        assert_eq!(text::clean("abcdef", 3), "abc…");
+        assert_eq!(text::clean("\u{9b}2J", 10), "2J");
+    }
+
+    #[test]
+    fn fingerprint_is_sha256_hex() {
+        assert_eq!(
+            fingerprint(b"abc"),
+            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn local_id_is_stable_and_issuer_scoped() {
+        let a = Credential::local_id("broker", "c1");
+        assert_eq!(a.len(), 16);
+        assert_eq!(a, Credential::local_id("broker", "c1"));
+        assert_ne!(a, Credential::local_id("other", "c1"));
+    }
+
+    #[test]
+    fn timestamps_sort_as_strings() {
+        let a = parse_ts("2026-01-02T03:04:05+02:00").unwrap();
+        assert_eq!(fmt_ts(&a), "2026-01-02T01:04:05Z");
+    }
+}

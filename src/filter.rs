@@ -1,0 +1,457 @@
+//! The filter query language (TUI `/` and `--filter`), parsed into a typed AST
+//! and compiled to a parameterized SQL expression: values are always binds.
+use std::fmt;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::domain::{fmt_ts, Binding, CredentialKind, CredentialStatus, OwnerStatus};
+
+pub const KEYS: &[&str] = &["owner", "owner-status", "workload", "scope", "binding", "status", "issuer", "kind", "expires", "unused", "finding"];
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Query {
+    pub clauses: Vec<Clause>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Clause {
+    pub negated: bool,
+    pub term: Term,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Term {
+    Owner(String),
+    OwnerNone,
+    OwnerStatus(OwnerStatus),
+    Workload(String),
+    Scope(String),
+    Binding(Binding),
+    Status(CredentialStatus),
+    Issuer(String),
+    Kind(CredentialKind),
+    ExpiresWithin(Duration),
+    ExpiresBeyond(Duration),
+    ExpiresNever,
+    UnusedFor(Duration),
+    Finding(String),
+    Text(String),
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message} (at column {})", position + 1)]
+pub struct ParseError {
+    /// Char offset where the bad term starts.
+    pub position: usize,
+    pub message: String,
+}
+
+impl ParseError {
+    /// The input, then a caret under the failing position.
+    pub fn caret_line(&self, input: &str) -> String {
+        format!("  {input}\n  {}^", " ".repeat(self.position))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlValue {
+    Text(String),
+    Int(i64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqlFilter {
+    /// A boolean expression over `credentials c`; never NULL.
+    pub sql: String,
+    pub binds: Vec<SqlValue>,
+}
+
+/// Splits into (start char offset, raw token) on unquoted whitespace.
+fn tokens(input: &str) -> Result<Vec<(usize, String)>, ParseError> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut start = None;
+    let mut quote_at = None;
+    for (i, ch) in input.chars().enumerate() {
+        match ch {
+            '"' => {
+                start.get_or_insert(i);
+                quote_at = if quote_at.is_some() { None } else { Some(i) };
+                cur.push(ch);
+            }
+            c if c.is_whitespace() && quote_at.is_none() => {
+                if let Some(s) = start.take() {
+                    out.push((s, std::mem::take(&mut cur)));
+                }
+            }
+            c => {
+                start.get_or_insert(i);
+                cur.push(c);
+            }
+        }
+    }
+    if let Some(q) = quote_at {
+        return Err(ParseError { position: q, message: "unterminated quote".into() });
+    }
+    if let Some(s) = start {
+        out.push((s, cur));
+    }
+    Ok(out)
+}
+
+fn unquote(s: &str) -> String {
+    s.replace('"', "")
+}
+
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let unit = s.chars().last()?;
+    let n: i64 = s[..s.len() - unit.len_utf8()].parse().ok().filter(|n| *n >= 0 && *n < 100_000)?;
+    match unit {
+        'm' => Some(Duration::minutes(n)),
+        'h' => Some(Duration::hours(n)),
+        'd' => Some(Duration::days(n)),
+        'w' => Some(Duration::weeks(n)),
+        _ => None,
+    }
+}
+
+fn fmt_duration(d: &Duration) -> String {
+    let m = d.num_minutes();
+    if m % (7 * 1440) == 0 && m > 0 {
+        format!("{}w", m / (7 * 1440))
+    } else if m % 1440 == 0 {
+        format!("{}d", m / 1440)
+    } else if m % 60 == 0 {
+        format!("{}h", m / 60)
+    } else {
+        format!("{m}m")
+    }
+}
+
+fn enum_value<T: Copy>(key: &str, value: &str, parse: fn(&str) -> Option<T>, all: &[T], name: fn(T) -> &'static str, at: usize) -> Result<T, ParseError> {
+    parse(value).ok_or_else(|| ParseError {
+        position: at,
+        message: format!("{key}:{value} is not valid (one of: {})", all.iter().map(|v| name(*v)).collect::<Vec<_>>().join(", ")),
+    })
+}
+
+pub fn parse(input: &str) -> Result<Query, ParseError> {
+    let mut clauses = Vec::new();
+    for (at, raw) in tokens(input)? {
+        let (negated, body) = match raw.strip_prefix('-') {
+            Some(rest) if !rest.is_empty() => (true, rest),
+            _ => (false, raw.as_str()),
+        };
+        let err = |message: String| ParseError { position: at, message };
+        let term = if let Some(rest) = body.strip_prefix("expires<").or_else(|| body.strip_prefix("expires>")) {
+            let d = parse_duration(rest).ok_or_else(|| err(format!("'{rest}' is not a duration (like 30m, 12h, 7d, 2w)")))?;
+            if body.starts_with("expires<") { Term::ExpiresWithin(d) } else { Term::ExpiresBeyond(d) }
+        } else if let Some(rest) = body.strip_prefix("unused>") {
+            Term::UnusedFor(parse_duration(rest).ok_or_else(|| err(format!("'{rest}' is not a duration (like 30m, 12h, 7d, 2w)")))?)
+        } else if let Some((key, value)) = body.split_once(':').filter(|(k, _)| !k.contains('"')) {
+            let value = unquote(value);
+            if !KEYS.contains(&key) {
+                return Err(err(format!("unknown filter key '{key}' (known: {})", KEYS.join(", "))));
+            }
+            if value.trim().is_empty() {
+                return Err(err(format!("{key}: needs a value")));
+            }
+            match key {
+                "owner" if value == "none" => Term::OwnerNone,
+                "owner" => Term::Owner(value.to_lowercase()),
+                "owner-status" => Term::OwnerStatus(enum_value(key, &value, OwnerStatus::parse, OwnerStatus::ALL, OwnerStatus::as_str, at)?),
+                "workload" => Term::Workload(value),
+                "scope" => Term::Scope(value),
+                "binding" => Term::Binding(enum_value(key, &value, Binding::parse, Binding::ALL, Binding::as_str, at)?),
+                "status" => Term::Status(enum_value(key, &value, CredentialStatus::parse, CredentialStatus::ALL, CredentialStatus::as_str, at)?),
+                "issuer" => Term::Issuer(value),
+                "kind" => Term::Kind(enum_value(key, &value, CredentialKind::parse, CredentialKind::ALL, CredentialKind::as_str, at)?),
+                "expires" if value == "never" => Term::ExpiresNever,
+                "expires" => return Err(err("expires takes <DURATION, >DURATION or :never".into())),
+                "unused" => return Err(err("unused takes >DURATION, like unused>90d".into())),
+                _ => Term::Finding(value),
+            }
+        } else {
+            let word = unquote(body);
+            if word.is_empty() {
+                return Err(err("empty term".into()));
+            }
+            Term::Text(word)
+        };
+        clauses.push(Clause { negated, term });
+    }
+    Ok(Query { clauses })
+}
+
+/// Upper bound of a prefix range: the prefix with its last char incremented.
+fn prefix_end(prefix: &str) -> String {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    if let Some(last) = chars.pop() {
+        chars.push(char::from_u32(last as u32 + 1).unwrap_or(char::MAX));
+    }
+    chars.into_iter().collect()
+}
+
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+impl Query {
+    pub fn is_empty(&self) -> bool {
+        self.clauses.is_empty()
+    }
+
+    pub fn to_sql(&self, now: DateTime<Utc>) -> SqlFilter {
+        let mut parts = Vec::new();
+        let mut binds = Vec::new();
+        let text = |b: &mut Vec<SqlValue>, s: String| b.push(SqlValue::Text(s));
+        for clause in &self.clauses {
+            let frag = match &clause.term {
+                Term::Owner(o) if o.contains('@') => {
+                    text(&mut binds, o.clone());
+                    "c.owner = ?".to_string()
+                }
+                Term::Owner(o) => {
+                    text(&mut binds, o.clone());
+                    text(&mut binds, prefix_end(o));
+                    "(c.owner >= ? AND c.owner < ?)".into()
+                }
+                Term::OwnerNone => "c.owner = ''".into(),
+                Term::OwnerStatus(OwnerStatus::Unknown) => {
+                    "(c.owner != '' AND coalesce((SELECT o.status FROM owners o WHERE o.id = c.owner), 'unknown') = 'unknown')".into()
+                }
+                Term::OwnerStatus(s) => {
+                    text(&mut binds, s.as_str().into());
+                    "c.owner IN (SELECT id FROM owners WHERE status = ?)".into()
+                }
+                Term::Workload(w) => {
+                    text(&mut binds, w.clone());
+                    text(&mut binds, prefix_end(w));
+                    "(c.workload >= ? AND c.workload < ?)".into()
+                }
+                Term::Scope(s) => {
+                    text(&mut binds, s.clone());
+                    "c.id IN (SELECT credential_id FROM credential_scopes WHERE scope = ?)".into()
+                }
+                Term::Binding(b) => {
+                    text(&mut binds, b.as_str().into());
+                    "c.binding = ?".into()
+                }
+                Term::Status(s) => {
+                    text(&mut binds, s.as_str().into());
+                    "c.status = ?".into()
+                }
+                Term::Issuer(i) => {
+                    text(&mut binds, i.clone());
+                    "c.issuer = ?".into()
+                }
+                Term::Kind(k) => {
+                    text(&mut binds, k.as_str().into());
+                    "c.kind = ?".into()
+                }
+                Term::ExpiresWithin(d) => {
+                    text(&mut binds, fmt_ts(&(now + *d)));
+                    "(c.expires_at IS NOT NULL AND c.expires_at < ?)".into()
+                }
+                Term::ExpiresBeyond(d) => {
+                    text(&mut binds, fmt_ts(&(now + *d)));
+                    "(c.expires_at IS NULL OR c.expires_at > ?)".into()
+                }
+                Term::ExpiresNever => "(c.expires_at IS NULL)".into(),
+                Term::UnusedFor(d) => {
+                    text(&mut binds, fmt_ts(&(now - *d)));
+                    "(coalesce(c.last_used_at, c.issued_at, '') < ?)".into()
+                }
+                Term::Finding(r) => {
+                    text(&mut binds, r.clone());
+                    "c.id IN (SELECT credential_id FROM findings WHERE rule = ? AND closed_at IS NULL)".into()
+                }
+                Term::Text(w) => {
+                    let pat = format!("%{}%", like_escape(w));
+                    for _ in 0..4 {
+                        text(&mut binds, pat.clone());
+                    }
+                    "(c.id LIKE ? ESCAPE '\\' OR c.owner LIKE ? ESCAPE '\\' OR c.workload LIKE ? ESCAPE '\\' OR c.client_id LIKE ? ESCAPE '\\')".into()
+                }
+            };
+            parts.push(if clause.negated { format!("NOT {frag}") } else { frag });
+        }
+        if parts.is_empty() {
+            return SqlFilter { sql: "1".into(), binds };
+        }
+        SqlFilter { sql: parts.join(" AND "), binds }
+    }
+}
+
+fn quote_if_needed(s: &str) -> String {
+    if s.chars().any(char::is_whitespace) { format!("\"{s}\"") } else { s.to_string() }
+}
+
+impl fmt::Display for Term {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Term::Owner(o) => write!(f, "owner:{}", quote_if_needed(o)),
+            Term::OwnerNone => write!(f, "owner:none"),
+            Term::OwnerStatus(s) => write!(f, "owner-status:{s}"),
+            Term::Workload(w) => write!(f, "workload:{}", quote_if_needed(w)),
+            Term::Scope(s) => write!(f, "scope:{}", quote_if_needed(s)),
+            Term::Binding(b) => write!(f, "binding:{b}"),
+            Term::Status(s) => write!(f, "status:{s}"),
+            Term::Issuer(i) => write!(f, "issuer:{}", quote_if_needed(i)),
+            Term::Kind(k) => write!(f, "kind:{k}"),
+            Term::ExpiresWithin(d) => write!(f, "expires<{}", fmt_duration(d)),
+            Term::ExpiresBeyond(d) => write!(f, "expires>{}", fmt_duration(d)),
+            Term::ExpiresNever => write!(f, "expires:never"),
+            Term::UnusedFor(d) => write!(f, "unused>{}", fmt_duration(d)),
+            Term::Finding(r) => write!(f, "finding:{}", quote_if_needed(r)),
+            Term::Text(w) => write!(f, "{}", quote_if_needed(w)),
+        }
+    }
+}
+
+impl fmt::Display for Query {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, c) in self.clauses.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            if c.negated {
+                f.write_str("-")?;
+            }
+            write!(f, "{}", c.term)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).single().expect("time")
+    }
+
+    #[test]
+    fn parses_every_term() {
+        let q = parse("owner:Ana@Acme.test owner:none owner-status:offboarded workload:deploy-bot scope:repo:write binding:bearer status:active issuer:gh kind:api_key expires<7d expires>30d expires:never unused>90d finding:owner-offboarded invoice -status:revoked").expect("parses");
+        let terms: Vec<&Term> = q.clauses.iter().map(|c| &c.term).collect();
+        assert_eq!(terms[0], &Term::Owner("ana@acme.test".into()));
+        assert_eq!(terms[1], &Term::OwnerNone);
+        assert_eq!(terms[4], &Term::Scope("repo:write".into()));
+        assert_eq!(terms[9], &Term::ExpiresWithin(Duration::days(7)));
+        assert_eq!(terms[12], &Term::UnusedFor(Duration::days(90)));
+        assert_eq!(terms[14], &Term::Text("invoice".into()));
+        assert!(q.clauses[15].negated);
+        assert_eq!(q.to_string(), "owner:ana@acme.test owner:none owner-status:offboarded workload:deploy-bot scope:repo:write binding:bearer status:active issuer:gh kind:api_key expires<1w expires>30d expires:never unused>90d finding:owner-offboarded invoice -status:revoked");
+        assert_eq!(parse(&q.to_string()).expect("round trip"), q);
+    }
+
+    #[test]
+    fn quotes_keep_spaces_and_round_trip() {
+        let q = parse("workload:\"my agent\" \"two words\"").expect("parses");
+        assert_eq!(q.clauses[0].term, Term::Workload("my agent".into()));
+        assert_eq!(q.clauses[1].term, Term::Text("two words".into()));
+        assert_eq!(parse(&q.to_string()).expect("round trip"), q);
+    }
+
+    #[test]
+    fn errors_name_the_position() {
+        let e = parse("owner:ana colour:red").unwrap_err();
+        assert_eq!(e.position, 10);
+        assert!(e.message.starts_with("unknown filter key 'colour'"), "{}", e.message);
+        assert_eq!(e.caret_line("owner:ana colour:red"), "  owner:ana colour:red\n            ^");
+        let e = parse("binding:purple").unwrap_err();
+        assert!(e.message.contains("bearer, dpop, mtls"), "{}", e.message);
+        assert_eq!(parse("expires<7x").unwrap_err().position, 0);
+        assert!(parse("a \"open").unwrap_err().message.contains("unterminated"));
+        assert!(parse("owner:").unwrap_err().message.contains("needs a value"));
+        assert!(parse("unused:3d").is_err());
+    }
+
+    #[test]
+    fn sql_binds_every_value() {
+        let q = parse("owner:ana scope:x'); DROP TABLE credentials;--").expect("parses");
+        let s = q.to_sql(now());
+        assert!(!s.sql.contains("DROP"), "{}", s.sql);
+        assert_eq!(s.binds[0], SqlValue::Text("ana".into()));
+        assert_eq!(s.binds[1], SqlValue::Text("anb".into()));
+        assert_eq!(Query::default().to_sql(now()).sql, "1");
+    }
+
+    /// The filters against a real SQLite with the real schema.
+    fn db() -> rusqlite::Connection {
+        let c = rusqlite::Connection::open_in_memory().expect("db");
+        c.execute_batch(include_str!("../migrations/0001_inventory.sql")).expect("schema");
+        c.execute_batch(
+            "INSERT INTO owners (id, email, status) VALUES ('ana@acme.test', 'ana@acme.test', 'active'), ('bo@acme.test', 'bo@acme.test', 'offboarded');
+             INSERT INTO credentials (id, issuer, external_id, kind, owner, workload, client_id, scopes, binding, issued_at, expires_at, last_used_at, status, synced_at) VALUES
+              ('a1', 'broker', 'e1', 'access_token', 'ana@acme.test', 'deploy-bot', 'deploy', 'repo:write', 'bearer', '2026-01-01T00:00:00Z', '2026-11-25T00:00:00Z', '2026-11-23T00:00:00Z', 'active', 'x'),
+              ('b2', 'broker', 'e2', 'api_key', 'bo@acme.test', 'invoice-agent', 'inv', 'payments:read', 'dpop', '2025-01-01T00:00:00Z', NULL, NULL, 'active', 'x'),
+              ('c3', 'gh', 'e3', 'personal_access_token', '', 'crm_sync', '', '', 'mtls', NULL, '2027-06-01T00:00:00Z', '2026-01-01T00:00:00Z', 'revoked', 'x'),
+              ('d4', 'gh', 'e4', 'access_token', 'zed@elsewhere.test', 'crm-sync', '', '', 'bearer', '2026-11-20T00:00:00Z', '2026-11-01T00:00:00Z', NULL, 'expired', 'x');
+             INSERT INTO credential_scopes VALUES ('repo:write', 'a1'), ('payments:read', 'b2');
+             INSERT INTO findings (rule, severity, credential_id, summary, first_seen, last_seen) VALUES ('owner-offboarded', 'high', 'b2', 's', 'x', 'x');",
+        )
+        .expect("rows");
+        c
+    }
+
+    fn ids(c: &rusqlite::Connection, q: &str) -> Vec<String> {
+        let f = parse(q).expect("parses").to_sql(now());
+        let sql = format!("SELECT c.id FROM credentials c WHERE {} ORDER BY c.id", f.sql);
+        let mut stmt = c.prepare(&sql).expect("prepares");
+        let params: Vec<Box<dyn rusqlite::ToSql>> = f
+            .binds
+            .iter()
+            .map(|b| match b {
+                SqlValue::Text(s) => Box::new(s.clone()) as Box<dyn rusqlite::ToSql>,
+                SqlValue::Int(i) => Box::new(*i),
+            })
+            .collect();
+        let rows = stmt.query_map(rusqlite::params_from_iter(params.iter().map(|p| p.as_ref())), |r| r.get::<_, String>(0)).expect("query");
+        rows.map(|r| r.expect("row")).collect()
+    }
+
+    #[test]
+    fn filters_select_the_right_rows() {
+        let c = db();
+        assert_eq!(ids(&c, ""), ["a1", "b2", "c3", "d4"]);
+        assert_eq!(ids(&c, "owner:ana@acme.test"), ["a1"]);
+        assert_eq!(ids(&c, "owner:ANA"), ["a1"]);
+        assert_eq!(ids(&c, "owner:none"), ["c3"]);
+        assert_eq!(ids(&c, "-owner:none"), ["a1", "b2", "d4"]);
+        assert_eq!(ids(&c, "owner-status:offboarded"), ["b2"]);
+        assert_eq!(ids(&c, "owner-status:unknown"), ["d4"]);
+        assert_eq!(ids(&c, "workload:crm"), ["c3", "d4"]);
+        assert_eq!(ids(&c, "scope:repo:write"), ["a1"]);
+        assert_eq!(ids(&c, "-scope:repo:write"), ["b2", "c3", "d4"]);
+        assert_eq!(ids(&c, "binding:bearer status:active"), ["a1"]);
+        assert_eq!(ids(&c, "issuer:gh -status:revoked"), ["d4"]);
+        assert_eq!(ids(&c, "kind:api_key"), ["b2"]);
+        assert_eq!(ids(&c, "expires<7d"), ["a1", "d4"]);
+        assert_eq!(ids(&c, "-expires<7d"), ["b2", "c3"], "NULL expiry must survive negation");
+        assert_eq!(ids(&c, "expires>30d"), ["b2", "c3"]);
+        assert_eq!(ids(&c, "expires:never"), ["b2"]);
+        assert_eq!(ids(&c, "unused>90d"), ["b2", "c3"]);
+        assert_eq!(ids(&c, "-unused>90d"), ["a1", "d4"]);
+        assert_eq!(ids(&c, "finding:owner-offboarded"), ["b2"]);
+        assert_eq!(ids(&c, "inv"), ["b2"]);
+        assert_eq!(ids(&c, "crm_"), ["c3"], "underscore is literal, not a LIKE wildcard");
+        assert_eq!(ids(&c, "-zed"), ["a1", "b2", "c3"]);
+    }
+
+    #[test]
+    fn indexed_terms_search_an_index() {
+        let c = db();
+        for q in ["owner:ana@acme.test", "scope:repo:write", "owner:an"] {
+            let f = parse(q).expect("parses").to_sql(now());
+            let sql = format!("EXPLAIN QUERY PLAN SELECT c.id FROM credentials c WHERE {}", f.sql);
+            let mut stmt = c.prepare(&sql).expect("prepares");
+            let binds: Vec<String> = f.binds.iter().map(|b| match b { SqlValue::Text(s) => s.clone(), SqlValue::Int(i) => i.to_string() }).collect();
+            let plan: Vec<String> = stmt.query_map(rusqlite::params_from_iter(binds.iter()), |r| r.get::<_, String>(3)).expect("plan").map(|r| r.expect("row")).collect();
+            assert!(!plan.iter().any(|p| p == "SCAN c"), "{q}: {plan:?}");
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! Inventory protocol v1: the wire types (docs/protocol.md). Shared by the
+//! protocol-v1 connector and the reference issuer; nothing else depends on them.
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    #[serde(default)]
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireCredential {
+    pub id: String,
+    pub kind: String,
+    #[serde(default)]
+    pub fingerprint: Option<String>,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub subject: Option<String>,
+    #[serde(default)]
+    pub workload: Option<String>,
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub audience: Vec<String>,
+    pub binding: String,
+    #[serde(default)]
+    pub issued_at: Option<String>,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    #[serde(default)]
+    pub last_used_at: Option<String>,
+    pub status: String,
+    #[serde(default)]
+    pub task: Option<WireTask>,
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    #[serde(default)]
+    pub act_chain: Vec<String>,
+    #[serde(default)]
+    pub consent: Vec<WireConsent>,
+    #[serde(default)]
+    pub usage: Vec<WireUsage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireTask {
+    pub id: String,
+    #[serde(default)]
+    pub intent: Option<String>,
+    #[serde(default)]
+    pub ended_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireConsent {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireUsage {
+    pub at: String,
+    #[serde(default)]
+    pub workload: Option<String>,
+    #[serde(default)]
+    pub origin: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireGrant {
+    pub id: String,
+    #[serde(default)]
+    pub workload: Option<String>,
+    #[serde(default)]
+    pub requested_by: Option<String>,
+    #[serde(default)]
+    pub intent: Option<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub audience: Vec<String>,
+    pub ttl_seconds: i64,
+    pub binding: String,
+    #[serde(default)]
+    pub requested_at: Option<String>,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    pub status: String,
+}
+
+/// Extension to v1 (docs/protocol.md): brokers that know people may list them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireOwner {
+    pub email: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub team: Option<String>,
+    /// active | offboarded
+    pub status: String,
+    #[serde(default)]
+    pub offboarded_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApproveRequest {
+    pub approver: String,
+    pub scopes: Vec<String>,
+    pub ttl_seconds: i64,
+    pub justification: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApproveResponse {
+    pub grant: WireGrant,
+    pub credential_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DenyRequest {
+    pub approver: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RevokeRequest {
+    pub actor: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+}

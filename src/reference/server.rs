@@ -1,0 +1,400 @@
+//! Protocol v1 over HTTP (axum). State is the lazily generated `Org` plus the
+//! changes made through the API: revocations, decided grants, issued credentials.
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{Duration, Utc};
+use serde::Deserialize;
+
+use super::org::Org;
+use crate::domain::{fingerprint, fmt_ts};
+use crate::protocol::{
+    ApproveRequest, ApproveResponse, DenyRequest, ErrorBody, Page, RevokeRequest, WireConsent, WireCredential, WireGrant, WireTask,
+};
+
+const DEFAULT_LIMIT: u64 = 500;
+const MAX_LIMIT: u64 = 1000;
+
+#[derive(Default)]
+struct Changes {
+    /// Credentials changed through the API (revoked), by id.
+    credentials: HashMap<String, WireCredential>,
+    /// Credentials issued by approvals, after the generated ones.
+    issued: Vec<WireCredential>,
+    /// Grants whose status changed, by id.
+    grants: HashMap<String, WireGrant>,
+}
+
+pub struct IssuerState {
+    org: Org,
+    token: Option<String>,
+    changes: Mutex<Changes>,
+}
+
+impl IssuerState {
+    pub fn new(org: Org, token: Option<String>) -> IssuerState {
+        IssuerState { org, token, changes: Mutex::new(Changes::default()) }
+    }
+
+    fn changes(&self) -> MutexGuard<'_, Changes> {
+        // A panic while holding the lock cannot leave Changes half-written: every write is one insert.
+        self.changes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn index_of(&self, id: &str) -> Option<u64> {
+        id.strip_prefix("cred-").and_then(|n| n.parse::<u64>().ok()).filter(|n| *n < self.org.len())
+    }
+
+    /// The current state of a credential, generated or issued, with changes applied.
+    pub fn credential_by_id(&self, id: &str) -> Option<WireCredential> {
+        let changes = self.changes();
+        if let Some(c) = changes.credentials.get(id) {
+            return Some(c.clone());
+        }
+        if let Some(c) = changes.issued.iter().find(|c| c.id == id) {
+            return Some(c.clone());
+        }
+        drop(changes);
+        self.index_of(id).map(|i| self.org.credential(i))
+    }
+
+    pub fn grant(&self, id: &str) -> Option<WireGrant> {
+        if let Some(g) = self.changes().grants.get(id) {
+            return Some(g.clone());
+        }
+        let n = id.strip_prefix("grant-")?.parse::<u64>().ok()?;
+        (n < self.org.grant_count()).then(|| self.org.grant(n))
+    }
+
+    fn total(&self) -> u64 {
+        self.org.len() + self.changes().issued.len() as u64
+    }
+
+    fn credential_at(&self, i: u64) -> Option<WireCredential> {
+        if i < self.org.len() {
+            let id = Org::credential_id(i);
+            if let Some(c) = self.changes().credentials.get(&id) {
+                return Some(c.clone());
+            }
+            return Some(self.org.credential(i));
+        }
+        let changes = self.changes();
+        let c = changes.issued.get((i - self.org.len()) as usize)?;
+        Some(changes.credentials.get(&c.id).cloned().unwrap_or_else(|| c.clone()))
+    }
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(ErrorBody { error: message.into() })).into_response()
+}
+
+#[derive(Deserialize)]
+struct PageParams {
+    cursor: Option<String>,
+    limit: Option<u64>,
+}
+
+fn parse_page(p: &PageParams) -> Result<(u64, u64), Response> {
+    let start = match &p.cursor {
+        None => 0,
+        Some(c) => c.parse::<u64>().map_err(|_| error(StatusCode::BAD_REQUEST, format!("bad cursor '{c}'")))?,
+    };
+    Ok((start, p.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT)))
+}
+
+async fn list_credentials(State(s): State<Arc<IssuerState>>, Query(p): Query<PageParams>) -> Response {
+    let (start, limit) = match parse_page(&p) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let total = s.total();
+    let end = (start + limit).min(total);
+    let items: Vec<WireCredential> = (start..end).filter_map(|i| s.credential_at(i)).collect();
+    let next_cursor = (end < total).then(|| end.to_string());
+    Json(Page { items, next_cursor }).into_response()
+}
+
+async fn list_owners(State(s): State<Arc<IssuerState>>, Query(p): Query<PageParams>) -> Response {
+    let (start, limit) = match parse_page(&p) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let owners = s.org.owners();
+    let total = owners.len() as u64;
+    let end = (start + limit).min(total);
+    let items = owners.into_iter().skip(start as usize).take((end.saturating_sub(start)) as usize).collect();
+    Json(Page { items, next_cursor: (end < total).then(|| end.to_string()) }).into_response()
+}
+
+#[derive(Deserialize)]
+struct GrantParams {
+    status: Option<String>,
+}
+
+async fn list_grants(State(s): State<Arc<IssuerState>>, Query(p): Query<GrantParams>) -> Response {
+    let items: Vec<WireGrant> = (0..s.org.grant_count())
+        .filter_map(|g| s.grant(&format!("grant-{g:04}")))
+        .filter(|g| p.status.as_deref().is_none_or(|st| g.status == st))
+        .collect();
+    Json(Page { items, next_cursor: None }).into_response()
+}
+
+async fn revoke(State(s): State<Arc<IssuerState>>, Path(id): Path<String>, body: Result<Json<RevokeRequest>, axum::extract::rejection::JsonRejection>) -> Response {
+    let Json(req) = match body {
+        Ok(b) => b,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
+    };
+    if req.reason.trim().is_empty() {
+        return error(StatusCode::BAD_REQUEST, "reason is required");
+    }
+    let Some(mut c) = s.credential_by_id(&id) else {
+        return error(StatusCode::NOT_FOUND, format!("no credential {id}"));
+    };
+    if c.status != "revoked" {
+        c.status = "revoked".into();
+        c.consent.push(WireConsent { at: fmt_ts(&Utc::now()), actor: req.actor, action: "revoke".into(), scopes: Vec::new(), note: Some(req.reason) });
+        s.changes().credentials.insert(id.clone(), c);
+    }
+    Json(serde_json::json!({"id": id, "status": "revoked"})).into_response()
+}
+
+async fn approve(State(s): State<Arc<IssuerState>>, Path(id): Path<String>, body: Result<Json<ApproveRequest>, axum::extract::rejection::JsonRejection>) -> Response {
+    let Json(req) = match body {
+        Ok(b) => b,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
+    };
+    // One lock for check-and-set, so two approvers racing get one 200 and one 409.
+    let Some(grant) = s.grant(&id) else {
+        return error(StatusCode::NOT_FOUND, format!("no grant {id}"));
+    };
+    let mut changes = s.changes();
+    let grant = changes.grants.get(&id).cloned().unwrap_or(grant);
+    if grant.status != "pending" {
+        return error(StatusCode::CONFLICT, format!("grant is {}, not pending", grant.status));
+    }
+    if req.scopes.is_empty() || req.scopes.iter().any(|sc| !grant.scopes.contains(sc)) {
+        return error(StatusCode::BAD_REQUEST, "scopes must be a non-empty subset of those asked");
+    }
+    if req.ttl_seconds <= 0 || req.ttl_seconds > grant.ttl_seconds {
+        return error(StatusCode::BAD_REQUEST, format!("ttl_seconds must be 1..={}", grant.ttl_seconds));
+    }
+    let now = Utc::now();
+    let n = s.org.len() + changes.issued.len() as u64;
+    let cred_id = Org::credential_id(n);
+    let secret = format!("twk_issued_{n}_{}", fmt_ts(&now));
+    let credential = WireCredential {
+        id: cred_id.clone(),
+        kind: "access_token".into(),
+        fingerprint: Some(fingerprint(secret.as_bytes())),
+        client_id: grant.workload.clone(),
+        subject: grant.workload.clone(),
+        workload: grant.workload.clone(),
+        owner: grant.requested_by.clone(),
+        scopes: req.scopes.clone(),
+        audience: grant.audience.clone(),
+        binding: grant.binding.clone(),
+        issued_at: Some(fmt_ts(&now)),
+        expires_at: Some(fmt_ts(&(now + Duration::seconds(req.ttl_seconds)))),
+        last_used_at: None,
+        status: "active".into(),
+        task: Some(WireTask { id: format!("task-{id}"), intent: grant.intent.clone(), ended_at: None }),
+        parent_id: None,
+        act_chain: Vec::new(),
+        consent: vec![
+            WireConsent {
+                at: grant.requested_at.clone().unwrap_or_else(|| fmt_ts(&now)),
+                actor: grant.requested_by.clone().unwrap_or_default(),
+                action: "request".into(),
+                scopes: grant.scopes.clone(),
+                note: grant.intent.clone(),
+            },
+            WireConsent { at: fmt_ts(&now), actor: req.approver.clone(), action: "approve".into(), scopes: req.scopes.clone(), note: Some(req.justification.clone()) },
+        ],
+        usage: Vec::new(),
+    };
+    let mut decided = grant;
+    decided.status = "approved".into();
+    changes.issued.push(credential);
+    changes.grants.insert(id, decided.clone());
+    Json(ApproveResponse { grant: decided, credential_id: cred_id }).into_response()
+}
+
+async fn deny(State(s): State<Arc<IssuerState>>, Path(id): Path<String>, body: Result<Json<DenyRequest>, axum::extract::rejection::JsonRejection>) -> Response {
+    let Json(_req) = match body {
+        Ok(b) => b,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
+    };
+    let Some(grant) = s.grant(&id) else {
+        return error(StatusCode::NOT_FOUND, format!("no grant {id}"));
+    };
+    let mut changes = s.changes();
+    let mut grant = changes.grants.get(&id).cloned().unwrap_or(grant);
+    if grant.status != "pending" {
+        return error(StatusCode::CONFLICT, format!("grant is {}, not pending", grant.status));
+    }
+    grant.status = "denied".into();
+    changes.grants.insert(id, grant.clone());
+    Json(grant).into_response()
+}
+
+async fn auth(State(s): State<Arc<IssuerState>>, req: Request, next: Next) -> Response {
+    if let Some(token) = &s.token {
+        let ok = req
+            .headers()
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|t| t == token);
+        if !ok {
+            return error(StatusCode::UNAUTHORIZED, "unauthorized");
+        }
+    }
+    next.run(req).await
+}
+
+pub fn router(state: Arc<IssuerState>) -> Router {
+    Router::new()
+        .route("/v1/credentials", get(list_credentials))
+        .route("/v1/owners", get(list_owners))
+        .route("/v1/grants", get(list_grants))
+        .route("/v1/grants/{id}/approve", post(approve))
+        .route("/v1/grants/{id}/deny", post(deny))
+        .route("/v1/credentials/{id}/revoke", post(revoke))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint") })
+        .layer(middleware::from_fn_with_state(state.clone(), auth))
+        .with_state(state)
+}
+
+pub struct RunningIssuer {
+    pub addr: SocketAddr,
+    pub state: Arc<IssuerState>,
+}
+
+impl RunningIssuer {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+/// Binds (use port 0 for a free one) and serves in the background.
+pub async fn spawn(listen: &str, org: Org, token: Option<String>) -> std::io::Result<RunningIssuer> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    let state = Arc::new(IssuerState::new(org, token));
+    let app = router(state.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(RunningIssuer { addr, state })
+}
+
+/// `tokenward issuer serve`: announces its address on stderr, serves until ctrl-c.
+pub async fn serve_forever(listen: &str, org: Org, token: Option<String>) -> std::io::Result<()> {
+    let (n, grants) = (org.len(), org.grant_count());
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    eprintln!("tokenward reference issuer listening on http://{addr} ({n} credentials, {grants} pending grants)");
+    let app = router(Arc::new(IssuerState::new(org, token)));
+    axum::serve(listener, app).with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn org(n: u64) -> Org {
+        Org::new(n, 5, Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).single().expect("time"))
+    }
+
+    async fn start(n: u64, token: Option<&str>) -> (RunningIssuer, reqwest::Client) {
+        (spawn("127.0.0.1:0", org(n), token.map(str::to_string)).await.expect("binds"), reqwest::Client::new())
+    }
+
+    #[tokio::test]
+    async fn pages_cover_every_credential_once() {
+        let (issuer, client) = start(2345, None).await;
+        let mut ids = std::collections::BTreeSet::new();
+        let mut cursor: Option<String> = None;
+        let mut pages = 0;
+        loop {
+            let mut req = client.get(format!("{}/v1/credentials", issuer.url())).query(&[("limit", "1000")]);
+            if let Some(c) = &cursor {
+                req = req.query(&[("cursor", c)]);
+            }
+            let page: Page<WireCredential> = req.send().await.expect("answers").json().await.expect("json");
+            pages += 1;
+            ids.extend(page.items.into_iter().map(|c| c.id));
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        assert_eq!((ids.len(), pages), (2345, 3));
+        let bad = client.get(format!("{}/v1/credentials?cursor=abc", issuer.url())).send().await.expect("answers");
+        assert_eq!(bad.status(), 400);
+    }
+
+    #[tokio::test]
+    async fn revoke_is_idempotent_and_visible() {
+        let (issuer, client) = start(50, None).await;
+        let url = format!("{}/v1/credentials/cred-0000003/revoke", issuer.url());
+        for _ in 0..2 {
+            let r = client.post(&url).json(&RevokeRequest { actor: "sec".into(), reason: "leak".into() }).send().await.expect("answers");
+            assert_eq!(r.status(), 200);
+        }
+        let c = issuer.state.credential_by_id("cred-0000003").expect("exists");
+        assert_eq!(c.status, "revoked");
+        assert_eq!(c.consent.iter().filter(|e| e.action == "revoke" && e.actor == "sec").count(), 1);
+        let r = client.post(&url).json(&RevokeRequest { actor: "sec".into(), reason: " ".into() }).send().await.expect("answers");
+        assert_eq!(r.status(), 400);
+        let r = client.post(format!("{}/v1/credentials/nope/revoke", issuer.url())).json(&RevokeRequest { actor: "s".into(), reason: "r".into() }).send().await.expect("answers");
+        assert_eq!(r.status(), 404);
+    }
+
+    #[tokio::test]
+    async fn approve_narrower_issues_exactly_that_and_only_once() {
+        let (issuer, client) = start(50, None).await;
+        let g = issuer.state.grant("grant-0001").expect("grant");
+        let url = format!("{}/v1/grants/grant-0001/approve", issuer.url());
+        let wider = ApproveRequest { approver: "a".into(), scopes: vec!["made:up".into()], ttl_seconds: 60, justification: "j".into() };
+        assert_eq!(client.post(&url).json(&wider).send().await.expect("answers").status(), 400);
+        let longer = ApproveRequest { approver: "a".into(), scopes: vec![g.scopes[0].clone()], ttl_seconds: g.ttl_seconds + 1, justification: "j".into() };
+        assert_eq!(client.post(&url).json(&longer).send().await.expect("answers").status(), 400);
+        let ok = ApproveRequest { approver: "a@acme.test".into(), scopes: vec![g.scopes[0].clone()], ttl_seconds: 120, justification: "task".into() };
+        let r = client.post(&url).json(&ok).send().await.expect("answers");
+        assert_eq!(r.status(), 200);
+        let body: ApproveResponse = r.json().await.expect("json");
+        let c = issuer.state.credential_by_id(&body.credential_id).expect("issued");
+        assert_eq!(c.scopes, vec![g.scopes[0].clone()]);
+        let ttl = crate::domain::parse_ts(c.expires_at.as_deref().expect("exp")).expect("ts") - crate::domain::parse_ts(c.issued_at.as_deref().expect("iat")).expect("ts");
+        assert_eq!(ttl.num_seconds(), 120);
+        assert!(c.consent.iter().any(|e| e.action == "approve" && e.actor == "a@acme.test"));
+        assert_eq!(client.post(&url).json(&ok).send().await.expect("answers").status(), 409);
+        let deny = format!("{}/v1/grants/grant-0002/deny", issuer.url());
+        assert_eq!(client.post(&deny).json(&DenyRequest { approver: "a".into(), reason: "no".into() }).send().await.expect("answers").status(), 200);
+        let approve2 = format!("{}/v1/grants/grant-0002/approve", issuer.url());
+        assert_eq!(client.post(&approve2).json(&ok).send().await.expect("answers").status(), 409);
+        let pending: Page<WireGrant> = client.get(format!("{}/v1/grants?status=pending", issuer.url())).send().await.expect("a").json().await.expect("json");
+        assert_eq!(pending.items.len() as u64, org(50).grant_count() - 2);
+    }
+
+    #[tokio::test]
+    async fn a_token_is_required_when_set() {
+        let (issuer, client) = start(10, Some("t0k")).await;
+        let url = format!("{}/v1/credentials", issuer.url());
+        assert_eq!(client.get(&url).send().await.expect("answers").status(), 401);
+        assert_eq!(client.get(&url).bearer_auth("wrong").send().await.expect("answers").status(), 401);
+        assert_eq!(client.get(&url).bearer_auth("t0k").send().await.expect("answers").status(), 200);
+    }
+}

@@ -1,0 +1,223 @@
+//! The terminal UI: a pure `state::App::update`, views drawn from state, and this
+//! loop, which owns the terminal, runs effects on tokio and coalesces redraws.
+use std::sync::Arc;
+use std::time::Duration;
+
+use color_eyre::eyre::{eyre, Result};
+use crossterm::event::Event;
+use tokio::sync::mpsc;
+
+use crate::actions::Actions;
+use crate::cli::Context;
+use crate::connectors::Connector;
+use crate::store::Store;
+
+pub mod keymap;
+pub mod state;
+pub mod theme;
+pub mod view;
+
+use state::{App, Effect, Msg};
+use theme::Theme;
+
+/// What the TUI runs on: the store, the shared actions, the themes and keys.
+pub struct Session {
+    pub store: Store,
+    pub actions: Actions,
+    pub themes: Vec<Theme>,
+    pub keymap: keymap::Keymap,
+    pub operator: String,
+    pub read_only: bool,
+    pub db_label: String,
+    pub warnings: Vec<String>,
+    /// Kept alive for the session (the demo's in-process issuer connector).
+    pub _connectors: Vec<Arc<dyn Connector>>,
+}
+
+impl Session {
+    pub fn new(ctx: &Context, store: Store, actions: Actions, connectors: Vec<Arc<dyn Connector>>) -> Session {
+        let mut warnings = Vec::new();
+        let themes = themes_for(ctx.theme.as_deref(), &mut warnings);
+        let mut keymap = keymap::Keymap::default_map();
+        if let Err(e) = keymap.merge(&ctx.config.keys) {
+            warnings.push(e);
+        }
+        Session {
+            db_label: store.location().to_string(),
+            store,
+            actions,
+            themes,
+            keymap,
+            operator: ctx.operator.clone(),
+            read_only: ctx.read_only,
+            warnings,
+            _connectors: connectors,
+        }
+    }
+
+    pub fn with_db_label(mut self, label: String) -> Session {
+        self.db_label = label;
+        self
+    }
+}
+
+/// The chosen theme first, then the others to cycle through; NO_COLOR wins over all.
+pub fn themes_for(chosen: Option<&str>, warnings: &mut Vec<String>) -> Vec<Theme> {
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        return vec![Theme::monochrome()];
+    }
+    let mut themes: Vec<Theme> = Vec::new();
+    if let Some(name) = chosen {
+        match Theme::load(name) {
+            Ok(t) => themes.push(t),
+            Err(e) => warnings.push(e),
+        }
+    }
+    for name in Theme::builtin_names() {
+        if themes.iter().all(|t| t.name != name) {
+            if let Ok(t) = Theme::load(name) {
+                themes.push(t);
+            }
+        }
+    }
+    if themes.is_empty() {
+        themes.push(Theme::monochrome());
+    }
+    themes
+}
+
+/// Restores the terminal however the loop ends (ratatui::init also hooks panics).
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
+
+pub async fn run(session: Session) -> Result<()> {
+    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return Err(eyre!("the TUI needs a terminal; use a command (tokenward --help) or `demo --no-tui`"));
+    }
+    let mut terminal = ratatui::init();
+    let _guard = TerminalGuard;
+    let size = terminal.size()?;
+    let mut app = App::new(session.keymap.clone(), &session.operator, &session.db_label, session.read_only, chrono::Utc::now());
+    app.themes = session.themes.iter().map(|t| t.name.clone()).collect();
+    if let Some(w) = session.warnings.first() {
+        app.set_status(state::Tone::Warning, w.clone());
+    }
+    let (tx, mut rx) = mpsc::channel::<Msg>(1024);
+    spawn_input(tx.clone());
+    spawn_ticks(tx.clone(), session.actions.clone());
+    let mut effects = app.update(Msg::Resize { width: size.width, height: size.height });
+    effects.extend(app.start());
+    for e in effects {
+        perform(e, &session, &tx);
+    }
+    loop {
+        let theme = &session.themes[app.theme_index.min(session.themes.len() - 1)];
+        terminal.draw(|f| view::draw(f, &app, theme))?;
+        let Some(first) = rx.recv().await else { break };
+        // Coalesce: apply everything that has arrived, then draw once.
+        let mut batch = vec![first];
+        while batch.len() < 512 {
+            match rx.try_recv() {
+                Ok(m) => batch.push(m),
+                Err(_) => break,
+            }
+        }
+        for msg in batch {
+            for e in app.update(msg) {
+                perform(e, &session, &tx);
+            }
+        }
+        if app.quit {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn spawn_input(tx: mpsc::Sender<Msg>) {
+    std::thread::spawn(move || {
+        loop {
+            let msg = match crossterm::event::read() {
+                Ok(Event::Key(k)) => Msg::Key(k),
+                Ok(Event::Resize(width, height)) => Msg::Resize { width, height },
+                Ok(_) => continue,
+                Err(_) => break,
+            };
+            if tx.blocking_send(msg).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+fn spawn_ticks(tx: mpsc::Sender<Msg>, actions: Actions) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(15));
+        loop {
+            every.tick().await;
+            // Revocations waiting for an unreachable issuer are retried in the background.
+            let _ = actions.retry_outbox().await;
+            if tx.send(Msg::Tick(chrono::Utc::now())).await.is_err() {
+                break;
+            }
+        }
+    });
+}
+
+/// Runs one effect off the input path; its reply comes back as a message.
+fn perform(effect: Effect, session: &Session, tx: &mpsc::Sender<Msg>) {
+    let store = session.store.clone();
+    let tx = tx.clone();
+    match effect {
+        Effect::Quit => {}
+        Effect::LoadPage { generation, landing, request } => {
+            tokio::spawn(async move {
+                let rows = store.page(&request).await.map_err(|e| e.to_string());
+                let _ = tx.send(Msg::Page { generation, landing, rows }).await;
+            });
+        }
+        Effect::Count { generation, filter } => {
+            tokio::spawn(async move {
+                let total = store.count(&filter).await.map_err(|e| e.to_string());
+                let _ = tx.send(Msg::Count { generation, total }).await;
+            });
+        }
+        Effect::Position { generation, filter, sort, key } => {
+            tokio::spawn(async move {
+                if let Ok(position) = store.position(&filter, sort, &key).await {
+                    let _ = tx.send(Msg::Position { generation, first_id: key.id, position }).await;
+                }
+            });
+        }
+        Effect::LoadDetail { id } => {
+            tokio::spawn(async move {
+                let d = crate::detail::load(&store, &id).await.map(Box::new).map_err(|e| e.to_string());
+                let _ = tx.send(Msg::Detail(d)).await;
+            });
+        }
+        Effect::LoadGrants => {
+            tokio::spawn(async move {
+                let g = store.grants(Some(crate::domain::GrantStatus::Pending), 5000).await.map_err(|e| e.to_string());
+                let _ = tx.send(Msg::Grants(g)).await;
+            });
+        }
+        Effect::LoadIssuers => {
+            tokio::spawn(async move {
+                let i = store.issuer_summaries().await.map_err(|e| e.to_string());
+                let _ = tx.send(Msg::Issuers(i)).await;
+            });
+        }
+        Effect::Revoke { id, reason } => {
+            let actions = session.actions.clone();
+            tokio::spawn(async move {
+                let result = actions.revoke(&id, &reason).await.map_err(|e| e.to_string());
+                let _ = tx.send(Msg::Revoked { id, result }).await;
+            });
+        }
+    }
+}

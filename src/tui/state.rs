@@ -1,0 +1,802 @@
+//! The TUI's state and its pure `update`: keys and worker replies in, effects
+//! out. No I/O here; `tui::run` performs the effects and sends replies back.
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui_textarea::TextArea;
+
+use super::keymap::{Action, Keymap};
+use crate::actions::RevokeOutcome;
+use crate::detail::CredentialDetail;
+use crate::domain::{Grant, Timestamp};
+use crate::filter::{self, Query};
+use crate::store::{CredentialRow, IssuerSummary, Key, PageAnchor, PageRequest, Sort, SortColumn};
+
+/// Rows asked for per keyset query: more than a tall screen.
+pub const FETCH: usize = 200;
+/// Rows kept in memory at most: the window slides, the table never holds the inventory.
+pub const WINDOW_CAP: usize = 3 * FETCH;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Credentials,
+    Grants,
+    Issuers,
+}
+
+impl View {
+    pub const ALL: &'static [View] = &[View::Credentials, View::Grants, View::Issuers];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            View::Credentials => "credentials",
+            View::Grants => "grants",
+            View::Issuers => "issuers",
+        }
+    }
+}
+
+/// How a page reply lands in the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Landing {
+    First,
+    Last,
+    Append,
+    Prepend,
+    /// Same rows again from the window's first key: after a revoke or a refresh.
+    Refresh,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    LoadPage { generation: u64, landing: Landing, request: PageRequest },
+    Count { generation: u64, filter: crate::filter::SqlFilter },
+    Position { generation: u64, filter: crate::filter::SqlFilter, sort: Sort, key: Key },
+    LoadDetail { id: String },
+    LoadGrants,
+    LoadIssuers,
+    Revoke { id: String, reason: String },
+    Quit,
+}
+
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Resize { width: u16, height: u16 },
+    Page { generation: u64, landing: Landing, rows: Result<Vec<CredentialRow>, String> },
+    Count { generation: u64, total: Result<i64, String> },
+    Position { generation: u64, first_id: String, position: i64 },
+    Detail(Result<Box<CredentialDetail>, String>),
+    Grants(Result<Vec<Grant>, String>),
+    Issuers(Result<Vec<IssuerSummary>, String>),
+    Revoked { id: String, result: Result<RevokeOutcome, String> },
+    Tick(Timestamp),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Info,
+    Ok,
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RevokeStage {
+    Reason,
+    Confirm,
+    Waiting,
+}
+
+#[derive(Debug, Clone)]
+pub struct RevokeForm {
+    pub id: String,
+    pub summary: String,
+    pub reason: TextArea<'static>,
+    pub stage: RevokeStage,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Mode {
+    Normal,
+    Filter(TextArea<'static>),
+    Command(TextArea<'static>),
+    Revoke(Box<RevokeForm>),
+    Help,
+}
+
+/// The credential table: a sliding window of rows over a keyset order.
+#[derive(Debug, Clone, Default)]
+pub struct Window {
+    pub rows: Vec<CredentialRow>,
+    pub selected: usize,
+    pub scroll: usize,
+    pub at_start: bool,
+    pub at_end: bool,
+    pub loading: bool,
+    pub generation: u64,
+    pub total: Option<i64>,
+    /// Absolute position of rows[0] in the order, when known.
+    pub first_position: Option<(String, i64)>,
+    pub position_pending: bool,
+    /// A move that waits for rows: after `G`, land on the last row.
+    pub pending_jump: Option<Landing>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DetailPane {
+    pub id: String,
+    pub data: Option<Box<CredentialDetail>>,
+    pub error: Option<String>,
+    pub scroll: u16,
+}
+
+pub struct App {
+    pub view: View,
+    pub mode: Mode,
+    pub keymap: Keymap,
+    pub window: Window,
+    pub sort: Sort,
+    pub query: Query,
+    pub query_text: String,
+    pub detail: Option<DetailPane>,
+    pub grants: Vec<Grant>,
+    pub grants_selected: usize,
+    pub issuers: Vec<IssuerSummary>,
+    pub issuers_selected: usize,
+    pub status: Option<(Tone, String)>,
+    pub theme_index: usize,
+    pub themes: Vec<String>,
+    pub viewport: usize,
+    pub width: u16,
+    pub operator: String,
+    pub db_label: String,
+    pub read_only: bool,
+    pub now: Timestamp,
+    pub quit: bool,
+}
+
+impl App {
+    pub fn new(keymap: Keymap, operator: &str, db_label: &str, read_only: bool, now: Timestamp) -> App {
+        App {
+            view: View::Credentials,
+            mode: Mode::Normal,
+            keymap,
+            window: Window::default(),
+            sort: Sort::default(),
+            query: Query::default(),
+            query_text: String::new(),
+            detail: None,
+            grants: Vec::new(),
+            grants_selected: 0,
+            issuers: Vec::new(),
+            issuers_selected: 0,
+            status: None,
+            theme_index: 0,
+            themes: vec!["dark".into()],
+            viewport: 20,
+            width: 120,
+            operator: operator.to_string(),
+            db_label: db_label.to_string(),
+            read_only,
+            now,
+            quit: false,
+        }
+    }
+
+    /// What to do when the TUI starts: the first page, the count, the side lists.
+    pub fn start(&mut self) -> Vec<Effect> {
+        let mut fx = self.reload(Landing::First);
+        fx.push(Effect::LoadGrants);
+        fx.push(Effect::LoadIssuers);
+        fx
+    }
+
+    pub fn selected_row(&self) -> Option<&CredentialRow> {
+        self.window.rows.get(self.window.selected)
+    }
+
+    pub fn absolute_selected(&self) -> Option<i64> {
+        let (id, pos) = self.window.first_position.as_ref()?;
+        (self.window.rows.first()?.id == *id).then(|| pos + self.window.selected as i64)
+    }
+
+    fn sql(&self) -> crate::filter::SqlFilter {
+        self.query.to_sql(self.now)
+    }
+
+    fn page(&self, anchor: PageAnchor) -> PageRequest {
+        PageRequest { filter: self.sql(), sort: self.sort, anchor, limit: FETCH }
+    }
+
+    /// A new order or filter: a new generation, so late replies of the old one are dropped.
+    fn reload(&mut self, landing: Landing) -> Vec<Effect> {
+        self.window.generation += 1;
+        self.window.loading = true;
+        self.window.total = None;
+        self.window.first_position = None;
+        self.window.pending_jump = None;
+        let anchor = if landing == Landing::Last { PageAnchor::Last } else { PageAnchor::First };
+        vec![
+            Effect::LoadPage { generation: self.window.generation, landing, request: self.page(anchor) },
+            Effect::Count { generation: self.window.generation, filter: self.sql() },
+        ]
+    }
+
+    pub fn set_status(&mut self, tone: Tone, text: impl Into<String>) {
+        self.status = Some((tone, text.into()));
+    }
+
+    pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        match msg {
+            Msg::Key(k) => self.on_key(k),
+            Msg::Resize { width, height } => {
+                self.width = width;
+                // header, table header, status bar, footer
+                self.viewport = (height as usize).saturating_sub(5).max(1);
+                self.keep_visible();
+                Vec::new()
+            }
+            Msg::Page { generation, landing, rows } => self.on_page(generation, landing, rows),
+            Msg::Count { generation, total } => {
+                if generation == self.window.generation {
+                    match total {
+                        Ok(t) => self.window.total = Some(t),
+                        Err(e) => self.set_status(Tone::Error, format!("count failed: {e}")),
+                    }
+                }
+                Vec::new()
+            }
+            Msg::Position { generation, first_id, position } => {
+                self.window.position_pending = false;
+                if generation == self.window.generation {
+                    self.window.first_position = Some((first_id, position));
+                }
+                self.position_effect()
+            }
+            Msg::Detail(result) => {
+                if let Some(pane) = &mut self.detail {
+                    match result {
+                        Ok(d) if d.credential.id == pane.id => {
+                            pane.data = Some(d);
+                            pane.error = None;
+                        }
+                        Ok(_) => {}
+                        Err(e) => pane.error = Some(e),
+                    }
+                }
+                Vec::new()
+            }
+            Msg::Grants(r) => {
+                match r {
+                    Ok(g) => {
+                        self.grants = g;
+                        self.grants_selected = self.grants_selected.min(self.grants.len().saturating_sub(1));
+                    }
+                    Err(e) => self.set_status(Tone::Error, format!("grants: {e}")),
+                }
+                Vec::new()
+            }
+            Msg::Issuers(r) => {
+                match r {
+                    Ok(i) => {
+                        self.issuers = i;
+                        self.issuers_selected = self.issuers_selected.min(self.issuers.len().saturating_sub(1));
+                    }
+                    Err(e) => self.set_status(Tone::Error, format!("issuers: {e}")),
+                }
+                Vec::new()
+            }
+            Msg::Revoked { id, result } => self.on_revoked(id, result),
+            Msg::Tick(now) => {
+                self.now = now;
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_page(&mut self, generation: u64, landing: Landing, rows: Result<Vec<CredentialRow>, String>) -> Vec<Effect> {
+        if generation != self.window.generation {
+            return Vec::new();
+        }
+        self.window.loading = false;
+        let rows = match rows {
+            Ok(r) => r,
+            Err(e) => {
+                self.set_status(Tone::Error, format!("query failed: {e}"));
+                return Vec::new();
+            }
+        };
+        let full = rows.len() >= FETCH;
+        let w = &mut self.window;
+        match landing {
+            Landing::First => {
+                w.rows = rows;
+                w.selected = 0;
+                w.scroll = 0;
+                w.at_start = true;
+                w.at_end = !full;
+                w.first_position = Some((w.rows.first().map(|r| r.id.clone()).unwrap_or_default(), 0));
+            }
+            Landing::Last => {
+                w.rows = rows;
+                w.selected = w.rows.len().saturating_sub(1);
+                w.at_end = true;
+                w.at_start = !full;
+                w.first_position = None;
+            }
+            Landing::Refresh => {
+                let keep = w.rows.get(w.selected).map(|r| r.id.clone());
+                w.rows = rows;
+                w.at_end = !full;
+                if let Some(id) = keep {
+                    if let Some(i) = w.rows.iter().position(|r| r.id == id) {
+                        w.selected = i;
+                    }
+                }
+                w.selected = w.selected.min(w.rows.len().saturating_sub(1));
+            }
+            Landing::Append => {
+                w.at_end = !full;
+                w.rows.extend(rows);
+                if w.rows.len() > WINDOW_CAP {
+                    let drop = w.rows.len() - WINDOW_CAP;
+                    w.rows.drain(..drop);
+                    w.selected = w.selected.saturating_sub(drop);
+                    w.scroll = w.scroll.saturating_sub(drop);
+                    w.at_start = false;
+                    w.first_position = w.first_position.take().and_then(|(_, p)| w.rows.first().map(|r| (r.id.clone(), p + drop as i64)));
+                }
+            }
+            Landing::Prepend => {
+                let n = rows.len();
+                w.at_start = !full;
+                w.rows.splice(0..0, rows);
+                w.selected += n;
+                w.scroll += n;
+                w.first_position = w.first_position.take().and_then(|(_, p)| w.rows.first().map(|r| (r.id.clone(), p - n as i64)));
+                if w.rows.len() > WINDOW_CAP {
+                    w.rows.truncate(WINDOW_CAP);
+                    w.at_end = false;
+                }
+            }
+        }
+        if let Some(jump) = w.pending_jump.take() {
+            match jump {
+                Landing::Append => w.selected = (w.selected + 1).min(w.rows.len().saturating_sub(1)),
+                _ => w.selected = w.selected.saturating_sub(1),
+            }
+        }
+        self.keep_visible();
+        let mut fx = self.prefetch();
+        fx.extend(self.position_effect());
+        fx.extend(self.follow_detail());
+        fx
+    }
+
+    fn position_effect(&mut self) -> Vec<Effect> {
+        let w = &self.window;
+        let Some(first) = w.rows.first() else { return Vec::new() };
+        let known = w.first_position.as_ref().is_some_and(|(id, _)| *id == first.id);
+        if known || w.position_pending {
+            return Vec::new();
+        }
+        let (generation, key) = (w.generation, first.key.clone());
+        self.window.position_pending = true;
+        vec![Effect::Position { generation, filter: self.sql(), sort: self.sort, key }]
+    }
+
+    /// Ask for the next rows before the cursor reaches the edge of the window.
+    fn prefetch(&mut self) -> Vec<Effect> {
+        let w = &self.window;
+        if w.loading || w.rows.is_empty() {
+            return Vec::new();
+        }
+        let margin = FETCH / 2;
+        let landing = if !w.at_end && w.rows.len() - w.selected <= margin {
+            Landing::Append
+        } else if !w.at_start && w.selected < margin {
+            Landing::Prepend
+        } else {
+            return Vec::new();
+        };
+        let anchor = match landing {
+            Landing::Append => PageAnchor::After(w.rows[w.rows.len() - 1].key.clone()),
+            _ => PageAnchor::Before(w.rows[0].key.clone()),
+        };
+        self.window.loading = true;
+        vec![Effect::LoadPage { generation: self.window.generation, landing, request: self.page(anchor) }]
+    }
+
+    fn keep_visible(&mut self) {
+        let w = &mut self.window;
+        let h = self.viewport.max(1);
+        if w.selected < w.scroll {
+            w.scroll = w.selected;
+        } else if w.selected >= w.scroll + h {
+            w.scroll = w.selected + 1 - h;
+        }
+        w.scroll = w.scroll.min(w.rows.len().saturating_sub(h).max(0));
+        if w.selected < w.scroll {
+            w.scroll = w.selected;
+        }
+    }
+
+    fn follow_detail(&mut self) -> Vec<Effect> {
+        let Some(id) = self.selected_row().map(|r| r.id.clone()) else { return Vec::new() };
+        match &mut self.detail {
+            Some(pane) if pane.id != id => {
+                *pane = DetailPane { id: id.clone(), ..Default::default() };
+                vec![Effect::LoadDetail { id }]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn move_by(&mut self, delta: isize) -> Vec<Effect> {
+        match self.view {
+            View::Credentials => {
+                let w = &mut self.window;
+                if w.rows.is_empty() {
+                    return Vec::new();
+                }
+                let last = w.rows.len() - 1;
+                let target = w.selected as isize + delta;
+                if target > last as isize && !w.at_end {
+                    w.pending_jump = if w.loading { None } else { Some(Landing::Append) };
+                } else if target < 0 && !w.at_start {
+                    w.pending_jump = if w.loading { None } else { Some(Landing::Prepend) };
+                }
+                w.selected = target.clamp(0, last as isize) as usize;
+                self.keep_visible();
+                let mut fx = self.prefetch();
+                fx.extend(self.follow_detail());
+                if fx.is_empty() {
+                    self.window.pending_jump = None;
+                }
+                fx
+            }
+            View::Grants => {
+                self.grants_selected = step(self.grants_selected, delta, self.grants.len());
+                Vec::new()
+            }
+            View::Issuers => {
+                self.issuers_selected = step(self.issuers_selected, delta, self.issuers.len());
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.kind == crossterm::event::KeyEventKind::Release {
+            return Vec::new();
+        }
+        match std::mem::replace(&mut self.mode, Mode::Normal) {
+            Mode::Normal => self.on_normal_key(key),
+            Mode::Help => Vec::new(),
+            Mode::Filter(ta) => self.on_filter_key(ta, key),
+            Mode::Command(ta) => self.on_command_key(ta, key),
+            Mode::Revoke(form) => self.on_revoke_key(form, key),
+        }
+    }
+
+    fn on_normal_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let Some(action) = self.keymap.action(self.view.name(), &key) else {
+            return Vec::new();
+        };
+        self.status = None;
+        let page = self.viewport.max(1) as isize;
+        match action {
+            Action::Quit => {
+                self.quit = true;
+                vec![Effect::Quit]
+            }
+            Action::Help => {
+                self.mode = Mode::Help;
+                Vec::new()
+            }
+            Action::Command => {
+                self.mode = Mode::Command(single_line("credentials | grants | issuers | theme NAME | sort COLUMN | q"));
+                Vec::new()
+            }
+            Action::CycleTheme => {
+                self.theme_index = (self.theme_index + 1) % self.themes.len().max(1);
+                let name = self.themes.get(self.theme_index).cloned().unwrap_or_default();
+                self.set_status(Tone::Info, format!("theme: {name}"));
+                Vec::new()
+            }
+            Action::Refresh => self.refresh(),
+            Action::Down => self.move_by(1),
+            Action::Up => self.move_by(-1),
+            Action::PageDown => self.move_by(page),
+            Action::PageUp => self.move_by(-page),
+            Action::Top => match self.view {
+                View::Credentials => self.reload(Landing::First),
+                _ => self.move_by(isize::MIN / 2),
+            },
+            Action::Bottom => match self.view {
+                View::Credentials => self.reload(Landing::Last),
+                _ => self.move_by(isize::MAX / 2),
+            },
+            Action::Filter => {
+                let mut ta = single_line("owner:ana@acme.test scope:repo:write binding:bearer expires<7d unused>90d -status:revoked");
+                ta.insert_str(&self.query_text);
+                self.mode = Mode::Filter(ta);
+                Vec::new()
+            }
+            Action::Detail => {
+                if self.detail.is_some() {
+                    self.detail = None;
+                    return Vec::new();
+                }
+                let Some(id) = self.selected_row().map(|r| r.id.clone()) else { return Vec::new() };
+                self.detail = Some(DetailPane { id: id.clone(), ..Default::default() });
+                vec![Effect::LoadDetail { id }]
+            }
+            Action::Back => {
+                if self.detail.is_some() {
+                    self.detail = None;
+                    Vec::new()
+                } else if self.view != View::Credentials {
+                    self.view = View::Credentials;
+                    Vec::new()
+                } else if !self.query.is_empty() {
+                    self.query = Query::default();
+                    self.query_text.clear();
+                    self.reload(Landing::First)
+                } else {
+                    Vec::new()
+                }
+            }
+            Action::SortNext => {
+                let cycle = SortColumn::CYCLE;
+                let i = cycle.iter().position(|c| *c == self.sort.column).unwrap_or(0);
+                self.sort = Sort { column: cycle[(i + 1) % cycle.len()], descending: false };
+                self.set_status(Tone::Info, format!("sorted by {}", self.sort.column.label()));
+                self.reload(Landing::First)
+            }
+            Action::SortReverse => {
+                self.sort.descending = !self.sort.descending;
+                self.reload(Landing::First)
+            }
+            Action::Revoke => self.open_revoke(),
+            Action::DetailDown | Action::DetailUp => {
+                if let Some(p) = &mut self.detail {
+                    p.scroll = if action == Action::DetailDown { p.scroll.saturating_add(3) } else { p.scroll.saturating_sub(3) };
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    fn refresh(&mut self) -> Vec<Effect> {
+        let mut fx = vec![Effect::LoadGrants, Effect::LoadIssuers];
+        match self.window.rows.first() {
+            Some(first) if !self.window.at_start => {
+                self.window.loading = true;
+                let request = self.page(PageAnchor::From(first.key.clone()));
+                fx.push(Effect::LoadPage { generation: self.window.generation, landing: Landing::Refresh, request });
+                fx.push(Effect::Count { generation: self.window.generation, filter: self.sql() });
+            }
+            _ => {
+                let keep = self.window.selected;
+                fx.extend(self.reload(Landing::First));
+                self.window.pending_jump = None;
+                self.window.selected = keep;
+            }
+        }
+        if let Some(p) = &self.detail {
+            fx.push(Effect::LoadDetail { id: p.id.clone() });
+        }
+        fx
+    }
+
+    fn open_revoke(&mut self) -> Vec<Effect> {
+        if self.view != View::Credentials {
+            return Vec::new();
+        }
+        if self.read_only {
+            self.set_status(Tone::Warning, "read-only mode: revoke is not allowed");
+            return Vec::new();
+        }
+        let Some(row) = self.selected_row() else { return Vec::new() };
+        if row.status == "revoked" {
+            self.set_status(Tone::Info, format!("{} is already revoked", short(&row.id)));
+            return Vec::new();
+        }
+        let summary = format!(
+            "{} · {} · owner {} · {} · scopes {} · issuer {}",
+            short(&row.id),
+            row.kind,
+            if row.owner.is_empty() { "none" } else { &row.owner },
+            row.binding,
+            if row.scopes.is_empty() { "-" } else { &row.scopes },
+            row.issuer
+        );
+        let mut reason = TextArea::default();
+        reason.set_placeholder_text("Why? e.g. leaked in #eng-chat, INC-1234 (required, recorded in the audit log)");
+        self.mode = Mode::Revoke(Box::new(RevokeForm { id: row.id.clone(), summary, reason, stage: RevokeStage::Reason, error: None }));
+        Vec::new()
+    }
+
+    fn on_revoke_key(&mut self, mut form: Box<RevokeForm>, key: KeyEvent) -> Vec<Effect> {
+        let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+        match form.stage {
+            RevokeStage::Reason => match key.code {
+                KeyCode::Esc => return Vec::new(),
+                _ if ctrl_c => return Vec::new(),
+                KeyCode::Enter if !key.modifiers.contains(KeyModifiers::ALT) => {
+                    if form.reason.lines().join(" ").trim().is_empty() {
+                        form.error = Some("a reason is required".into());
+                    } else {
+                        form.error = None;
+                        form.stage = RevokeStage::Confirm;
+                    }
+                }
+                _ => {
+                    form.reason.input(key);
+                }
+            },
+            RevokeStage::Confirm => match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => {
+                    form.stage = RevokeStage::Waiting;
+                    let effect = Effect::Revoke { id: form.id.clone(), reason: form.reason.lines().join("\n").trim().to_string() };
+                    self.mode = Mode::Revoke(form);
+                    return vec![effect];
+                }
+                KeyCode::Char('n') | KeyCode::Backspace => form.stage = RevokeStage::Reason,
+                KeyCode::Esc => return Vec::new(),
+                _ if ctrl_c => return Vec::new(),
+                _ => {}
+            },
+            // The issuer has the request: keys wait for its answer.
+            RevokeStage::Waiting => {}
+        }
+        self.mode = Mode::Revoke(form);
+        Vec::new()
+    }
+
+    fn on_revoked(&mut self, id: String, result: Result<RevokeOutcome, String>) -> Vec<Effect> {
+        let waiting = matches!(&self.mode, Mode::Revoke(f) if f.id == id && f.stage == RevokeStage::Waiting);
+        match result {
+            Ok(outcome) => {
+                if waiting {
+                    self.mode = Mode::Normal;
+                }
+                let tone = if outcome.status == crate::actions::RevokeStatus::Revoked { Tone::Ok } else { Tone::Warning };
+                self.set_status(tone, format!("{}: {} (audit #{})", short(&id), outcome.message, outcome.audit_seq));
+                let mut fx = self.refresh();
+                fx.retain(|e| !matches!(e, Effect::LoadGrants));
+                fx
+            }
+            Err(e) => {
+                if let Mode::Revoke(form) = &mut self.mode {
+                    if waiting {
+                        form.stage = RevokeStage::Reason;
+                        form.error = Some(format!("not revoked: {e}"));
+                    }
+                }
+                self.set_status(Tone::Error, format!("{}: not revoked: {e}", short(&id)));
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_filter_key(&mut self, mut ta: TextArea<'static>, key: KeyEvent) -> Vec<Effect> {
+        match key.code {
+            KeyCode::Esc => Vec::new(),
+            KeyCode::Enter => {
+                let text = ta.lines().join(" ");
+                match filter::parse(&text) {
+                    Ok(q) => {
+                        self.query = q;
+                        self.query_text = text.trim().to_string();
+                        self.view = View::Credentials;
+                        self.reload(Landing::First)
+                    }
+                    Err(_) => {
+                        self.mode = Mode::Filter(ta);
+                        Vec::new()
+                    }
+                }
+            }
+            _ => {
+                ta.input(key);
+                self.mode = Mode::Filter(ta);
+                Vec::new()
+            }
+        }
+    }
+
+    /// The live parse error of the filter being typed, with a caret under it.
+    pub fn filter_error(&self) -> Option<String> {
+        let Mode::Filter(ta) = &self.mode else { return None };
+        let text = ta.lines().join(" ");
+        filter::parse(&text).err().map(|e| format!("{} (at column {})", e.message, e.position + 1))
+    }
+
+    fn on_command_key(&mut self, mut ta: TextArea<'static>, key: KeyEvent) -> Vec<Effect> {
+        match key.code {
+            KeyCode::Esc => Vec::new(),
+            KeyCode::Tab => {
+                let typed = ta.lines().join("");
+                let candidates: Vec<&str> = View::ALL.iter().map(|v| v.name()).chain(["theme", "sort", "quit"]).filter(|n| n.starts_with(typed.trim())).collect();
+                if let [one] = candidates.as_slice() {
+                    ta = single_line("");
+                    ta.insert_str(*one);
+                }
+                self.mode = Mode::Command(ta);
+                Vec::new()
+            }
+            KeyCode::Enter => self.run_command(&ta.lines().join(" ")),
+            _ => {
+                ta.input(key);
+                self.mode = Mode::Command(ta);
+                Vec::new()
+            }
+        }
+    }
+
+    pub fn run_command(&mut self, line: &str) -> Vec<Effect> {
+        let mut words = line.split_whitespace();
+        let Some(cmd) = words.next() else { return Vec::new() };
+        let arg = words.next();
+        if let Some(v) = View::ALL.iter().find(|v| v.name().starts_with(cmd) && cmd.len() >= 2) {
+            self.view = *v;
+            self.detail = None;
+            return match v {
+                View::Credentials => Vec::new(),
+                View::Grants => vec![Effect::LoadGrants],
+                View::Issuers => vec![Effect::LoadIssuers],
+            };
+        }
+        match (cmd, arg) {
+            ("q" | "quit" | "q!", _) => {
+                self.quit = true;
+                vec![Effect::Quit]
+            }
+            ("theme", Some(name)) => match self.themes.iter().position(|t| t == name) {
+                Some(i) => {
+                    self.theme_index = i;
+                    self.set_status(Tone::Info, format!("theme: {name}"));
+                    Vec::new()
+                }
+                None => {
+                    self.set_status(Tone::Error, format!("unknown theme '{name}' (have: {})", self.themes.join(", ")));
+                    Vec::new()
+                }
+            },
+            ("sort", Some(col)) => match SortColumn::parse(col) {
+                Some(c) => {
+                    self.sort = Sort { column: c, descending: false };
+                    self.reload(Landing::First)
+                }
+                None => {
+                    self.set_status(Tone::Error, format!("unknown sort column '{col}'"));
+                    Vec::new()
+                }
+            },
+            _ => {
+                self.set_status(Tone::Error, format!("unknown command ':{line}' (try :credentials, :grants, :issuers, :theme, :sort, :q)"));
+                Vec::new()
+            }
+        }
+    }
+}
+
+fn step(i: usize, delta: isize, len: usize) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    (i as isize).saturating_add(delta).clamp(0, len as isize - 1) as usize
+}
+
+pub fn short(id: &str) -> &str {
+    &id[..id.len().min(8)]
+}
+
+fn single_line(placeholder: &str) -> TextArea<'static> {
+    let mut ta = TextArea::default();
+    ta.set_placeholder_text(placeholder);
+    ta.set_cursor_line_style(ratatui::style::Style::default());
+    ta
+}

@@ -1,0 +1,99 @@
+//! The command line on a temporary database, built by `demo --no-tui` through
+//! the real sync path against the in-process reference issuer.
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+mod common;
+
+fn tw(db: &std::path::Path) -> Command {
+    let mut c = Command::new(common::bin());
+    c.arg("--db").arg(db).env_remove("TOKENWARD_CONFIG").env("TOKENWARD_CONFIG", "/nonexistent/tokenward.toml").env("TOKENWARD_OPERATOR", "cli-test@acme.test");
+    c
+}
+
+fn demo_db() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("t.db");
+    let mut c = Command::new(common::bin());
+    c.args(["--db"]).arg(&db).args(["demo", "--no-tui", "--credentials", "400", "--seed", "3"]);
+    c.env("TOKENWARD_CONFIG", "/nonexistent/tokenward.toml").assert().success().stdout(predicate::str::contains("400 credentials"));
+    (dir, db)
+}
+
+#[test]
+fn credentials_json_has_the_documented_keys_and_honours_filters() {
+    let (_dir, db) = demo_db();
+    let out = tw(&db).args(["credentials", "--format", "json", "--filter", "binding:bearer", "--limit", "50"]).assert().success();
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.get_output().stdout).expect("json array");
+    assert!(!rows.is_empty() && rows.len() <= 50);
+    for r in &rows {
+        for key in ["id", "issuer", "kind", "owner", "owner_status", "workload", "scopes", "audience", "binding", "issued_at", "expires_at", "last_used_at", "status", "task_id"] {
+            assert!(r.get(key).is_some(), "missing {key} in {r}");
+        }
+        assert_eq!(r["binding"], "bearer");
+        assert!(r["scopes"].is_array() && r["audience"].is_array());
+    }
+}
+
+#[test]
+fn all_rows_page_through_without_duplicates() {
+    let (_dir, db) = demo_db();
+    let out = tw(&db).args(["credentials", "--format", "csv", "--sort", "owner"]).assert().success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).expect("utf8");
+    let ids: std::collections::BTreeSet<&str> = text.lines().skip(1).map(|l| l.split(',').next().unwrap_or("")).collect();
+    assert_eq!(ids.len(), 400);
+}
+
+#[test]
+fn bad_filter_names_the_position_and_exits_non_zero() {
+    let (_dir, db) = demo_db();
+    tw(&db)
+        .args(["credentials", "--filter", "owner:ana colour:red"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::starts_with("error: bad filter").and(predicate::str::contains("colour")));
+    let out = tw(&db).args(["credentials", "--format", "json", "--filter", "colour:red"]).assert().failure();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).expect("json error");
+    assert!(v["error"].as_str().is_some_and(|e| e.contains("colour")));
+}
+
+#[test]
+fn show_prints_trail_and_chain_and_json() {
+    let (_dir, db) = demo_db();
+    let out = tw(&db).args(["credentials", "--format", "json", "--limit", "1"]).assert().success();
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.get_output().stdout).expect("json");
+    let id = rows[0]["id"].as_str().expect("id").to_string();
+    tw(&db).args(["show", &id[..8]]).assert().success().stdout(predicate::str::contains("consent trail").and(predicate::str::contains("delegation chain")));
+    let out = tw(&db).args(["show", &id, "--format", "json"]).assert().success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).expect("json");
+    assert_eq!(v["credential"]["id"], id.as_str());
+    tw(&db).args(["show", "zzzz-none"]).assert().failure().stderr(predicate::str::contains("no credential matches"));
+}
+
+#[test]
+fn revoke_needs_a_reason_and_a_reachable_issuer() {
+    let (_dir, db) = demo_db();
+    let out = tw(&db).args(["credentials", "--format", "json", "--limit", "1", "--filter", "status:active"]).assert().success();
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.get_output().stdout).expect("json");
+    let id = rows[0]["id"].as_str().expect("id").to_string();
+    tw(&db).args(["revoke", &id, "--reason", "   "]).assert().failure().stderr(predicate::str::contains("a reason is required"));
+    // The demo's issuer lived in the demo process: with no config, it is not reachable from here.
+    tw(&db).args(["revoke", &id, "--reason", "leaked"]).assert().failure().stderr(predicate::str::contains("not configured"));
+    tw(&db).args(["--read-only", "revoke", &id, "--reason", "leaked"]).assert().failure().stderr(predicate::str::contains("read-only"));
+}
+
+#[test]
+fn audit_verify_accepts_the_demo_chain_and_grants_list() {
+    let (_dir, db) = demo_db();
+    tw(&db).args(["audit", "verify"]).assert().success().stdout(predicate::str::contains("audit log intact: 1 entries"));
+    let out = tw(&db).args(["grants", "--status", "pending", "--format", "json"]).assert().success();
+    let g: Vec<serde_json::Value> = serde_json::from_slice(&out.get_output().stdout).expect("json");
+    assert!(!g.is_empty());
+    assert!(g.iter().all(|g| g["status"] == "pending"));
+}
+
+#[test]
+fn completions_and_man_page_render() {
+    Command::new(common::bin()).args(["completions", "bash"]).assert().success().stdout(predicate::str::contains("tokenward"));
+    Command::new(common::bin()).arg("man").assert().success().stdout(predicate::str::contains(".TH tokenward"));
+}

@@ -1,0 +1,38 @@
+//! Shared helpers of the integration tests: a store filled from the reference
+//! organisation through the real protocol mapping, and the binary under test.
+#![allow(dead_code)]
+use chrono::{TimeZone, Utc};
+use tokenward::connectors::tokenward::map_credential;
+use tokenward::domain::Timestamp;
+use tokenward::reference::org::Org;
+use tokenward::store::Store;
+
+/// A fixed clock: snapshots and relative times must not drift.
+pub fn fixed_now() -> Timestamp {
+    Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).single().expect("valid time")
+}
+
+/// An in-memory store with `n` credentials of the reference org, ingested
+/// through the same page path the sync engine uses.
+pub async fn seeded_store(n: u64) -> Store {
+    let store = Store::open_in_memory().await.expect("in-memory store");
+    let org = Org::new(n, 42, fixed_now());
+    store.upsert_issuer("acme-broker", "tokenward", None).await.expect("issuer");
+    let run = store.begin_sync_run("acme-broker", fixed_now()).await.expect("run");
+    let owners: Vec<_> = org
+        .owners()
+        .into_iter()
+        .map(|o| tokenward::connectors::tokenward::map_owner("acme-broker", o).expect("owner maps"))
+        .collect();
+    store.ingest_owners("acme-broker", &owners, fixed_now()).await.expect("owners");
+    let creds: Vec<_> = (0..n).map(|i| map_credential("acme-broker", org.credential(i)).expect("credential maps")).collect();
+    for chunk in creds.chunks(500) {
+        store.ingest_credential_page(run.id, run.started_at, chunk, None).await.expect("page");
+    }
+    store.finish_sync_run(&run, "acme-broker", None).await.expect("finish");
+    store
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_tokenward")
+}

@@ -1,0 +1,98 @@
+//! End to end: the real binary in tmux (private socket), through the demo:
+//! filter, open the detail pane, revoke with a reason, see the status change.
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+mod common;
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("tmux runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn send(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "tw"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    fn type_text(&self, text: &str) {
+        self.run(&["send-keys", "-t", "tw", "-l", text]);
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "tw"])
+    }
+
+    /// Polls the screen until `needle` shows, or fails with what was on screen.
+    fn wait_for(&self, needle: &str, timeout: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if s.contains(needle) {
+                return s;
+            }
+            assert!(start.elapsed() < timeout, "timed out waiting for {needle:?}; screen:\n{s}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").arg("-L").arg(&self.socket).arg("kill-server").output();
+    }
+}
+
+#[test]
+fn filter_detail_and_revoke_in_the_real_binary() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("e2e.db");
+    let tmux = Tmux { socket: format!("tokenward-e2e-{}", std::process::id()) };
+    let cmd = format!(
+        "TOKENWARD_CONFIG=/nonexistent TOKENWARD_OPERATOR=e2e@acme.test {} --db {} demo --credentials 600 --seed 5",
+        common::bin(),
+        db.display()
+    );
+    tmux.run(&["new-session", "-d", "-s", "tw", "-x", "170", "-y", "45", &cmd]);
+    tmux.wait_for("600 credentials", Duration::from_secs(60));
+
+    tmux.send(&["/"]);
+    tmux.type_text("binding:bearer status:active -owner:none");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("filter: binding:bearer status:active -owner:none", Duration::from_secs(10));
+    let screen = tmux.screen();
+    let first_row = screen.lines().find(|l| l.contains("bearer") && l.contains("active")).expect("a bearer row").to_string();
+    let short_id = first_row.split_whitespace().next().expect("id").to_string();
+
+    tmux.send(&["Enter"]);
+    tmux.wait_for("consent trail", Duration::from_secs(10));
+    tmux.wait_for(&short_id, Duration::from_secs(5));
+
+    tmux.send(&["r"]);
+    tmux.wait_for("revoke credential", Duration::from_secs(5));
+    tmux.type_text("leaked in chat, INC-42");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("y revoke", Duration::from_secs(5));
+    tmux.send(&["y"]);
+    let screen = tmux.wait_for("revoked at acme-broker", Duration::from_secs(15));
+    assert!(screen.contains("audit #2"), "{screen}");
+    // The row stays in place (still within the filter) and now reads revoked,
+    // or left the status:active filter on refresh: either way not active.
+    let row = screen.lines().find(|l| l.starts_with(&short_id)).map(str::to_string);
+    if let Some(row) = row {
+        assert!(row.contains("revoked"), "row not updated: {row}");
+    }
+    tmux.send(&["q"]);
+
+    let out = Command::new(common::bin()).arg("--db").arg(&db).args(["show", &short_id, "--format", "json"]).output().expect("show");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["credential"]["status"], "revoked");
+    let out = Command::new(common::bin()).arg("--db").arg(&db).args(["audit", "verify"]).output().expect("verify");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}

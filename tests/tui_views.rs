@@ -1,0 +1,232 @@
+//! The TUI's pure update and its views, over a store seeded from the reference
+//! organisation: insta snapshots at a fixed size and a fixed clock.
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use tokenward::store::Store;
+use tokenward::tui::keymap::Keymap;
+use tokenward::tui::state::{App, Effect, Landing, Mode, Msg, View, FETCH, WINDOW_CAP};
+use tokenward::tui::theme::Theme;
+
+mod common;
+
+fn key(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+fn code(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+/// Performs the store effects the way the TUI loop does, synchronously.
+async fn settle(app: &mut App, store: &Store, mut fx: Vec<Effect>) {
+    while let Some(e) = fx.pop() {
+        let msg = match e {
+            Effect::LoadPage { generation, landing, request } => {
+                Msg::Page { generation, landing, rows: store.page(&request).await.map_err(|e| e.to_string()) }
+            }
+            Effect::Count { generation, filter } => Msg::Count { generation, total: store.count(&filter).await.map_err(|e| e.to_string()) },
+            Effect::Position { generation, filter, sort, key } => {
+                Msg::Position { generation, position: store.position(&filter, sort, &key).await.expect("position"), first_id: key.id }
+            }
+            Effect::LoadDetail { id } => Msg::Detail(tokenward::detail::load(store, &id).await.map(Box::new).map_err(|e| e.to_string())),
+            Effect::LoadGrants => Msg::Grants(store.grants(None, 100).await.map_err(|e| e.to_string())),
+            Effect::LoadIssuers => Msg::Issuers(store.issuer_summaries().await.map_err(|e| e.to_string())),
+            Effect::Revoke { .. } | Effect::Quit => continue,
+        };
+        fx.extend(app.update(msg));
+    }
+}
+
+async fn app_on(store: &Store, width: u16, height: u16) -> App {
+    let mut app = App::new(Keymap::default_map(), "ana@acme.test", "test.db", false, common::fixed_now());
+    app.update(Msg::Resize { width, height });
+    let fx = app.start();
+    settle(&mut app, store, fx).await;
+    app
+}
+
+fn render(app: &App, width: u16, height: u16) -> String {
+    let theme = Theme::load("dark").expect("theme");
+    let mut t = Terminal::new(TestBackend::new(width, height)).expect("terminal");
+    t.draw(|f| tokenward::tui::view::draw(f, app, &theme)).expect("draw");
+    let buf = t.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..height {
+        for x in 0..width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[tokio::test]
+async fn credential_view_snapshot() {
+    let store = common::seeded_store(300).await;
+    let app = app_on(&store, 150, 30).await;
+    insta::assert_snapshot!("credentials_150x30", render(&app, 150, 30));
+}
+
+#[tokio::test]
+async fn detail_pane_snapshot() {
+    let store = common::seeded_store(300).await;
+    let mut app = app_on(&store, 160, 40).await;
+    // A credential with a delegation chain and consent: the demo org has them early.
+    let fx = app.update(Msg::Key(KeyEvent::new(KeyCode::Char('/'), KeyModifiers::NONE)));
+    assert!(fx.is_empty());
+    for c in "-owner:none".chars() {
+        app.update(key(c));
+    }
+    let fx = app.update(code(KeyCode::Enter));
+    settle(&mut app, &store, fx).await;
+    let fx = app.update(code(KeyCode::Enter));
+    settle(&mut app, &store, fx).await;
+    assert!(app.detail.as_ref().is_some_and(|d| d.data.is_some()));
+    insta::assert_snapshot!("detail_160x40", render(&app, 160, 40));
+}
+
+#[tokio::test]
+async fn help_overlay_snapshot_lists_every_bound_action() {
+    let store = common::seeded_store(50).await;
+    let mut app = app_on(&store, 120, 36).await;
+    app.update(key('?'));
+    assert!(matches!(app.mode, Mode::Help));
+    let screen = render(&app, 120, 36);
+    for (_, action) in app.keymap.bindings("credentials") {
+        assert!(screen.contains(action.description().split(' ').next().unwrap_or("")), "help lacks {action:?}");
+    }
+    insta::assert_snapshot!("help_120x36", screen);
+    app.update(key('x'));
+    assert!(matches!(app.mode, Mode::Normal));
+}
+
+#[tokio::test]
+async fn window_slides_and_never_holds_more_than_its_cap() {
+    let store = common::seeded_store(2000).await;
+    let mut app = app_on(&store, 120, 30).await;
+    assert_eq!(app.window.total, Some(2000));
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..1999 {
+        seen.insert(app.selected_row().expect("row").id.clone());
+        let fx = app.update(key('j'));
+        settle(&mut app, &store, fx).await;
+        assert!(app.window.rows.len() <= WINDOW_CAP);
+    }
+    seen.insert(app.selected_row().expect("row").id.clone());
+    assert_eq!(seen.len(), 2000, "every row visited once, in order");
+    assert_eq!(app.absolute_selected(), Some(1999));
+    // And back up past the window's start: rows are prepended by keyset.
+    for _ in 0..(FETCH * 2) {
+        let fx = app.update(key('k'));
+        settle(&mut app, &store, fx).await;
+    }
+    assert_eq!(app.absolute_selected(), Some(1999 - 2 * FETCH as i64));
+}
+
+#[tokio::test]
+async fn home_end_and_sort_reload_by_keyset() {
+    let store = common::seeded_store(1000).await;
+    let mut app = app_on(&store, 120, 30).await;
+    let first = app.selected_row().expect("row").id.clone();
+    let fx = app.update(key('G'));
+    settle(&mut app, &store, fx).await;
+    let last = app.selected_row().expect("row").clone();
+    assert!(app.window.at_end);
+    assert_eq!(app.absolute_selected(), Some(999));
+    let fx = app.update(key('g'));
+    settle(&mut app, &store, fx).await;
+    assert_eq!(app.selected_row().expect("row").id, first);
+    let fx = app.update(key('S'));
+    settle(&mut app, &store, fx).await;
+    assert_eq!(app.selected_row().expect("row").id, last.id, "reversed order starts at the old end");
+    let fx = app.update(key('s'));
+    assert!(fx.iter().any(|e| matches!(e, Effect::LoadPage { landing: Landing::First, .. })));
+}
+
+#[tokio::test]
+async fn stale_replies_are_dropped() {
+    let store = common::seeded_store(100).await;
+    let mut app = app_on(&store, 120, 30).await;
+    let old = app.window.generation;
+    let fx = app.update(key('s'));
+    assert!(app.window.generation > old);
+    app.update(Msg::Page { generation: old, landing: Landing::First, rows: Ok(Vec::new()) });
+    assert!(!app.window.rows.is_empty(), "a reply of an old generation must not land");
+    settle(&mut app, &store, fx).await;
+}
+
+#[tokio::test]
+async fn filter_errors_show_inline_and_valid_filters_apply() {
+    let store = common::seeded_store(300).await;
+    let mut app = app_on(&store, 120, 30).await;
+    app.update(key('/'));
+    for c in "binding:purple".chars() {
+        app.update(key(c));
+    }
+    assert!(app.filter_error().is_some_and(|e| e.contains("column 1")));
+    assert!(app.update(code(KeyCode::Enter)).is_empty(), "an invalid filter is not applied");
+    assert!(matches!(app.mode, Mode::Filter(_)));
+    assert!(render(&app, 120, 30).contains("filter:"));
+    app.update(code(KeyCode::Esc));
+    app.update(key('/'));
+    for c in "binding:dpop".chars() {
+        app.update(key(c));
+    }
+    let fx = app.update(code(KeyCode::Enter));
+    settle(&mut app, &store, fx).await;
+    assert!(!app.window.rows.is_empty());
+    assert!(app.window.rows.iter().all(|r| r.binding == "dpop"));
+    let fx = app.update(code(KeyCode::Esc));
+    settle(&mut app, &store, fx).await;
+    assert!(app.query.is_empty());
+}
+
+#[tokio::test]
+async fn revoke_asks_a_reason_then_confirms_and_read_only_refuses() {
+    let store = common::seeded_store(50).await;
+    let mut app = app_on(&store, 120, 30).await;
+    let id = app.selected_row().expect("row").id.clone();
+    app.update(key('r'));
+    assert!(matches!(app.mode, Mode::Revoke(_)));
+    assert!(app.update(code(KeyCode::Enter)).is_empty(), "no reason, no revoke");
+    assert!(render(&app, 120, 30).contains("a reason is required"));
+    for c in "leaked".chars() {
+        app.update(key(c));
+    }
+    assert!(app.update(code(KeyCode::Enter)).is_empty(), "enter asks to confirm first");
+    let fx = app.update(key('y'));
+    assert_eq!(fx, vec![Effect::Revoke { id: id.clone(), reason: "leaked".into() }]);
+    app.update(Msg::Revoked { id: id.clone(), result: Err("issuer answered 500: boom".into()) });
+    assert!(render(&app, 120, 30).contains("not revoked: issuer answered 500"));
+
+    let mut ro = App::new(Keymap::default_map(), "ana", "t.db", true, common::fixed_now());
+    ro.update(Msg::Resize { width: 120, height: 30 });
+    let fx = ro.start();
+    settle(&mut ro, &store, fx).await;
+    ro.update(key('r'));
+    assert!(matches!(ro.mode, Mode::Normal));
+    assert!(ro.status.as_ref().is_some_and(|(_, s)| s.contains("read-only")));
+}
+
+#[tokio::test]
+async fn views_switch_by_name_and_tiny_terminals_do_not_panic() {
+    let store = common::seeded_store(30).await;
+    let mut app = app_on(&store, 120, 30).await;
+    app.update(key(':'));
+    for c in "iss".chars() {
+        app.update(key(c));
+    }
+    let fx = app.update(code(KeyCode::Tab));
+    assert!(fx.is_empty());
+    let fx = app.update(code(KeyCode::Enter));
+    settle(&mut app, &store, fx).await;
+    assert_eq!(app.view, View::Issuers);
+    assert!(render(&app, 120, 30).contains("acme-broker"));
+    app.run_command("grants");
+    assert_eq!(app.view, View::Grants);
+    for (w, h) in [(1, 1), (10, 3), (19, 5), (20, 6), (40, 8), (300, 100)] {
+        app.update(Msg::Resize { width: w, height: h });
+        render(&app, w, h);
+    }
+}
