@@ -92,7 +92,7 @@ pub async fn run(n: u64, keep: Option<PathBuf>, json: bool) -> Result<()> {
         ingest += t.elapsed();
         start = end;
     }
-    store.finish_sync_run(&run, ISSUER, None).await?;
+    store.finish_sync_run(&run, ISSUER, None, chrono::Utc::now()).await?;
     say(format!("  store ingest: {:.1}s", ingest.as_secs_f64()));
 
     say("bench: raw SQLite baseline (one prepared statement per table, one transaction)".into());

@@ -18,7 +18,16 @@ fn main() -> std::process::ExitCode {
     match runtime.block_on(tokenward::cli::run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            let message = e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ");
+            // Each cause once: messages that already quote their source are not repeated.
+            let mut message = String::new();
+            for cause in e.chain().map(|c| c.to_string()) {
+                if !message.contains(&cause) {
+                    if !message.is_empty() {
+                        message.push_str(": ");
+                    }
+                    message.push_str(&cause);
+                }
+            }
             eprintln!("error: {message}");
             if format == Format::Json {
                 println!("{}", serde_json::json!({ "error": message }));

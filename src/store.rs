@@ -223,8 +223,8 @@ impl Store {
 
     /// Closes a run. On success every credential of the issuer the run did not
     /// see is marked gone (kept, for history). Returns how many went.
-    pub async fn finish_sync_run(&self, run: &SyncRunStart, issuer: &str, error: Option<&str>) -> Result<u64> {
-        let now = fmt_ts(&Utc::now());
+    pub async fn finish_sync_run(&self, run: &SyncRunStart, issuer: &str, error: Option<&str>, now: Timestamp) -> Result<u64> {
+        let now = fmt_ts(&now);
         let mut tx = self.pool.begin().await?;
         let mut gone = 0;
         if error.is_none() {
@@ -716,11 +716,12 @@ async fn replace_children(tx: &mut sqlx::SqliteConnection, chunk: &[Credential])
         "DELETE FROM consent_events WHERE source = 'issuer' AND credential_id IN ",
     ] {
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(table);
-        qb.push_tuples(std::iter::once(()), |mut b, _| {
-            for c in chunk {
-                b.push_bind(c.id.clone());
-            }
-        });
+        qb.push("(");
+        let mut ids = qb.separated(", ");
+        for c in chunk {
+            ids.push_bind(c.id.clone());
+        }
+        qb.push(")");
         qb.build().execute(&mut *tx).await?;
     }
     let scopes: Vec<(&str, &str)> = chunk.iter().flat_map(|c| c.scopes.iter().map(move |s| (c.id.as_str(), s.as_str()))).collect();

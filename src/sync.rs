@@ -107,7 +107,7 @@ async fn run(
         let _ = tx.send(SyncEvent::Started { issuer: name.to_string(), resumed: report.resumed }).await;
     }
     let result = pages(store, connector, progress, report, started, &run).await;
-    let gone = store.finish_sync_run(&run, name, result.as_ref().err().map(|e| e.to_string()).as_deref()).await?;
+    let gone = store.finish_sync_run(&run, name, result.as_ref().err().map(|e| e.to_string()).as_deref(), Utc::now()).await?;
     report.gone = gone;
     result?;
     if caps.grants {

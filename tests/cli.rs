@@ -7,7 +7,8 @@ mod common;
 
 fn tw(db: &std::path::Path) -> Command {
     let mut c = Command::new(common::bin());
-    c.arg("--db").arg(db).env_remove("TOKENWARD_CONFIG").env("TOKENWARD_CONFIG", "/nonexistent/tokenward.toml").env("TOKENWARD_OPERATOR", "cli-test@acme.test");
+    // No config file: the platform config dir points into the test's own directory.
+    c.arg("--db").arg(db).env_remove("TOKENWARD_CONFIG").env("XDG_CONFIG_HOME", db.parent().expect("dir")).env("TOKENWARD_OPERATOR", "cli-test@acme.test");
     c
 }
 
@@ -16,7 +17,7 @@ fn demo_db() -> (tempfile::TempDir, std::path::PathBuf) {
     let db = dir.path().join("t.db");
     let mut c = Command::new(common::bin());
     c.args(["--db"]).arg(&db).args(["demo", "--no-tui", "--credentials", "400", "--seed", "3"]);
-    c.env("TOKENWARD_CONFIG", "/nonexistent/tokenward.toml").assert().success().stdout(predicate::str::contains("400 credentials"));
+    c.env_remove("TOKENWARD_CONFIG").env("XDG_CONFIG_HOME", dir.path()).assert().success().stdout(predicate::str::contains("400 credentials"));
     (dir, db)
 }
 
@@ -90,6 +91,18 @@ fn audit_verify_accepts_the_demo_chain_and_grants_list() {
     let g: Vec<serde_json::Value> = serde_json::from_slice(&out.get_output().stdout).expect("json");
     assert!(!g.is_empty());
     assert!(g.iter().all(|g| g["status"] == "pending"));
+}
+
+#[test]
+fn a_named_config_file_must_exist() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    Command::new(common::bin())
+        .arg("--config")
+        .arg(dir.path().join("missing.toml"))
+        .arg("issuers")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("missing.toml").and(predicate::str::contains("No such file")));
 }
 
 #[test]

@@ -55,7 +55,8 @@ fn filter_detail_and_revoke_in_the_real_binary() {
     let db = dir.path().join("e2e.db");
     let tmux = Tmux { socket: format!("tokenward-e2e-{}", std::process::id()) };
     let cmd = format!(
-        "TOKENWARD_CONFIG=/nonexistent TOKENWARD_OPERATOR=e2e@acme.test {} --db {} demo --credentials 600 --seed 5",
+        "XDG_CONFIG_HOME={} TOKENWARD_OPERATOR=e2e@acme.test {} --db {} demo --credentials 600 --seed 5",
+        dir.path().display(),
         common::bin(),
         db.display()
     );
@@ -67,7 +68,8 @@ fn filter_detail_and_revoke_in_the_real_binary() {
     tmux.send(&["Enter"]);
     tmux.wait_for("filter: binding:bearer status:active -owner:none", Duration::from_secs(10));
     let screen = tmux.screen();
-    let first_row = screen.lines().find(|l| l.contains("bearer") && l.contains("active")).expect("a bearer row").to_string();
+    let is_row = |l: &&str| l.split_whitespace().next().is_some_and(|w| w.len() == 8 && w.chars().all(|c| c.is_ascii_hexdigit()));
+    let first_row = screen.lines().find(|l| is_row(l) && l.contains("bearer") && l.contains("active")).expect("a bearer row").to_string();
     let short_id = first_row.split_whitespace().next().expect("id").to_string();
 
     tmux.send(&["Enter"]);

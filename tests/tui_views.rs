@@ -72,10 +72,11 @@ async fn credential_view_snapshot() {
 async fn detail_pane_snapshot() {
     let store = common::seeded_store(300).await;
     let mut app = app_on(&store, 160, 40).await;
-    // A credential with a delegation chain and consent: the demo org has them early.
+    // A credential with a delegation chain, consent and usage, found by its id.
+    let id = common::rich_credential(300, 3);
     let fx = app.update(Msg::Key(KeyEvent::new(KeyCode::Char('/'), KeyModifiers::NONE)));
     assert!(fx.is_empty());
-    for c in "-owner:none".chars() {
+    for c in id[..10].chars() {
         app.update(key(c));
     }
     let fx = app.update(code(KeyCode::Enter));

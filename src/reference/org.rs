@@ -105,10 +105,11 @@ impl Org {
     }
 
     pub fn person_email(&self, p: u64) -> String {
-        // (p mod 26, p div 26) is unique, so emails are too; a number only past 520 people.
+        // first = p mod 26 and last a bijection of p div 26: unique below 520 people, numbered after.
         let (f, l) = (FIRST.len() as u64, LAST.len() as u64);
         let first = FIRST[(p % f) as usize];
-        let last = LAST[((p / f + self.seed) % l) as usize];
+        // 19k mod 20 is a bijection over k, so the pair stays unique per first name.
+        let last = LAST[((p / f) * 19 + 3 * (p % f) + self.seed) as usize % l as usize];
         format!("{first}.{last}{}@acme.test", if p < f * l { String::new() } else { p.to_string() })
     }
 

@@ -29,10 +29,23 @@ pub async fn seeded_store(n: u64) -> Store {
     for chunk in creds.chunks(500) {
         store.ingest_credential_page(run.id, run.started_at, chunk, None).await.expect("page");
     }
-    store.finish_sync_run(&run, "acme-broker", None).await.expect("finish");
+    store.finish_sync_run(&run, "acme-broker", None, fixed_now()).await.expect("finish");
     store
 }
 
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_tokenward")
+}
+
+/// The local id of the first credential of the org that has a delegation chain
+/// of `hops` and a consent trail: a rich row for detail views.
+pub fn rich_credential(n: u64, hops: usize) -> String {
+    let org = Org::new(n, 42, fixed_now());
+    let i = (0..n)
+        .find(|i| {
+            let c = org.credential(*i);
+            c.act_chain.len() == hops && c.consent.len() >= 2 && c.owner.is_some() && c.usage.len() >= 2
+        })
+        .expect("the org has such a credential");
+    tokenward::domain::Credential::local_id("acme-broker", &Org::credential_id(i))
 }
