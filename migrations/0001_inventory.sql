@@ -50,21 +50,19 @@ CREATE TABLE credentials (
     task_ended_at TEXT,
     parent_id     TEXT,
     synced_at     TEXT NOT NULL,
+    synced_run    INTEGER,                   -- the sync run that last saw it: the rest are gone
     gone_at       TEXT,
     UNIQUE (issuer, external_id)
 );
--- One index per sortable column, each ending in id so keyset paging is stable.
+-- One index per sortable column (those the table shows), each ending in id so
+-- keyset paging is stable. Every index costs ingest: no more than the views need.
 CREATE INDEX credentials_owner    ON credentials(owner, id);
 CREATE INDEX credentials_workload ON credentials(workload, id);
 CREATE INDEX credentials_expires  ON credentials(coalesce(expires_at, '9999-12-31T23:59:59Z'), id);
 CREATE INDEX credentials_used     ON credentials(coalesce(last_used_at, ''), id);
-CREATE INDEX credentials_issued   ON credentials(coalesce(issued_at, ''), id);
 CREATE INDEX credentials_status   ON credentials(status, id);
 CREATE INDEX credentials_binding  ON credentials(binding, id);
-CREATE INDEX credentials_kind     ON credentials(kind, id);
-CREATE INDEX credentials_issuer   ON credentials(issuer, id);
 CREATE INDEX credentials_fp       ON credentials(fingerprint);
-CREATE INDEX credentials_client   ON credentials(client_id);
 CREATE INDEX credentials_parent   ON credentials(parent_id) WHERE parent_id IS NOT NULL;
 CREATE INDEX credentials_task     ON credentials(task_id) WHERE task_id IS NOT NULL;
 

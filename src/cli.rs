@@ -72,7 +72,7 @@ pub enum Command {
         /// Filter query, e.g. "owner-status:offboarded binding:bearer expires<7d".
         #[arg(long, short)]
         filter: Option<String>,
-        /// Sort column: expires, last-used, owner, workload, binding, status, kind, issuer, issued, id.
+        /// Sort column: expires, last-used, owner, workload, binding, status, id.
         #[arg(long, default_value = "expires")]
         sort: String,
         /// Reverse the order.

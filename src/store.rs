@@ -53,7 +53,12 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
-            .pragma("cache_size", "-65536");
+            // A large cache and memory-mapped reads: ingest touches many index pages at random.
+            .pragma("cache_size", "-262144")
+            .pragma("mmap_size", "8589934592")
+            .pragma("temp_store", "memory")
+            // Checkpoint every 64 MiB of WAL, not 4: hot index pages are copied once, not per page of sync.
+            .pragma("wal_autocheckpoint", "65536");
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Store { pool, location: path.display().to_string() })
@@ -91,33 +96,34 @@ impl Store {
         Ok(())
     }
 
-    /// Starts a sync run, or resumes the issuer's interrupted one (status still
-    /// `running`) from its last committed cursor.
+    /// Starts a sync run, or resumes the issuer's latest run if it stopped
+    /// part-way (killed: still `running`; or failed) after committing a page.
     pub async fn begin_sync_run(&self, issuer: &str, now: Timestamp) -> Result<SyncRunStart> {
         let previous = sqlx::query(
-            "SELECT id, started_at, cursor, pages, items FROM sync_runs WHERE issuer = ? ORDER BY id DESC LIMIT 1",
+            "SELECT id, started_at, cursor, pages, items, status FROM sync_runs WHERE issuer = ? ORDER BY id DESC LIMIT 1",
         )
         .bind(issuer)
         .fetch_optional(&self.pool)
         .await?;
         if let Some(row) = previous {
-            let status: Option<String> =
-                sqlx::query_scalar("SELECT status FROM sync_runs WHERE id = ?").bind(row.get::<i64, _>(0)).fetch_optional(&self.pool).await?;
-            if status.as_deref() == Some("running") {
-                let cursor: Option<String> = row.get(2);
-                if cursor.is_some() {
-                    return Ok(SyncRunStart {
-                        id: row.get(0),
-                        started_at: parse_ts(&row.get::<String, _>(1)).unwrap_or(now),
-                        resume_cursor: cursor,
-                        pages: row.get(3),
-                        items: row.get(4),
-                    });
-                }
-                // Nothing committed: close it and start afresh.
-                sqlx::query("UPDATE sync_runs SET status = 'failed', finished_at = ?, error = 'interrupted before the first page' WHERE id = ?")
+            let (id, status, cursor): (i64, String, Option<String>) = (row.get(0), row.get(5), row.get(2));
+            if cursor.is_some() && (status == "running" || status == "failed") {
+                sqlx::query("UPDATE sync_runs SET status = 'running', error = NULL, finished_at = NULL WHERE id = ?")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                return Ok(SyncRunStart {
+                    id,
+                    started_at: parse_ts(&row.get::<String, _>(1)).unwrap_or(now),
+                    resume_cursor: cursor,
+                    pages: row.get(3),
+                    items: row.get(4),
+                });
+            }
+            if status == "running" {
+                sqlx::query("UPDATE sync_runs SET status = 'failed', finished_at = ?, error = 'interrupted before its first page' WHERE id = ?")
                     .bind(fmt_ts(&now))
-                    .bind(row.get::<i64, _>(0))
+                    .bind(id)
                     .execute(&self.pool)
                     .await?;
             }
@@ -141,8 +147,9 @@ impl Store {
         let synced = fmt_ts(&synced_at);
         let mut tx = self.pool.begin().await?;
         for chunk in items.chunks(CHUNK) {
-            upsert_credentials(&mut tx, chunk, &synced).await?;
-            replace_children(&mut tx, chunk).await?;
+            let known = existing_ids(&mut tx, chunk).await?;
+            upsert_credentials(&mut tx, chunk, &synced, run_id).await?;
+            replace_children(&mut tx, chunk, &known).await?;
         }
         sqlx::query("UPDATE sync_runs SET pages = pages + 1, items = items + ?, cursor = ? WHERE id = ?")
             .bind(items.len() as i64)
@@ -229,11 +236,11 @@ impl Store {
         let mut gone = 0;
         if error.is_none() {
             gone = sqlx::query(
-                "UPDATE credentials SET status = 'gone', gone_at = ? WHERE issuer = ? AND synced_at < ? AND status != 'gone'",
+                "UPDATE credentials SET status = 'gone', gone_at = ? WHERE issuer = ? AND synced_run IS NOT ? AND status != 'gone'",
             )
             .bind(&now)
             .bind(issuer)
-            .bind(fmt_ts(&run.started_at))
+            .bind(run.id)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -312,9 +319,12 @@ impl Store {
              WHERE ({filter})",
             filter = req.filter.sql
         );
+        // `expr >= k AND (expr > k OR id > i)`, not a row value: SQLite seeks an
+        // expression index only on a plain range over its first column.
         let key = match &req.anchor {
             PageAnchor::After(k) | PageAnchor::Before(k) | PageAnchor::From(k) => {
-                sql.push_str(&format!(" AND ({expr}, c.id) {cmp} (?, ?)"));
+                let (outer, strict) = if asc { (">=", ">") } else { ("<=", "<") };
+                sql.push_str(&format!(" AND {expr} {outer} ? AND ({expr} {strict} ? OR c.id {cmp} ?)"));
                 Some(k)
             }
             PageAnchor::First | PageAnchor::Last => None,
@@ -322,7 +332,7 @@ impl Store {
         sql.push_str(&format!(" ORDER BY {expr} {dir}, c.id {dir} LIMIT ?"));
         let mut q = bind_filter(sqlx::query(AssertSqlSafe(sql)), &req.filter);
         if let Some(k) = key {
-            q = q.bind(k.sort.clone()).bind(k.id.clone());
+            q = q.bind(k.sort.clone()).bind(k.sort.clone()).bind(k.id.clone());
         }
         let rows = q.bind(req.limit as i64).fetch_all(&self.pool).await?;
         let mut out: Vec<CredentialRow> = rows
@@ -358,9 +368,12 @@ impl Store {
     /// Costs an index range count, so the UI asks for it off the input path.
     pub async fn position(&self, filter: &SqlFilter, sort: Sort, key: &Key) -> Result<i64> {
         let expr = sort.column.expr();
-        let cmp = if sort.descending { ">" } else { "<" };
-        let sql = format!("SELECT count(*) FROM credentials c WHERE ({}) AND ({expr}, c.id) {cmp} (?, ?)", filter.sql);
-        let q = bind_filter(sqlx::query(AssertSqlSafe(sql)), filter).bind(key.sort.clone()).bind(key.id.clone());
+        let (outer, strict) = if sort.descending { (">=", ">") } else { ("<=", "<") };
+        let sql = format!(
+            "SELECT count(*) FROM credentials c WHERE ({}) AND {expr} {outer} ? AND ({expr} {strict} ? OR c.id {strict} ?)",
+            filter.sql
+        );
+        let q = bind_filter(sqlx::query(AssertSqlSafe(sql)), filter).bind(key.sort.clone()).bind(key.sort.clone()).bind(key.id.clone());
         Ok(q.fetch_one(&self.pool).await?.get(0))
     }
 
@@ -667,10 +680,20 @@ fn bind_filter<'q>(
     q
 }
 
-async fn upsert_credentials(tx: &mut sqlx::SqliteConnection, chunk: &[Credential], synced: &str) -> Result<()> {
+async fn existing_ids(tx: &mut sqlx::SqliteConnection, chunk: &[Credential]) -> Result<Vec<String>> {
+    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT id FROM credentials WHERE id IN (");
+    let mut ids = qb.separated(", ");
+    for c in chunk {
+        ids.push_bind(c.id.clone());
+    }
+    qb.push(")");
+    Ok(qb.build_query_scalar().fetch_all(&mut *tx).await?)
+}
+
+async fn upsert_credentials(tx: &mut sqlx::SqliteConnection, chunk: &[Credential], synced: &str, run_id: i64) -> Result<()> {
     let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
         "INSERT INTO credentials (id, issuer, external_id, kind, fingerprint, client_id, subject, workload, owner, scopes,
-           audience, binding, issued_at, expires_at, last_used_at, status, task_id, task_intent, task_ended_at, parent_id, synced_at) ",
+           audience, binding, issued_at, expires_at, last_used_at, status, task_id, task_intent, task_ended_at, parent_id, synced_at, synced_run) ",
     );
     qb.push_values(chunk, |mut b, c| {
         b.push_bind(c.id.clone())
@@ -693,7 +716,8 @@ async fn upsert_credentials(tx: &mut sqlx::SqliteConnection, chunk: &[Credential
             .push_bind(c.task.as_ref().and_then(|t| t.intent.clone()))
             .push_bind(c.task.as_ref().and_then(|t| t.ended_at.as_ref().map(fmt_ts)))
             .push_bind(c.parent_id.clone())
-            .push_bind(synced.to_string());
+            .push_bind(synced.to_string())
+            .push_bind(run_id);
     });
     qb.push(
         " ON CONFLICT(issuer, external_id) DO UPDATE SET kind = excluded.kind, fingerprint = excluded.fingerprint,
@@ -701,14 +725,15 @@ async fn upsert_credentials(tx: &mut sqlx::SqliteConnection, chunk: &[Credential
           scopes = excluded.scopes, audience = excluded.audience, binding = excluded.binding, issued_at = excluded.issued_at,
           expires_at = excluded.expires_at, last_used_at = excluded.last_used_at, status = excluded.status,
           task_id = excluded.task_id, task_intent = excluded.task_intent, task_ended_at = excluded.task_ended_at,
-          parent_id = excluded.parent_id, synced_at = excluded.synced_at, gone_at = NULL",
+          parent_id = excluded.parent_id, synced_at = excluded.synced_at, synced_run = excluded.synced_run, gone_at = NULL",
     );
     qb.build().execute(&mut *tx).await?;
     Ok(())
 }
 
 /// Scopes, delegation, issuer consent and usage follow the issuer's latest word.
-async fn replace_children(tx: &mut sqlx::SqliteConnection, chunk: &[Credential]) -> Result<()> {
+/// Only rows seen before can have children to clear, so ask which those are first.
+async fn replace_children(tx: &mut sqlx::SqliteConnection, chunk: &[Credential], known: &[String]) -> Result<()> {
     for table in [
         "DELETE FROM credential_scopes WHERE credential_id IN ",
         "DELETE FROM delegation WHERE credential_id IN ",
@@ -716,10 +741,13 @@ async fn replace_children(tx: &mut sqlx::SqliteConnection, chunk: &[Credential])
         "DELETE FROM consent_events WHERE source = 'issuer' AND credential_id IN ",
     ] {
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(table);
+        if known.is_empty() {
+            break;
+        }
         qb.push("(");
         let mut ids = qb.separated(", ");
-        for c in chunk {
-            ids.push_bind(c.id.clone());
+        for id in known {
+            ids.push_bind(id.clone());
         }
         qb.push(")");
         qb.build().execute(&mut *tx).await?;
@@ -838,11 +866,8 @@ pub enum SortColumn {
     Workload,
     Expires,
     LastUsed,
-    Issued,
     Status,
     Binding,
-    Kind,
-    Issuer,
 }
 
 impl SortColumn {
@@ -853,9 +878,6 @@ impl SortColumn {
         SortColumn::Workload,
         SortColumn::Binding,
         SortColumn::Status,
-        SortColumn::Kind,
-        SortColumn::Issuer,
-        SortColumn::Issued,
         SortColumn::Id,
     ];
 
@@ -867,11 +889,8 @@ impl SortColumn {
             SortColumn::Workload => "c.workload",
             SortColumn::Expires => "coalesce(c.expires_at, '9999-12-31T23:59:59Z')",
             SortColumn::LastUsed => "coalesce(c.last_used_at, '')",
-            SortColumn::Issued => "coalesce(c.issued_at, '')",
             SortColumn::Status => "c.status",
             SortColumn::Binding => "c.binding",
-            SortColumn::Kind => "c.kind",
-            SortColumn::Issuer => "c.issuer",
         }
     }
 
@@ -882,11 +901,8 @@ impl SortColumn {
             SortColumn::Workload => "workload",
             SortColumn::Expires => "expires",
             SortColumn::LastUsed => "last used",
-            SortColumn::Issued => "issued",
             SortColumn::Status => "status",
             SortColumn::Binding => "binding",
-            SortColumn::Kind => "kind",
-            SortColumn::Issuer => "issuer",
         }
     }
 

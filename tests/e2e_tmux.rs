@@ -61,15 +61,24 @@ fn filter_detail_and_revoke_in_the_real_binary() {
         db.display()
     );
     tmux.run(&["new-session", "-d", "-s", "tw", "-x", "170", "-y", "45", &cmd]);
-    tmux.wait_for("600 credentials", Duration::from_secs(60));
+    tmux.wait_for("600 credentials │ row 1", Duration::from_secs(60));
 
     tmux.send(&["/"]);
     tmux.type_text("binding:bearer status:active -owner:none");
     tmux.send(&["Enter"]);
     tmux.wait_for("filter: binding:bearer status:active -owner:none", Duration::from_secs(10));
-    let screen = tmux.screen();
+    // Rows arrive after the header: poll until the filtered rows are on screen, and only they.
     let is_row = |l: &&str| l.split_whitespace().next().is_some_and(|w| w.len() == 8 && w.chars().all(|c| c.is_ascii_hexdigit()));
-    let first_row = screen.lines().find(|l| is_row(l) && l.contains("bearer") && l.contains("active")).expect("a bearer row").to_string();
+    let start = Instant::now();
+    let first_row = loop {
+        let screen = tmux.screen();
+        let rows: Vec<&str> = screen.lines().filter(is_row).collect();
+        if !rows.is_empty() && rows.iter().all(|l| l.contains("bearer") && l.contains("active")) {
+            break rows[0].to_string();
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "filtered rows never showed:\n{screen}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
     let short_id = first_row.split_whitespace().next().expect("id").to_string();
 
     tmux.send(&["Enter"]);

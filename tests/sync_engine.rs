@@ -1,0 +1,135 @@
+//! The sync engine against the reference issuer in-process: resume after an
+//! interruption, credentials that vanish are marked gone, one failing issuer
+//! never stops the others. The fault is injected by wrapping the real
+//! protocol-v1 connector; the issuer on the other side is the real server.
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use tokenward::config::IssuerConfig;
+use tokenward::connectors::{self, Capabilities, Connector, ConnectorError, Page};
+use tokenward::domain::{Credential, IssuerAnswer, IssuerKind};
+use tokenward::filter;
+use tokenward::reference::{org::Org, server};
+use tokenward::store::Store;
+use tokenward::sync;
+
+mod common;
+
+fn connector(name: &str, url: &str, page_size: u32) -> Arc<dyn Connector> {
+    let cfg = IssuerConfig {
+        name: name.into(),
+        kind: IssuerKind::Tokenward,
+        url: url.into(),
+        token_env: None,
+        token_file: None,
+        ca_file: None,
+        page_size: Some(page_size),
+        timeout_s: Some(5),
+    };
+    Arc::from(connectors::build(&cfg).expect("connector"))
+}
+
+/// The real connector, except that its `fail_on`-th credentials call fails as if the network dropped.
+struct Interrupted {
+    inner: Arc<dyn Connector>,
+    calls: AtomicUsize,
+    fail_on: usize,
+}
+
+impl Connector for Interrupted {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn kind(&self) -> IssuerKind {
+        self.inner.kind()
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+    fn list_owners(&self, cursor: Option<String>) -> BoxFuture<'_, Result<Page<tokenward::domain::Owner>, ConnectorError>> {
+        self.inner.list_owners(cursor)
+    }
+    fn list_credentials(&self, cursor: Option<String>) -> BoxFuture<'_, Result<Page<Credential>, ConnectorError>> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_on {
+            let issuer = self.name().to_string();
+            return Box::pin(async move { Err(ConnectorError::Unreachable { issuer, message: "connection reset".into() }) });
+        }
+        self.inner.list_credentials(cursor)
+    }
+    fn revoke<'a>(&'a self, e: &'a str, a: &'a str, r: &'a str) -> BoxFuture<'a, Result<IssuerAnswer, ConnectorError>> {
+        self.inner.revoke(e, a, r)
+    }
+}
+
+async fn count(store: &Store, q: &str) -> i64 {
+    store.count(&filter::parse(q).expect("filter").to_sql(common::fixed_now())).await.expect("count")
+}
+
+#[tokio::test]
+async fn an_interrupted_sync_resumes_from_its_last_committed_page() {
+    let issuer = server::spawn("127.0.0.1:0", Org::new(2500, 1, common::fixed_now()), None).await.expect("issuer");
+    let store = Store::open_in_memory().await.expect("store");
+    let flaky = Interrupted { inner: connector("broker", &issuer.url(), 500), calls: AtomicUsize::new(0), fail_on: 3 };
+    let first = sync::sync_issuer(&store, &flaky, None).await;
+    assert!(first.error.as_deref().is_some_and(|e| e.contains("connection reset")), "{first:?}");
+    assert_eq!((first.pages, first.credentials), (2, 1000), "two pages committed before the drop");
+    assert_eq!(count(&store, "").await, 1000);
+
+    let second = sync::sync_issuer(&store, connector("broker", &issuer.url(), 500).as_ref(), None).await;
+    assert_eq!(second.error, None);
+    assert!(second.resumed);
+    assert_eq!(second.run_id, first.run_id, "the same run continues");
+    assert_eq!((second.pages, second.credentials, second.gone), (5, 2500, 0));
+    assert_eq!(count(&store, "").await, 2500);
+    assert_eq!(store.sync_runs(10).await.expect("runs").len(), 1);
+
+    let third = sync::sync_issuer(&store, connector("broker", &issuer.url(), 500).as_ref(), None).await;
+    assert!(!third.resumed && third.error.is_none());
+    assert_eq!(count(&store, "").await, 2500, "a re-sync updates rows, never duplicates them");
+}
+
+#[tokio::test]
+async fn credentials_that_vanish_are_marked_gone_not_deleted() {
+    let big = server::spawn("127.0.0.1:0", Org::new(300, 4, common::fixed_now()), None).await.expect("issuer");
+    let small = server::spawn("127.0.0.1:0", Org::new(260, 4, common::fixed_now()), None).await.expect("issuer");
+    let store = Store::open_in_memory().await.expect("store");
+    let r = sync::sync_issuer(&store, connector("broker", &big.url(), 100).as_ref(), None).await;
+    assert_eq!((r.error, r.credentials), (None, 300));
+    let r = sync::sync_issuer(&store, connector("broker", &small.url(), 100).as_ref(), None).await;
+    assert_eq!((r.error, r.gone), (None, 40));
+    assert_eq!(count(&store, "status:gone").await, 40);
+    assert_eq!(count(&store, "").await, 300);
+    // Seen again: no longer gone.
+    let r = sync::sync_issuer(&store, connector("broker", &big.url(), 100).as_ref(), None).await;
+    assert_eq!((r.error, r.gone), (None, 0));
+    assert_eq!(count(&store, "status:gone").await, 0);
+}
+
+#[tokio::test]
+async fn one_failing_issuer_never_stops_the_others() {
+    let good = server::spawn("127.0.0.1:0", Org::new(120, 2, common::fixed_now()), None).await.expect("issuer");
+    // A port nobody listens on: bind, learn it, close it.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
+    let store = Store::open_in_memory().await.expect("store");
+    let connectors = vec![connector("good", &good.url(), 50), connector("dead", &format!("http://{dead}"), 50)];
+    let mut reports = sync::sync_all(&store, &connectors, 2, None).await;
+    reports.sort_by(|a, b| a.issuer.cmp(&b.issuer));
+    assert!(reports[0].error.as_deref().is_some_and(|e| e.starts_with("dead unreachable")), "{:?}", reports[0]);
+    assert_eq!((reports[1].error.clone(), reports[1].credentials, reports[1].owners), (None, 120, 40));
+    assert!(reports[1].grants > 0);
+    assert_eq!(count(&store, "issuer:good").await, 120);
+    let issuers = store.issuer_summaries().await.expect("summaries");
+    assert_eq!(issuers.iter().map(|i| i.last_run.as_ref().map(|r| r.status.clone())).collect::<Vec<_>>(), vec![Some("failed".into()), Some("ok".into())]);
+}
+
+#[tokio::test]
+async fn hostile_issuer_strings_are_cleaned_before_the_store() {
+    let issuer = server::spawn("127.0.0.1:0", Org::new(20, 42, common::fixed_now()), None).await.expect("issuer");
+    let store = Store::open_in_memory().await.expect("store");
+    sync::sync_issuer(&store, connector("broker", &issuer.url(), 10).as_ref(), None).await;
+    let id = Credential::local_id("broker", &Org::credential_id(7));
+    let c = store.credential(&id).await.expect("credential 7");
+    let intent = c.task.and_then(|t| t.intent).expect("intent");
+    assert!(intent.contains("Fix billing") && !intent.contains('\u{1b}') && !intent.contains('\u{7}'), "{intent:?}");
+}
