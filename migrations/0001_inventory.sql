@@ -176,6 +176,7 @@ CREATE TABLE audit_log (
     prev_hash  TEXT NOT NULL,
     hash       TEXT NOT NULL
 );
+CREATE INDEX audit_log_target ON audit_log(target, seq);
 CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log

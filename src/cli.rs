@@ -286,7 +286,19 @@ async fn sync(ctx: &Context, only: Option<String>, concurrency: usize) -> Result
 
 async fn issuers(ctx: &Context) -> Result<()> {
     let store = ctx.store().await?;
-    let summaries = store.issuer_summaries().await?;
+    let mut summaries = store.issuer_summaries().await?;
+    // Configured but never synced issuers are listed too, with no run.
+    for cfg in &ctx.config.issuers {
+        if summaries.iter().all(|s| s.name != cfg.name) {
+            summaries.push(crate::store::IssuerSummary {
+                name: cfg.name.clone(),
+                kind: cfg.kind.to_string(),
+                url: Some(cfg.url.clone()),
+                credentials: 0,
+                last_run: None,
+            });
+        }
+    }
     match ctx.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&summaries)?),
         _ => {
@@ -310,20 +322,21 @@ async fn issuers(ctx: &Context) -> Result<()> {
     Ok(())
 }
 
-pub fn credential_json(r: &CredentialRow, task_id: Option<&str>) -> serde_json::Value {
+/// The JSON shape of DESIGN.md for one credential row.
+pub fn credential_json(r: &CredentialRow) -> serde_json::Value {
     serde_json::json!({
         "id": r.id, "issuer": r.issuer, "kind": r.kind,
         "owner": if r.owner.is_empty() { None } else { Some(&r.owner) },
         "owner_status": r.owner_status,
         "workload": if r.workload.is_empty() { None } else { Some(&r.workload) },
         "scopes": crate::store::split(&r.scopes),
-        "audience": serde_json::Value::Null,
+        "audience": crate::store::split(&r.audience),
         "binding": r.binding,
-        "issued_at": serde_json::Value::Null,
+        "issued_at": r.issued_at.as_ref().map(fmt_ts),
         "expires_at": r.expires_at.as_ref().map(fmt_ts),
         "last_used_at": r.last_used_at.as_ref().map(fmt_ts),
         "status": r.status,
-        "task_id": task_id,
+        "task_id": r.task_id,
     })
 }
 
@@ -352,17 +365,10 @@ async fn credentials(ctx: &Context, filter: Option<String>, sort: &str, desc: bo
         anchor = PageAnchor::After(last.key.clone());
         left = left.saturating_sub(page.len());
         let full_page = page.len() == req.limit;
-        // The JSON shape of DESIGN.md needs audience, issued_at and task_id: read them for this page only.
         for r in &page {
             let fields = row_fields(r);
             match ctx.format {
-                Format::Json => {
-                    let c = store.credential(&r.id).await?;
-                    let mut v = credential_json(r, c.task.as_ref().map(|t| t.id.as_str()));
-                    v["audience"] = serde_json::json!(c.audience);
-                    v["issued_at"] = serde_json::json!(c.issued_at.as_ref().map(fmt_ts));
-                    write!(out, "{}{}", if first { "\n  " } else { ",\n  " }, v)?;
-                }
+                Format::Json => write!(out, "{}{}", if first { "\n  " } else { ",\n  " }, credential_json(r))?,
                 Format::Csv => writeln!(out, "{}", fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","))?,
                 Format::Table => table.push(fields),
             }

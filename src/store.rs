@@ -314,7 +314,8 @@ impl Store {
         };
         let mut sql = format!(
             "SELECT c.id, c.issuer, c.kind, c.owner, coalesce(o.status, CASE WHEN c.owner = '' THEN 'none' ELSE 'unknown' END),
-                    c.workload, c.scopes, c.binding, c.expires_at, c.last_used_at, c.status, {expr}
+                    c.workload, c.scopes, c.binding, c.expires_at, c.last_used_at, c.status, {expr},
+                    c.audience, c.issued_at, c.task_id
              FROM credentials c LEFT JOIN owners o ON o.id = c.owner
              WHERE ({filter})",
             filter = req.filter.sql
@@ -350,6 +351,9 @@ impl Store {
                 last_used_at: r.get::<Option<String>, _>(9).as_deref().and_then(parse_ts),
                 status: r.get(10),
                 key: Key { sort: r.get(11), id: r.get(0) },
+                audience: r.get(12),
+                issued_at: r.get::<Option<String>, _>(13).as_deref().and_then(parse_ts),
+                task_id: r.get(14),
             })
             .collect();
         if matches!(req.anchor, PageAnchor::Before(_) | PageAnchor::Last) {
@@ -390,17 +394,19 @@ impl Store {
     /// A credential by local id, unique id prefix, external id or fingerprint.
     pub async fn resolve(&self, needle: &str) -> Result<String> {
         let needle = needle.trim();
-        let exact: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM credentials WHERE id = ?1 OR external_id = ?1 OR fingerprint = ?1 LIMIT 2",
-        )
-        .bind(needle)
-        .fetch_all(&self.pool)
-        .await?;
-        if exact.len() == 1 {
-            return Ok(exact[0].clone());
-        }
-        if exact.len() > 1 {
-            return Err(StoreError::Ambiguous(needle.into()));
+        // One indexed lookup at a time (an OR across columns would scan the table):
+        // the local id, then the fingerprint, then the issuer's id through (issuer, external_id).
+        for sql in [
+            "SELECT id FROM credentials WHERE id = ? LIMIT 2",
+            "SELECT id FROM credentials WHERE fingerprint = ? LIMIT 2",
+            "SELECT id FROM credentials WHERE issuer IN (SELECT name FROM issuers) AND external_id = ? LIMIT 2",
+        ] {
+            let found: Vec<String> = sqlx::query_scalar(sql).bind(needle).fetch_all(&self.pool).await?;
+            match found.len() {
+                0 => continue,
+                1 => return Ok(found[0].clone()),
+                _ => return Err(StoreError::Ambiguous(needle.into())),
+            }
         }
         if needle.len() >= 4 && needle.chars().all(|c| c.is_ascii_hexdigit()) {
             let upper = format!("{needle}g");
@@ -964,6 +970,9 @@ pub struct CredentialRow {
     pub last_used_at: Option<Timestamp>,
     pub status: String,
     pub key: Key,
+    pub audience: String,
+    pub issued_at: Option<Timestamp>,
+    pub task_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -31,7 +31,10 @@ async fn settle(app: &mut App, store: &Store, mut fx: Vec<Effect>) {
             }
             Effect::LoadDetail { id } => Msg::Detail(tokenward::detail::load(store, &id).await.map(Box::new).map_err(|e| e.to_string())),
             Effect::LoadGrants => Msg::Grants(store.grants(None, 100).await.map_err(|e| e.to_string())),
-            Effect::LoadIssuers => Msg::Issuers(store.issuer_summaries().await.map_err(|e| e.to_string())),
+            Effect::LoadIssuers => {
+                app.update(Msg::SyncRuns(store.sync_runs(50).await.map_err(|e| e.to_string())));
+                Msg::Issuers(store.issuer_summaries().await.map_err(|e| e.to_string()))
+            }
             Effect::Revoke { .. } | Effect::Quit => continue,
         };
         fx.extend(app.update(msg));

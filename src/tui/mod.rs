@@ -210,6 +210,8 @@ fn perform(effect: Effect, session: &Session, tx: &mpsc::Sender<Msg>) {
             tokio::spawn(async move {
                 let i = store.issuer_summaries().await.map_err(|e| e.to_string());
                 let _ = tx.send(Msg::Issuers(i)).await;
+                let runs = store.sync_runs(50).await.map_err(|e| e.to_string());
+                let _ = tx.send(Msg::SyncRuns(runs)).await;
             });
         }
         Effect::Revoke { id, reason } => {

@@ -8,7 +8,7 @@ use crate::actions::RevokeOutcome;
 use crate::detail::CredentialDetail;
 use crate::domain::{Grant, Timestamp};
 use crate::filter::{self, Query};
-use crate::store::{CredentialRow, IssuerSummary, Key, PageAnchor, PageRequest, Sort, SortColumn};
+use crate::store::{CredentialRow, IssuerSummary, Key, PageAnchor, PageRequest, Sort, SortColumn, SyncRun};
 
 /// Rows asked for per keyset query: more than a tall screen.
 pub const FETCH: usize = 200;
@@ -67,6 +67,7 @@ pub enum Msg {
     Detail(Result<Box<CredentialDetail>, String>),
     Grants(Result<Vec<Grant>, String>),
     Issuers(Result<Vec<IssuerSummary>, String>),
+    SyncRuns(Result<Vec<SyncRun>, String>),
     Revoked { id: String, result: Result<RevokeOutcome, String> },
     Tick(Timestamp),
 }
@@ -143,6 +144,7 @@ pub struct App {
     pub grants_selected: usize,
     pub issuers: Vec<IssuerSummary>,
     pub issuers_selected: usize,
+    pub sync_runs: Vec<SyncRun>,
     pub status: Option<(Tone, String)>,
     pub theme_index: usize,
     pub themes: Vec<String>,
@@ -170,6 +172,7 @@ impl App {
             grants_selected: 0,
             issuers: Vec::new(),
             issuers_selected: 0,
+            sync_runs: Vec::new(),
             status: None,
             theme_index: 0,
             themes: vec!["dark".into()],
@@ -283,6 +286,13 @@ impl App {
                         self.issuers_selected = self.issuers_selected.min(self.issuers.len().saturating_sub(1));
                     }
                     Err(e) => self.set_status(Tone::Error, format!("issuers: {e}")),
+                }
+                Vec::new()
+            }
+            Msg::SyncRuns(r) => {
+                match r {
+                    Ok(runs) => self.sync_runs = runs,
+                    Err(e) => self.set_status(Tone::Error, format!("sync runs: {e}")),
                 }
                 Vec::new()
             }

@@ -353,7 +353,61 @@ fn draw_issuers(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     ];
     let header = Row::new(["ISSUER", "KIND", "CREDENTIALS", "LAST SYNC", "WHEN", "PAGES", "ITEMS", "ERROR"]).style(theme.header);
     let mut state = TableState::default().with_selected((!app.issuers.is_empty()).then_some(app.issuers_selected));
-    f.render_stateful_widget(Table::new(rows, widths).header(header).row_highlight_style(theme.selection), area, &mut state);
+    let [top, bottom] = Layout::vertical([Constraint::Length(app.issuers.len() as u16 + 2), Constraint::Min(0)]).areas(area);
+    f.render_stateful_widget(Table::new(rows, widths).header(header).row_highlight_style(theme.selection), top, &mut state);
+    if app.issuers.is_empty() {
+        let msg = "no issuers yet: add [[issuer]] tables to tokenward.toml, then `tokenward sync`";
+        f.render_widget(Paragraph::new(msg).style(theme.muted).centered(), Rect { y: top.y + 1, height: 1, ..top });
+    }
+    draw_sync_runs(f, app, theme, bottom);
+}
+
+/// The history under the issuers: every run, with what it did and how it ended.
+fn draw_sync_runs(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    if area.height < 3 {
+        return;
+    }
+    let selected = app.issuers.get(app.issuers_selected).map(|i| i.name.as_str());
+    let rows: Vec<Row> = app
+        .sync_runs
+        .iter()
+        .filter(|r| selected.is_none_or(|n| r.issuer == n))
+        .take(area.height.saturating_sub(2) as usize)
+        .map(|r| {
+            let style = match r.status.as_str() {
+                "ok" => theme.ok,
+                "failed" => theme.danger,
+                _ => theme.info,
+            };
+            let took = match (crate::domain::parse_ts(&r.started_at), r.finished_at.as_deref().and_then(crate::domain::parse_ts)) {
+                (Some(a), Some(b)) => human_duration(b - a),
+                _ => "-".into(),
+            };
+            Row::new(vec![
+                Cell::from(Span::styled(format!("#{}", r.id), theme.muted)),
+                Cell::from(Span::styled(safe(&r.issuer, 40), theme.text)),
+                Cell::from(Span::styled(crate::domain::parse_ts(&r.started_at).map(|t| relative(&t, app.now)).unwrap_or_default(), theme.text)),
+                Cell::from(Span::styled(took, theme.text)),
+                Cell::from(Span::styled(r.status.clone(), style)),
+                Cell::from(Span::styled(r.pages.to_string(), theme.text)),
+                Cell::from(Span::styled(r.items.to_string(), theme.text)),
+                Cell::from(Span::styled(safe(r.error.as_deref().unwrap_or(""), 300), theme.danger)),
+            ])
+        })
+        .collect();
+    let widths = [
+        Constraint::Length(6),
+        Constraint::Length(18),
+        Constraint::Length(10),
+        Constraint::Length(6),
+        Constraint::Length(8),
+        Constraint::Length(6),
+        Constraint::Length(9),
+        Constraint::Min(10),
+    ];
+    let header = Row::new(["RUN", "ISSUER", "STARTED", "TOOK", "STATUS", "PAGES", "ITEMS", "ERROR"]).style(theme.header);
+    let block = Block::default().borders(Borders::TOP).border_style(theme.border).title(Span::styled(" sync runs ", theme.header));
+    f.render_widget(Table::new(rows, widths).header(header).block(block), area);
 }
 
 fn thousands(n: i64) -> String {
