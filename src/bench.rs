@@ -88,13 +88,15 @@ pub async fn run(n: u64, keep: Option<PathBuf>, json: bool) -> Result<()> {
     let run = store.begin_sync_run(ISSUER, chrono::Utc::now()).await?;
     let mut ingest = Duration::ZERO;
     let mut child_rows = 0u64;
+    // Issuer pages of 1,000, committed as the sync engine does: whole pages, COMMIT_ROWS a transaction.
+    let group = (crate::sync::COMMIT_ROWS as u64 / PAGE).max(1) * PAGE;
     let mut start = 0;
     while start < n {
-        let end = (start + PAGE).min(n);
+        let end = (start + group).min(n);
         let page = page_of(&org, start, end)?;
         child_rows += page.iter().map(|c| (c.scopes.len() + c.act_chain.len() + c.consent.len() + c.usage.len()) as u64).sum::<u64>();
         let t = Instant::now();
-        store.ingest_credential_page(run.id, run.started_at, &page, Some(&end.to_string())).await?;
+        store.ingest_credential_page(run.id, run.started_at, &page, ((end - start) / PAGE) as i64, Some(&end.to_string())).await?;
         ingest += t.elapsed();
         start = end;
     }

@@ -136,12 +136,14 @@ impl Store {
         Ok(SyncRunStart { id, started_at: now, resume_cursor: None, pages: 0, items: 0 })
     }
 
-    /// One page of credentials in one transaction, with the run's resume cursor.
+    /// Whole issuer pages of credentials in one transaction, with the run's
+    /// resume cursor: what is committed and where to resume always agree.
     pub async fn ingest_credential_page(
         &self,
         run_id: i64,
         synced_at: Timestamp,
         items: &[Credential],
+        pages: i64,
         next_cursor: Option<&str>,
     ) -> Result<()> {
         let synced = fmt_ts(&synced_at);
@@ -151,7 +153,8 @@ impl Store {
             upsert_credentials(&mut tx, chunk, &synced, run_id).await?;
             replace_children(&mut tx, chunk, &known).await?;
         }
-        sqlx::query("UPDATE sync_runs SET pages = pages + 1, items = items + ?, cursor = ? WHERE id = ?")
+        sqlx::query("UPDATE sync_runs SET pages = pages + ?, items = items + ?, cursor = ? WHERE id = ?")
+            .bind(pages)
             .bind(items.len() as i64)
             .bind(next_cursor)
             .bind(run_id)

@@ -33,6 +33,53 @@ pub enum SyncEvent {
     Finished(SyncReport),
 }
 
+/// Whole pages are grouped into one transaction up to this many credentials
+/// (measured: 1,000-row commits ingest at a third of SQLite's raw rate, 10,000-row
+/// commits at about half), or after `COMMIT_AFTER`, whichever comes first.
+pub const COMMIT_ROWS: usize = 10_000;
+pub const COMMIT_AFTER: Duration = Duration::from_secs(2);
+
+/// Pages fetched but not yet committed. Resume stays exact: the cursor written
+/// is the one after the last page in the transaction.
+struct CommitBatch {
+    items: Vec<crate::domain::Credential>,
+    pages: i64,
+    cursor: Option<String>,
+    since: Instant,
+    rows: usize,
+}
+
+impl CommitBatch {
+    fn new(rows: usize) -> Self {
+        CommitBatch { items: Vec::new(), pages: 0, cursor: None, since: Instant::now(), rows }
+    }
+
+    fn add(&mut self, items: Vec<crate::domain::Credential>, cursor: Option<String>) {
+        if self.pages == 0 {
+            self.since = Instant::now();
+        }
+        self.items.extend(items);
+        self.pages += 1;
+        self.cursor = cursor;
+    }
+
+    fn is_full(&self) -> bool {
+        self.items.len() >= self.rows || self.since.elapsed() >= COMMIT_AFTER
+    }
+
+    /// Writes the batch; returns (pages, credentials) committed.
+    async fn commit(&mut self, store: &Store, run: &crate::store::SyncRunStart) -> Result<(u64, u64), StoreError> {
+        if self.pages == 0 {
+            return Ok((0, 0));
+        }
+        store.ingest_credential_page(run.id, run.started_at, &self.items, self.pages, self.cursor.as_deref()).await?;
+        let done = (self.pages as u64, self.items.len() as u64);
+        self.items.clear();
+        self.pages = 0;
+        Ok(done)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 enum SyncError {
     #[error(transparent)]
@@ -60,6 +107,16 @@ pub async fn sync_all(
 }
 
 pub async fn sync_issuer(store: &Store, connector: &dyn Connector, progress: Option<mpsc::Sender<SyncEvent>>) -> SyncReport {
+    sync_issuer_with(store, connector, progress, COMMIT_ROWS).await
+}
+
+/// As `sync_issuer`, committing whole pages in transactions of about `commit_rows` credentials.
+pub async fn sync_issuer_with(
+    store: &Store,
+    connector: &dyn Connector,
+    progress: Option<mpsc::Sender<SyncEvent>>,
+    commit_rows: usize,
+) -> SyncReport {
     let started = Instant::now();
     let name = connector.name().to_string();
     let mut report = SyncReport {
@@ -74,7 +131,7 @@ pub async fn sync_issuer(store: &Store, connector: &dyn Connector, progress: Opt
         seconds: 0.0,
         error: None,
     };
-    let outcome = run(store, connector, &progress, &mut report, started).await;
+    let outcome = run(store, connector, &progress, &mut report, (started, commit_rows)).await;
     report.error = outcome.err().map(|e| e.to_string());
     report.seconds = started.elapsed().as_secs_f64();
     let detail = serde_json::to_value(&report).unwrap_or_default();
@@ -93,7 +150,7 @@ async fn run(
     connector: &dyn Connector,
     progress: &Option<mpsc::Sender<SyncEvent>>,
     report: &mut SyncReport,
-    started: Instant,
+    (started, commit_rows): (Instant, usize),
 ) -> Result<(), SyncError> {
     let name = connector.name();
     let caps = connector.capabilities();
@@ -106,7 +163,7 @@ async fn run(
     if let Some(tx) = progress {
         let _ = tx.send(SyncEvent::Started { issuer: name.to_string(), resumed: report.resumed }).await;
     }
-    let result = pages(store, connector, progress, report, started, &run).await;
+    let result = pages(store, connector, progress, report, (started, commit_rows), &run).await;
     let gone = store.finish_sync_run(&run, name, result.as_ref().err().map(|e| e.to_string()).as_deref(), Utc::now()).await?;
     report.gone = gone;
     result?;
@@ -123,7 +180,7 @@ async fn pages(
     connector: &dyn Connector,
     progress: &Option<mpsc::Sender<SyncEvent>>,
     report: &mut SyncReport,
-    started: Instant,
+    (started, commit_rows): (Instant, usize),
     run: &crate::store::SyncRunStart,
 ) -> Result<(), SyncError> {
     if connector.capabilities().owners && run.resume_cursor.is_none() {
@@ -142,22 +199,10 @@ async fn pages(
         return Ok(());
     }
     let mut page = connector.list_credentials(run.resume_cursor.clone()).await?;
-    loop {
-        let next_cursor = page.next_cursor.clone();
-        // Fetch the next page while this one is written: the issuer and SQLite work at once.
-        let (written, next) = match &next_cursor {
-            Some(c) => {
-                let (w, n) = tokio::join!(
-                    store.ingest_credential_page(run.id, run.started_at, &page.items, next_cursor.as_deref()),
-                    connector.list_credentials(Some(c.clone()))
-                );
-                (w, Some(n))
-            }
-            None => (store.ingest_credential_page(run.id, run.started_at, &page.items, None).await, None),
-        };
-        written?;
-        report.pages += 1;
-        report.credentials += page.items.len() as u64;
+    let mut batch = CommitBatch::new(commit_rows);
+    let note = |report: &mut SyncReport, (pages, items): (u64, u64)| {
+        report.pages += pages;
+        report.credentials += items;
         if let Some(tx) = progress {
             let _ = tx.try_send(SyncEvent::Progress {
                 issuer: connector.name().to_string(),
@@ -166,9 +211,32 @@ async fn pages(
                 elapsed: started.elapsed(),
             });
         }
+    };
+    loop {
+        let next_cursor = page.next_cursor.clone();
+        batch.add(page.items, next_cursor.clone());
+        let Some(cursor) = next_cursor else {
+            let done = batch.commit(store, run).await?;
+            note(report, done);
+            return Ok(());
+        };
+        let fetch = connector.list_credentials(Some(cursor));
+        let next = if batch.is_full() {
+            // Fetch the next page while this batch is written: the issuer and SQLite work at once.
+            let (written, next) = tokio::join!(batch.commit(store, run), fetch);
+            note(report, written?);
+            next
+        } else {
+            fetch.await
+        };
         match next {
-            Some(n) => page = n?,
-            None => return Ok(()),
+            Ok(p) => page = p,
+            Err(e) => {
+                // Keep what was fetched: the next run resumes after it.
+                let done = batch.commit(store, run).await?;
+                note(report, done);
+                return Err(e.into());
+            }
         }
     }
 }

@@ -68,25 +68,29 @@ async fn count(store: &Store, q: &str) -> i64 {
 
 #[tokio::test]
 async fn an_interrupted_sync_resumes_from_its_last_committed_page() {
-    let issuer = server::spawn("127.0.0.1:0", Org::new(2500, 1, common::fixed_now()), None).await.expect("issuer");
-    let store = Store::open_in_memory().await.expect("store");
-    let flaky = Interrupted { inner: connector("broker", &issuer.url(), 500), calls: AtomicUsize::new(0), fail_on: 3 };
-    let first = sync::sync_issuer(&store, &flaky, None).await;
-    assert!(first.error.as_deref().is_some_and(|e| e.contains("connection reset")), "{first:?}");
-    assert_eq!((first.pages, first.credentials), (2, 1000), "two pages committed before the drop");
-    assert_eq!(count(&store, "").await, 1000);
+    // One page per transaction, and the engine's grouped commits: either way the
+    // pages fetched before the drop are committed, and the next run resumes after them.
+    for commit_rows in [500, sync::COMMIT_ROWS] {
+        let issuer = server::spawn("127.0.0.1:0", Org::new(2500, 1, common::fixed_now()), None).await.expect("issuer");
+        let store = Store::open_in_memory().await.expect("store");
+        let flaky = Interrupted { inner: connector("broker", &issuer.url(), 500), calls: AtomicUsize::new(0), fail_on: 3 };
+        let first = sync::sync_issuer_with(&store, &flaky, None, commit_rows).await;
+        assert!(first.error.as_deref().is_some_and(|e| e.contains("connection reset")), "{first:?}");
+        assert_eq!((first.pages, first.credentials), (2, 1000), "two pages committed before the drop ({commit_rows})");
+        assert_eq!(count(&store, "").await, 1000);
 
-    let second = sync::sync_issuer(&store, connector("broker", &issuer.url(), 500).as_ref(), None).await;
-    assert_eq!(second.error, None);
-    assert!(second.resumed);
-    assert_eq!(second.run_id, first.run_id, "the same run continues");
-    assert_eq!((second.pages, second.credentials, second.gone), (5, 2500, 0));
-    assert_eq!(count(&store, "").await, 2500);
-    assert_eq!(store.sync_runs(10).await.expect("runs").len(), 1);
+        let second = sync::sync_issuer_with(&store, connector("broker", &issuer.url(), 500).as_ref(), None, commit_rows).await;
+        assert_eq!(second.error, None);
+        assert!(second.resumed);
+        assert_eq!(second.run_id, first.run_id, "the same run continues");
+        assert_eq!((second.pages, second.credentials, second.gone), (5, 2500, 0));
+        assert_eq!(count(&store, "").await, 2500);
+        assert_eq!(store.sync_runs(10).await.expect("runs").len(), 1);
 
-    let third = sync::sync_issuer(&store, connector("broker", &issuer.url(), 500).as_ref(), None).await;
-    assert!(!third.resumed && third.error.is_none());
-    assert_eq!(count(&store, "").await, 2500, "a re-sync updates rows, never duplicates them");
+        let third = sync::sync_issuer(&store, connector("broker", &issuer.url(), 500).as_ref(), None).await;
+        assert!(!third.resumed && third.error.is_none());
+        assert_eq!(count(&store, "").await, 2500, "a re-sync updates rows, never duplicates them");
+    }
 }
 
 #[tokio::test]

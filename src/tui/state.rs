@@ -580,20 +580,15 @@ impl App {
 
     fn refresh(&mut self) -> Vec<Effect> {
         let mut fx = vec![Effect::LoadGrants, Effect::LoadIssuers];
-        match self.window.rows.first() {
-            Some(first) if !self.window.at_start => {
-                self.window.loading = true;
-                let request = self.page(PageAnchor::From(first.key.clone()));
-                fx.push(Effect::LoadPage { generation: self.window.generation, landing: Landing::Refresh, request });
-                fx.push(Effect::Count { generation: self.window.generation, filter: self.sql() });
-            }
-            _ => {
-                let keep = self.window.selected;
-                fx.extend(self.reload(Landing::First));
-                self.window.pending_jump = None;
-                self.window.selected = keep;
-            }
-        }
+        // Re-read the window where it stands; the cursor stays on its row (by id).
+        let anchor = match self.window.rows.first() {
+            Some(first) if !self.window.at_start => PageAnchor::From(first.key.clone()),
+            _ => PageAnchor::First,
+        };
+        self.window.loading = true;
+        let request = self.page(anchor);
+        fx.push(Effect::LoadPage { generation: self.window.generation, landing: Landing::Refresh, request });
+        fx.push(Effect::Count { generation: self.window.generation, filter: self.sql() });
         if let Some(p) = &self.detail {
             fx.push(Effect::LoadDetail { id: p.id.clone() });
         }

@@ -27,7 +27,7 @@ pub async fn seeded_store(n: u64) -> Store {
     store.ingest_owners("acme-broker", &owners, fixed_now()).await.expect("owners");
     let creds: Vec<_> = (0..n).map(|i| map_credential("acme-broker", org.credential(i)).expect("credential maps")).collect();
     for chunk in creds.chunks(500) {
-        store.ingest_credential_page(run.id, run.started_at, chunk, None).await.expect("page");
+        store.ingest_credential_page(run.id, run.started_at, chunk, 1, None).await.expect("page");
     }
     store.finish_sync_run(&run, "acme-broker", None, fixed_now()).await.expect("finish");
     store
