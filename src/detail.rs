@@ -48,7 +48,11 @@ pub fn human_duration(d: Duration) -> String {
 /// "in 14m" or "3d ago".
 pub fn relative(t: &Timestamp, now: Timestamp) -> String {
     let d = *t - now;
-    if d.num_seconds() >= 0 { format!("in {}", human_duration(d)) } else { format!("{} ago", human_duration(d)) }
+    match d.num_seconds() {
+        -1..=1 => "just now".into(),
+        s if s > 0 => format!("in {}", human_duration(d)),
+        _ => format!("{} ago", human_duration(d)),
+    }
 }
 
 pub fn owner_label(detail: &CredentialDetail) -> String {
