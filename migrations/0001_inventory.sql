@@ -16,6 +16,7 @@ CREATE TABLE owners (
     status        TEXT NOT NULL DEFAULT 'unknown',  -- active | offboarded | unknown
     source        TEXT,
     offboarded_at TEXT,
+    authoritative INTEGER NOT NULL DEFAULT 0,   -- 1: from a directory (SCIM), whose word on status wins
     synced_at     TEXT
 );
 CREATE INDEX owners_status ON owners(status, id);

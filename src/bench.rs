@@ -84,7 +84,7 @@ pub async fn run(n: u64, keep: Option<PathBuf>, json: bool) -> Result<()> {
         .into_iter()
         .map(|o| crate::connectors::tokenward::map_owner(ISSUER, o).map_err(|e| eyre!("generated owner: {e}")))
         .collect::<Result<_>>()?;
-    store.ingest_owners(ISSUER, &owners, chrono::Utc::now()).await?;
+    store.ingest_owners(ISSUER, &owners, chrono::Utc::now(), false).await?;
     let run = store.begin_sync_run(ISSUER, chrono::Utc::now()).await?;
     let mut ingest = Duration::ZERO;
     let mut child_rows = 0u64;

@@ -67,6 +67,11 @@ pub enum Command {
     },
     /// List the configured issuers with their last sync.
     Issuers,
+    /// The configuration file.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// List credentials, in pages, by a filter query (see `tokenward help filter`).
     Credentials {
         /// Filter query, e.g. "owner-status:offboarded binding:bearer expires<7d".
@@ -100,6 +105,16 @@ pub enum Command {
         /// Why: recorded in the audit log and sent to the issuer.
         #[arg(long)]
         reason: String,
+    },
+    /// Triage a leaked token read from standard input (never from the command
+    /// line): fingerprint, find, introspect at the OAuth issuers, and revoke.
+    Triage {
+        /// Revoke it wherever it is live: at its inventory issuer and every OAuth issuer that says active.
+        #[arg(long, requires = "reason")]
+        revoke: bool,
+        /// Why: recorded in the audit log and sent to the issuers.
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// The audit trail.
     Audit {
@@ -152,6 +167,14 @@ pub enum IssuerCommand {
         #[arg(long)]
         token_env: Option<String>,
     },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the file: every mistake with its line; secrets must be readable. Non-zero exit on any.
+    Check,
+    /// Print the path of the configuration file in use.
+    Path,
 }
 
 #[derive(Debug, Subcommand)]
@@ -222,7 +245,43 @@ impl Context {
     }
 }
 
+fn cli_config_path(given: &Option<PathBuf>) -> PathBuf {
+    given.clone().unwrap_or_else(config::default_config_path)
+}
+
+fn config_command(path: &std::path::Path, command: ConfigCommand, format: Format) -> Result<()> {
+    match command {
+        ConfigCommand::Path => {
+            println!("{}", path.display());
+            Ok(())
+        }
+        ConfigCommand::Check => {
+            let text = std::fs::read_to_string(path).wrap_err_with(|| format!("cannot read {}", path.display()))?;
+            let problems = Config::check(&text);
+            if format == Format::Json {
+                println!("{}", serde_json::json!({"path": path.display().to_string(), "problems": problems}));
+            } else {
+                for p in &problems {
+                    match p.line {
+                        Some(l) => eprintln!("{}:{l}: {}", path.display(), p.message),
+                        None => eprintln!("{}: {}", path.display(), p.message),
+                    }
+                }
+                if problems.is_empty() {
+                    println!("{}: ok", path.display());
+                }
+            }
+            if problems.is_empty() { Ok(()) } else { Err(eyre!("{} problem(s) in {}", problems.len(), path.display())) }
+        }
+    }
+}
+
 pub async fn run(cli: Cli) -> Result<()> {
+    let cli_path_hint = cli.config.clone();
+    // `config check` must report a broken file, not fail to load it.
+    if let Some(Command::Config { command }) = &cli.command {
+        return config_command(&cli_config_path(&cli_path_hint), command.clone(), cli.format);
+    }
     let ctx = Context::from_cli(&cli)?;
     let Some(command) = cli.command else {
         let store = ctx.store().await?;
@@ -241,11 +300,13 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Sync { issuer, concurrency } => sync(&ctx, issuer, concurrency).await,
         Command::Issuers => issuers(&ctx).await,
+        Command::Config { .. } => Ok(()),
         Command::Credentials { filter, sort, desc, limit } => credentials(&ctx, filter, &sort, desc, limit).await,
         Command::Show { id } => show(&ctx, &id).await,
         Command::Grants { status } => grants(&ctx, status).await,
         Command::Revoke { id, reason } => revoke(&ctx, &id, &reason).await,
         Command::Audit { command } => audit(&ctx, command).await,
+        Command::Triage { revoke, reason } => triage(&ctx, revoke.then_some(reason).flatten()).await,
         Command::Bench { credentials, keep } => crate::bench::run(credentials, keep, ctx.format == Format::Json).await,
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
@@ -467,6 +528,110 @@ async fn revoke(ctx: &Context, id: &str, reason: &str) -> Result<()> {
     }
     if outcome.status == crate::actions::RevokeStatus::Queued {
         return Err(eyre!("{} is queued for retry, not revoked yet", outcome.credential_id));
+    }
+    Ok(())
+}
+
+/// Reads the token from stdin; on a terminal without echo, so it never shows.
+fn read_token() -> Result<String> {
+    use std::io::{IsTerminal, Read};
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        let mut buf = Vec::new();
+        stdin.lock().take(crate::actions::MAX_TOKEN_BYTES as u64 + 1).read_to_end(&mut buf)?;
+        return String::from_utf8(buf).map_err(|_| eyre!("the token on stdin is not UTF-8"));
+    }
+    eprint!("Paste the token, then Enter (it is not shown): ");
+    crossterm::terminal::enable_raw_mode()?;
+    let mut token = String::new();
+    let result = loop {
+        match crossterm::event::read() {
+            Ok(crossterm::event::Event::Key(k)) if k.kind != crossterm::event::KeyEventKind::Release => match k.code {
+                crossterm::event::KeyCode::Enter => break Ok(()),
+                crossterm::event::KeyCode::Esc => break Err(eyre!("cancelled")),
+                crossterm::event::KeyCode::Char('c') if k.modifiers.contains(crossterm::event::KeyModifiers::CONTROL) => {
+                    break Err(eyre!("cancelled"));
+                }
+                crossterm::event::KeyCode::Backspace => {
+                    token.pop();
+                }
+                crossterm::event::KeyCode::Char(c) if token.len() <= crate::actions::MAX_TOKEN_BYTES => token.push(c),
+                _ => {}
+            },
+            Ok(crossterm::event::Event::Paste(p)) => token.push_str(&p),
+            Ok(_) => {}
+            Err(e) => break Err(e.into()),
+        }
+    };
+    crossterm::terminal::disable_raw_mode()?;
+    eprintln!();
+    result.map(|()| token)
+}
+
+async fn triage(ctx: &Context, reason: Option<String>) -> Result<()> {
+    let token = read_token()?;
+    let actions = ctx.actions().await?;
+    let report = actions.triage(&token, reason.as_deref()).await?;
+    drop(token);
+    if ctx.format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    let now = chrono::Utc::now();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "fingerprint  {}", report.fingerprint)?;
+    match &report.credential {
+        Some(c) => writeln!(
+            out,
+            "inventory    {} ({} at {}), {} {}, owner {} ({}), workload {}, scopes {}, {}",
+            c.id,
+            c.external_id,
+            c.issuer,
+            c.kind,
+            c.status,
+            c.owner.as_deref().unwrap_or("none"),
+            report.owner_status.as_deref().unwrap_or("no owner"),
+            c.workload.as_deref().unwrap_or("-"),
+            c.scopes.join(" "),
+            c.binding
+        )?,
+        None => writeln!(out, "inventory    not found: no synced credential has this fingerprint")?,
+    }
+    for f in &report.introspections {
+        match (&f.introspection, &f.error) {
+            (Some(i), _) if i.active => writeln!(
+                out,
+                "{:<12} ACTIVE: client {}, subject {}, scopes {}, audience {}, expires {}",
+                f.issuer,
+                i.client_id.as_deref().unwrap_or("-"),
+                i.subject.as_deref().unwrap_or("-"),
+                if i.scopes.is_empty() { "-".into() } else { i.scopes.join(" ") },
+                if i.audience.is_empty() { "-".into() } else { i.audience.join(" ") },
+                i.expires_at.map(|t| crate::detail::relative(&t, now)).unwrap_or_else(|| "never".into())
+            )?,
+            (Some(_), _) => writeln!(out, "{:<12} inactive (unknown, expired or revoked there)", f.issuer)?,
+            (None, Some(e)) => writeln!(out, "{:<12} could not introspect: {e}", f.issuer)?,
+            (None, None) => {}
+        }
+    }
+    if let Some(r) = &report.inventory_revocation {
+        writeln!(out, "revoked      {} at {}: {}", r.credential_id, r.issuer, r.message)?;
+    }
+    for r in &report.revocations {
+        let state = match (r.revoked, r.confirmed_inactive, &r.error) {
+            (true, true, _) => "revoked, introspection now answers inactive".to_string(),
+            (true, false, _) => "revocation accepted, but introspection still answers active".to_string(),
+            (false, _, Some(e)) => format!("NOT revoked: {e}"),
+            _ => "NOT revoked".to_string(),
+        };
+        writeln!(out, "revoked      {}: {state}", r.issuer)?;
+    }
+    writeln!(out, "audit        #{}", report.audit_seq)?;
+    if reason.is_none() && report.is_live() {
+        writeln!(out, "\nThis token is live. To revoke it everywhere: tokenward triage --revoke --reason \"...\" < token")?;
+    }
+    if report.revocations.iter().any(|r| !r.revoked || !r.confirmed_inactive) {
+        return Err(eyre!("the token may still be live at an issuer: see above"));
     }
     Ok(())
 }

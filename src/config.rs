@@ -21,7 +21,7 @@ pub struct Config {
     pub keys: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IssuerConfig {
     pub name: String,
@@ -32,6 +32,13 @@ pub struct IssuerConfig {
     pub ca_file: Option<PathBuf>,
     pub page_size: Option<u32>,
     pub timeout_s: Option<u64>,
+    /// oauth: the security team's client, used to introspect and revoke.
+    pub client_id: Option<String>,
+    pub client_secret_env: Option<String>,
+    pub client_secret_file: Option<PathBuf>,
+    /// oauth: endpoints, when the server has no RFC 8414 / OIDC discovery document.
+    pub introspection_url: Option<String>,
+    pub revocation_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +83,12 @@ impl Config {
             if i.token_env.is_some() && i.token_file.is_some() {
                 return Err(format!("issuer '{}': set token_env or token_file, not both", i.name));
             }
+            if i.client_secret_env.is_some() && i.client_secret_file.is_some() {
+                return Err(format!("issuer '{}': set client_secret_env or client_secret_file, not both", i.name));
+            }
+            if i.kind == IssuerKind::Oauth && i.client_id.is_none() {
+                return Err(format!("issuer '{}': kind oauth needs client_id (and client_secret_env or client_secret_file)", i.name));
+            }
             if i.page_size == Some(0) || i.page_size.is_some_and(|p| p > 1000) {
                 return Err(format!("issuer '{}': page_size must be 1..=1000", i.name));
             }
@@ -83,9 +96,60 @@ impl Config {
         Ok(())
     }
 
+    /// Every problem of a config file, each with its line where one can be named:
+    /// syntax, then each issuer's settings, then whether its secrets can be read.
+    pub fn check(text: &str) -> Vec<Problem> {
+        let config: Config = match toml::from_str(text) {
+            Ok(c) => c,
+            Err(e) => return vec![Problem { line: line_of_error(text, &e), message: e.message().to_string() }],
+        };
+        let mut problems = Vec::new();
+        let mut seen = std::collections::HashMap::new();
+        for (n, i) in config.issuers.iter().enumerate() {
+            let line = issuer_line(text, n);
+            let mut say = |message: String| problems.push(Problem { line, message: format!("issuer '{}': {message}", i.name) });
+            if let Some(first) = seen.insert(i.name.clone(), line) {
+                say(format!("name is used twice (first at line {})", first.unwrap_or(0)));
+            }
+            if let Err(e) = (Config { issuers: vec![i.clone()], ..Config::default() }).validate() {
+                say(e.split_once(": ").map(|(_, m)| m.to_string()).unwrap_or(e));
+            }
+            if let Err(e) = i.token() {
+                say(e);
+            }
+            if let Err(e) = i.client_secret() {
+                say(e);
+            }
+            if let Some(ca) = &i.ca_file {
+                if let Err(e) = std::fs::metadata(ca) {
+                    say(format!("ca_file {}: {e}", ca.display()));
+                }
+            }
+            if matches!(i.kind, IssuerKind::Github | IssuerKind::Vault) {
+                say(format!("kind '{}' is not supported by this build yet", i.kind));
+            }
+        }
+        problems
+    }
+
     pub fn issuer(&self, name: &str) -> Option<&IssuerConfig> {
         self.issuers.iter().find(|i| i.name == name)
     }
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Problem {
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+fn line_of_error(text: &str, e: &toml::de::Error) -> Option<usize> {
+    e.span().map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1)
+}
+
+/// The line of the n-th `[[issuer]]` table header.
+fn issuer_line(text: &str, n: usize) -> Option<usize> {
+    text.lines().enumerate().filter(|(_, l)| l.trim_start().starts_with("[[issuer]]")).nth(n).map(|(i, _)| i + 1)
 }
 
 /// "line L, column C: message", without echoing the offending line: it may hold a secret.
@@ -110,6 +174,18 @@ impl IssuerConfig {
             return std::fs::read_to_string(path)
                 .map(|t| Some(t.trim().to_string()))
                 .map_err(|e| format!("cannot read token_file {}: {e}", path.display()));
+        }
+        Ok(None)
+    }
+
+    pub fn client_secret(&self) -> Result<Option<String>, String> {
+        if let Some(var) = &self.client_secret_env {
+            return std::env::var(var).map(Some).map_err(|_| format!("environment variable {var} (client_secret_env) is not set"));
+        }
+        if let Some(path) = &self.client_secret_file {
+            return std::fs::read_to_string(path)
+                .map(|t| Some(t.trim().to_string()))
+                .map_err(|e| format!("cannot read client_secret_file {}: {e}", path.display()));
         }
         Ok(None)
     }
@@ -163,6 +239,18 @@ mod tests {
         let err = Config::parse(inline, Path::new("t.toml")).unwrap_err().to_string();
         assert!(err.contains("line 5, column 1: unknown field `token`"), "{err}");
         assert!(!err.contains("s3cret"), "{err}");
+    }
+
+    #[test]
+    fn check_names_the_line_of_each_mistake() {
+        let text = "operator = \"a\"\n\n[[issuer]]\nname = \"b\"\nkind = \"tokenward\"\nurl = \"http://x\"\ntoken_env = \"TW_SURELY_UNSET_VAR\"\n\n[[issuer]]\nname = \"b\"\nkind = \"scim\"\nurl = \"ftp://y\"\n";
+        let p = Config::check(text);
+        assert!(p.contains(&Problem { line: Some(3), message: "issuer 'b': environment variable TW_SURELY_UNSET_VAR (token_env) is not set".into() }), "{p:?}");
+        assert!(p.iter().any(|x| x.line == Some(9) && x.message.contains("used twice (first at line 3)")), "{p:?}");
+        assert!(p.iter().any(|x| x.line == Some(9) && x.message.contains("http://")), "{p:?}");
+        let bad = Config::check("[[issuer]]\nname = \"b\"\nkind = \"ldap\"\nurl = \"http://x\"\n");
+        assert_eq!(bad[0].line, Some(3), "{bad:?}");
+        assert!(bad[0].message.contains("unknown variant `ldap`"), "{bad:?}");
     }
 
     #[test]

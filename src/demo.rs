@@ -38,6 +38,7 @@ pub async fn run(ctx: &Context, args: DemoArgs, db_given: bool) -> Result<()> {
         ca_file: None,
         page_size: Some(1000),
         timeout_s: Some(30),
+        ..IssuerConfig::default()
     };
     let connector: Arc<dyn Connector> = Arc::from(connectors::build(&cfg)?);
     let store = Store::open(&db_path).await?;

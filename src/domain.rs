@@ -85,6 +85,12 @@ string_enum!(IssuerKind {
     Vault => "vault",
 });
 
+impl Default for IssuerKind {
+    fn default() -> Self {
+        IssuerKind::Tokenward
+    }
+}
+
 /// A credential as tokenward keeps it. `id` is local and stable: derived from
 /// (issuer, external_id), so re-syncs update the same row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -173,6 +179,20 @@ pub struct Grant {
     pub requested_at: Option<Timestamp>,
     pub expires_at: Option<Timestamp>,
     pub status: GrantStatus,
+}
+
+/// RFC 7662: what an authorization server says of a token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Introspection {
+    pub active: bool,
+    pub scopes: Vec<String>,
+    pub client_id: Option<String>,
+    pub subject: Option<String>,
+    pub audience: Vec<String>,
+    pub expires_at: Option<Timestamp>,
+    pub issued_at: Option<Timestamp>,
+    pub token_type: Option<String>,
+    pub issuer: Option<String>,
 }
 
 /// What an issuer said to an action, kept verbatim (sanitized) in the audit log.

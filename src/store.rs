@@ -31,6 +31,10 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+// Every write transaction starts with BEGIN IMMEDIATE: a deferred one that reads
+// first cannot upgrade to a write once another connection has written
+// (SQLITE_BUSY_SNAPSHOT), and busy_timeout does not retry that; IMMEDIATE waits.
+
 /// SQLite allows 32766 bound values per statement; 400 credentials x 22 columns stays well below.
 const CHUNK: usize = 400;
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -147,7 +151,7 @@ impl Store {
         next_cursor: Option<&str>,
     ) -> Result<()> {
         let synced = fmt_ts(&synced_at);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         for chunk in items.chunks(CHUNK) {
             let known = existing_ids(&mut tx, chunk).await?;
             upsert_credentials(&mut tx, chunk, &synced, run_id).await?;
@@ -164,12 +168,15 @@ impl Store {
         Ok(())
     }
 
-    pub async fn ingest_owners(&self, source: &str, owners: &[Owner], synced_at: Timestamp) -> Result<()> {
+    /// People from an issuer or a directory. A directory (`authoritative`) is the
+    /// source of truth on who left: a broker's word never overrides it.
+    pub async fn ingest_owners(&self, source: &str, owners: &[Owner], synced_at: Timestamp, authoritative: bool) -> Result<()> {
         let synced = fmt_ts(&synced_at);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         for chunk in owners.chunks(CHUNK) {
-            let mut qb: QueryBuilder<Sqlite> =
-                QueryBuilder::new("INSERT INTO owners (id, email, name, team, status, source, offboarded_at, synced_at) ");
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO owners (id, email, name, team, status, source, offboarded_at, authoritative, synced_at) ",
+            );
             qb.push_values(chunk, |mut b, o| {
                 b.push_bind(o.email.to_lowercase())
                     .push_bind(o.email.clone())
@@ -178,12 +185,16 @@ impl Store {
                     .push_bind(o.status.as_str())
                     .push_bind(source.to_string())
                     .push_bind(o.offboarded_at.as_ref().map(fmt_ts))
+                    .push_bind(authoritative as i64)
                     .push_bind(synced.clone());
             });
             qb.push(
                 " ON CONFLICT(id) DO UPDATE SET email = excluded.email, name = coalesce(excluded.name, owners.name),
-                  team = coalesce(excluded.team, owners.team), status = excluded.status, source = excluded.source,
-                  offboarded_at = excluded.offboarded_at, synced_at = excluded.synced_at",
+                  team = coalesce(excluded.team, owners.team),
+                  status = CASE WHEN owners.authoritative > excluded.authoritative THEN owners.status ELSE excluded.status END,
+                  offboarded_at = CASE WHEN owners.authoritative > excluded.authoritative THEN owners.offboarded_at ELSE excluded.offboarded_at END,
+                  source = CASE WHEN owners.authoritative > excluded.authoritative THEN owners.source ELSE excluded.source END,
+                  authoritative = max(owners.authoritative, excluded.authoritative), synced_at = excluded.synced_at",
             );
             qb.build().execute(&mut *tx).await?;
         }
@@ -194,7 +205,7 @@ impl Store {
     /// Grants are a small live queue: the issuer's list replaces ours.
     pub async fn replace_grants(&self, issuer: &str, grants: &[Grant], synced_at: Timestamp) -> Result<()> {
         let synced = fmt_ts(&synced_at);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("UPDATE grants SET status = 'expired' WHERE issuer = ? AND status = 'pending' AND synced_at < ?")
             .bind(issuer)
             .bind(&synced)
@@ -235,7 +246,7 @@ impl Store {
     /// see is marked gone (kept, for history). Returns how many went.
     pub async fn finish_sync_run(&self, run: &SyncRunStart, issuer: &str, error: Option<&str>, now: Timestamp) -> Result<u64> {
         let now = fmt_ts(&now);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut gone = 0;
         if error.is_none() {
             gone = sqlx::query(

@@ -187,7 +187,7 @@ async fn pages(
         let mut cursor = None;
         loop {
             let page = connector.list_owners(cursor).await?;
-            store.ingest_owners(connector.name(), &page.items, Utc::now()).await?;
+            store.ingest_owners(connector.name(), &page.items, Utc::now(), connector.capabilities().directory).await?;
             report.owners += page.items.len() as u64;
             cursor = page.next_cursor;
             if cursor.is_none() {

@@ -26,6 +26,7 @@ fn connector(name: &str, url: &str, page_size: u32) -> Arc<dyn Connector> {
         ca_file: None,
         page_size: Some(page_size),
         timeout_s: Some(5),
+        ..IssuerConfig::default()
     };
     Arc::from(connectors::build(&cfg).expect("connector"))
 }

@@ -5,9 +5,11 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 
 use crate::config::IssuerConfig;
-use crate::domain::{Credential, Grant, IssuerAnswer, IssuerKind, Owner};
+use crate::domain::{Credential, Grant, Introspection, IssuerAnswer, IssuerKind, Owner};
 
 pub mod http;
+pub mod oauth;
+pub mod scim;
 pub mod tokenward;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -52,9 +54,13 @@ pub struct Page<T> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Capabilities {
     pub owners: bool,
+    /// Its owners are the organisation's directory: its word on who left wins.
+    pub directory: bool,
     pub credentials: bool,
     pub grants: bool,
     pub revoke: bool,
+    /// Answers RFC 7662 introspection and RFC 7009 revocation by token value (triage).
+    pub introspect: bool,
 }
 
 pub trait Connector: Send + Sync {
@@ -70,6 +76,21 @@ pub trait Connector: Send + Sync {
 
     fn list_grants(&self) -> BoxFuture<'_, Result<Vec<Grant>>> {
         Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// RFC 7662: what the issuer says of a raw token. The token is sent to its
+    /// own issuer only, and never kept.
+    fn introspect<'a>(&'a self, _token: &'a str) -> BoxFuture<'a, Result<Introspection>> {
+        Box::pin(async move { Err(self.unsupported("introspect tokens")) })
+    }
+
+    /// RFC 7009: revokes a raw token at the issuer.
+    fn revoke_token<'a>(&'a self, _token: &'a str) -> BoxFuture<'a, Result<IssuerAnswer>> {
+        Box::pin(async move { Err(self.unsupported("revoke tokens by value")) })
+    }
+
+    fn unsupported(&self, what: &'static str) -> ConnectorError {
+        ConnectorError::Unsupported { issuer: self.name().to_string(), kind: self.kind().as_str(), what }
     }
 
     /// Revokes at the issuer; `Ok` only once the issuer confirmed.
@@ -90,6 +111,8 @@ pub fn build(cfg: &IssuerConfig) -> Result<Box<dyn Connector>> {
     let settings = cfg.http_settings().map_err(|message| ConnectorError::Config { issuer: cfg.name.clone(), message })?;
     match cfg.kind {
         IssuerKind::Tokenward => Ok(Box::new(tokenward::ProtocolV1::new(&cfg.name, settings)?)),
+        IssuerKind::Scim => Ok(Box::new(scim::ScimDirectory::new(&cfg.name, settings)?)),
+        IssuerKind::Oauth => Ok(Box::new(oauth::OAuthServer::new(cfg, settings)?)),
         other => Err(ConnectorError::Config {
             issuer: cfg.name.clone(),
             message: format!("issuer kind '{other}' is not supported by this build yet"),

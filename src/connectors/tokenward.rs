@@ -45,7 +45,7 @@ impl Connector for ProtocolV1 {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { owners: true, credentials: true, grants: true, revoke: true }
+        Capabilities { owners: true, directory: false, credentials: true, grants: true, revoke: true, introspect: false }
     }
 
     fn list_owners(&self, cursor: Option<String>) -> BoxFuture<'_, Result<Page<Owner>>> {

@@ -428,6 +428,7 @@ fn draw_status(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         return;
     }
     let count = match app.window.total {
+        Some(1) => "1 credential".into(),
         Some(t) => format!("{} credentials", thousands(t)),
         None => "counting…".into(),
     };
@@ -509,7 +510,7 @@ fn draw_help(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         .iter()
         .map(|(keys, a)| Row::new(vec![Cell::from(Span::styled(keys.clone(), theme.accent)), Cell::from(Span::styled(a.description(), theme.text))]))
         .collect();
-    let popup = centered(area, 96, bindings.len() as u16 + 4);
+    let popup = centered(area, 112, bindings.len() as u16 + 2);
     f.render_widget(Clear, popup);
     let block = Block::default()
         .borders(Borders::ALL)

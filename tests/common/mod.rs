@@ -24,7 +24,7 @@ pub async fn seeded_store(n: u64) -> Store {
         .into_iter()
         .map(|o| tokenward::connectors::tokenward::map_owner("acme-broker", o).expect("owner maps"))
         .collect();
-    store.ingest_owners("acme-broker", &owners, fixed_now()).await.expect("owners");
+    store.ingest_owners("acme-broker", &owners, fixed_now(), false).await.expect("owners");
     let creds: Vec<_> = (0..n).map(|i| map_credential("acme-broker", org.credential(i)).expect("credential maps")).collect();
     for chunk in creds.chunks(500) {
         store.ingest_credential_page(run.id, run.started_at, chunk, 1, None).await.expect("page");
@@ -32,6 +32,8 @@ pub async fn seeded_store(n: u64) -> Store {
     store.finish_sync_run(&run, "acme-broker", None, fixed_now()).await.expect("finish");
     store
 }
+
+pub mod peers;
 
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_tokenward")
