@@ -32,6 +32,8 @@ pub struct IssuerConfig {
     pub ca_file: Option<PathBuf>,
     pub page_size: Option<u32>,
     pub timeout_s: Option<u64>,
+    /// github: the organisation whose fine-grained tokens are governed.
+    pub org: Option<String>,
     /// oauth: the security team's client, used to introspect and revoke.
     pub client_id: Option<String>,
     pub client_secret_env: Option<String>,
@@ -86,6 +88,9 @@ impl Config {
             if i.client_secret_env.is_some() && i.client_secret_file.is_some() {
                 return Err(format!("issuer '{}': set client_secret_env or client_secret_file, not both", i.name));
             }
+            if i.kind == IssuerKind::Github && i.org.as_deref().is_none_or(|o| o.trim().is_empty()) {
+                return Err(format!("issuer '{}': kind github needs org", i.name));
+            }
             if i.kind == IssuerKind::Oauth && i.client_id.is_none() {
                 return Err(format!("issuer '{}': kind oauth needs client_id (and client_secret_env or client_secret_file)", i.name));
             }
@@ -124,9 +129,6 @@ impl Config {
                 if let Err(e) = std::fs::metadata(ca) {
                     say(format!("ca_file {}: {e}", ca.display()));
                 }
-            }
-            if matches!(i.kind, IssuerKind::Github | IssuerKind::Vault) {
-                say(format!("kind '{}' is not supported by this build yet", i.kind));
             }
         }
         problems

@@ -96,6 +96,9 @@ pub async fn sync_with_progress(store: &Store, connectors: &[Arc<dyn Connector>]
                     }
                 }
                 SyncEvent::Finished(r) => {
+                    for note in &r.notes {
+                        let _ = writeln!(err, "\r{}: {note}", r.issuer);
+                    }
                     let _ = match &r.error {
                         None => writeln!(
                             err,

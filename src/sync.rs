@@ -24,6 +24,8 @@ pub struct SyncReport {
     pub resumed: bool,
     pub seconds: f64,
     pub error: Option<String>,
+    /// What the connector had to do, such as waiting out a rate limit.
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -130,9 +132,11 @@ pub async fn sync_issuer_with(
         resumed: false,
         seconds: 0.0,
         error: None,
+        notes: Vec::new(),
     };
     let outcome = run(store, connector, &progress, &mut report, (started, commit_rows)).await;
     report.error = outcome.err().map(|e| e.to_string());
+    report.notes = connector.notes();
     report.seconds = started.elapsed().as_secs_f64();
     let detail = serde_json::to_value(&report).unwrap_or_default();
     let draft = AuditDraft { at: Utc::now(), actor: "tokenward-sync".into(), action: "sync".into(), target: format!("issuer:{name}"), detail };

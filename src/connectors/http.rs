@@ -87,19 +87,25 @@ impl HttpClient {
     }
 }
 
-/// The issuer's own words for an error, cleaned for the terminal.
+/// The issuer's own words for an error, cleaned for the terminal: OAuth's
+/// `error`/`error_description`, GitHub's `message` (+ its first detail), Vault's `errors`.
 pub fn error_message(body: &[u8]) -> String {
-    #[derive(serde::Deserialize)]
-    struct E {
-        error: serde_json::Value,
-        #[serde(default)]
-        error_description: Option<String>,
-    }
-    let text = match serde_json::from_slice::<E>(body) {
-        Ok(E { error: serde_json::Value::String(s), error_description: Some(d) }) => format!("{s}: {d}"),
-        Ok(E { error: serde_json::Value::String(s), .. }) => s,
-        Ok(E { error, .. }) => error.to_string(),
-        Err(_) => String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned(),
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or(serde_json::Value::Null);
+    let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    let detail = |k: &str| {
+        v.get(k).and_then(|e| e.as_array()).and_then(|a| a.first()).and_then(|e| e.as_str().map(str::to_string).or_else(|| e.get("message").and_then(|m| m.as_str()).map(str::to_string)))
+    };
+    let text = match (s("error"), s("error_description"), s("message")) {
+        (Some(e), Some(d), _) => format!("{e}: {d}"),
+        (Some(e), None, _) => e,
+        (None, _, Some(m)) => match detail("errors") {
+            Some(d) => format!("{m}: {d}"),
+            None => m,
+        },
+        _ => match detail("errors") {
+            Some(d) => d,
+            None => String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned(),
+        },
     };
     text::clean(&text, 300)
 }

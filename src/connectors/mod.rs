@@ -7,10 +7,12 @@ use futures_util::future::BoxFuture;
 use crate::config::IssuerConfig;
 use crate::domain::{Credential, Grant, Introspection, IssuerAnswer, IssuerKind, Owner};
 
+pub mod github;
 pub mod http;
 pub mod oauth;
 pub mod scim;
 pub mod tokenward;
+pub mod vault;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ConnectorError {
@@ -89,6 +91,11 @@ pub trait Connector: Send + Sync {
         Box::pin(async move { Err(self.unsupported("revoke tokens by value")) })
     }
 
+    /// What the connector had to do that the operator should hear of (rate-limit waits).
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     fn unsupported(&self, what: &'static str) -> ConnectorError {
         ConnectorError::Unsupported { issuer: self.name().to_string(), kind: self.kind().as_str(), what }
     }
@@ -113,9 +120,7 @@ pub fn build(cfg: &IssuerConfig) -> Result<Box<dyn Connector>> {
         IssuerKind::Tokenward => Ok(Box::new(tokenward::ProtocolV1::new(&cfg.name, settings)?)),
         IssuerKind::Scim => Ok(Box::new(scim::ScimDirectory::new(&cfg.name, settings)?)),
         IssuerKind::Oauth => Ok(Box::new(oauth::OAuthServer::new(cfg, settings)?)),
-        other => Err(ConnectorError::Config {
-            issuer: cfg.name.clone(),
-            message: format!("issuer kind '{other}' is not supported by this build yet"),
-        }),
+        IssuerKind::Github => Ok(Box::new(github::GithubOrg::new(cfg, settings)?)),
+        IssuerKind::Vault => Ok(Box::new(vault::VaultTokens::new(&cfg.name, settings)?)),
     }
 }
