@@ -61,6 +61,11 @@ impl Actions {
         Actions { store, connectors, operator: operator.to_string(), read_only }
     }
 
+    /// A configured issuer's connector, for a sync started from the TUI.
+    pub fn connector_named(&self, issuer: &str) -> Option<Arc<dyn Connector>> {
+        self.connectors.get(issuer).cloned()
+    }
+
     fn connector(&self, issuer: &str) -> Result<&Arc<dyn Connector>, ActionError> {
         self.connectors.get(issuer).ok_or_else(|| ActionError::NoConnector(issuer.to_string()))
     }

@@ -107,3 +107,41 @@ fn filter_detail_and_revoke_in_the_real_binary() {
     let out = Command::new(common::bin()).arg("--db").arg(&db).args(["audit", "verify"]).output().expect("verify");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }
+
+#[test]
+fn triage_in_the_tui_finds_and_revokes_a_leaked_inventory_token() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("e2e.db");
+    let org = tokenward::reference::org::Org::new(300, 8, chrono::Utc::now());
+    let i = (0..300).find(|i| org.credential(*i).status == "active").expect("an active credential");
+    let secret = org.secret(i);
+    let tmux = Tmux { socket: format!("tokenward-e2e-triage-{}", std::process::id()) };
+    let cmd = format!(
+        "XDG_CONFIG_HOME={} TOKENWARD_OPERATOR=e2e@acme.test {} --db {} demo --credentials 300 --seed 8",
+        dir.path().display(),
+        common::bin(),
+        db.display()
+    );
+    tmux.run(&["new-session", "-d", "-s", "tw", "-x", "170", "-y", "45", &cmd]);
+    tmux.wait_for("300 credentials │ row 1", Duration::from_secs(60));
+    tmux.send(&[":"]);
+    tmux.type_text("triage");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("triage a leaked token", Duration::from_secs(5));
+    tmux.type_text(&secret);
+    let screen = tmux.screen();
+    assert!(!screen.contains(&secret), "the token is masked on screen");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("at acme-broker", Duration::from_secs(10));
+    tmux.send(&["r"]);
+    tmux.type_text("found in a CI log");
+    tmux.send(&["Enter"]);
+    let screen = tmux.wait_for("revoked ", Duration::from_secs(10));
+    assert!(!screen.contains(&secret));
+    tmux.send(&["Escape"]);
+    tmux.send(&["q"]);
+    let external = tokenward::reference::org::Org::credential_id(i);
+    let out = Command::new(common::bin()).arg("--db").arg(&db).args(["show", &external, "--format", "json"]).output().expect("show");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["credential"]["status"], "revoked");
+}

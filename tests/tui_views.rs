@@ -35,7 +35,7 @@ async fn settle(app: &mut App, store: &Store, mut fx: Vec<Effect>) {
                 app.update(Msg::SyncRuns(store.sync_runs(50).await.map_err(|e| e.to_string())));
                 Msg::Issuers(store.issuer_summaries().await.map_err(|e| e.to_string()))
             }
-            Effect::Revoke { .. } | Effect::Quit => continue,
+            Effect::Revoke { .. } | Effect::Quit | Effect::SyncIssuer { .. } | Effect::Triage { .. } => continue,
         };
         fx.extend(app.update(msg));
     }
@@ -233,4 +233,76 @@ async fn views_switch_by_name_and_tiny_terminals_do_not_panic() {
         app.update(Msg::Resize { width: w, height: h });
         render(&app, w, h);
     }
+}
+
+#[tokio::test]
+async fn triage_prompt_masks_the_token_and_never_prints_it() {
+    let store = common::seeded_store(20).await;
+    let mut app = app_on(&store, 120, 36).await;
+    app.run_command("triage");
+    assert!(matches!(app.mode, Mode::Triage(_)));
+    for c in "twk_supersecret".chars() {
+        app.update(key(c));
+    }
+    let screen = render(&app, 120, 36);
+    assert!(!screen.contains("supersecret"), "the token must be masked on screen");
+    assert!(screen.contains("•••"));
+    let fx = app.update(code(KeyCode::Enter));
+    assert_eq!(fx.len(), 1);
+    assert!(matches!(&fx[0], Effect::Triage { token, reason: None } if token.0 == "twk_supersecret"));
+    assert!(!format!("{fx:?}").contains("supersecret"), "Debug of an effect must not show the token");
+    let report = tokenward::actions::TriageReport {
+        fingerprint: tokenward::domain::fingerprint(b"twk_supersecret"),
+        credential: None,
+        owner_status: None,
+        introspections: vec![tokenward::actions::TriageFinding {
+            issuer: "auth".into(),
+            introspection: Some(tokenward::domain::Introspection {
+                active: true,
+                scopes: vec!["repo:write".into()],
+                client_id: Some("deploy-bot".into()),
+                subject: None,
+                audience: vec![],
+                expires_at: None,
+                issued_at: None,
+                token_type: None,
+                issuer: None,
+            }),
+            error: None,
+        }],
+        inventory_revocation: None,
+        revocations: vec![],
+        audit_seq: 3,
+    };
+    app.update(Msg::Triaged(Ok(Box::new(report))));
+    let screen = render(&app, 120, 36);
+    assert!(screen.contains("ACTIVE, client deploy-bot"), "{screen}");
+    app.update(key('r'));
+    assert!(app.update(code(KeyCode::Enter)).is_empty(), "no reason, no revoke");
+    for c in "leaked".chars() {
+        app.update(key(c));
+    }
+    let fx = app.update(code(KeyCode::Enter));
+    assert!(matches!(&fx[0], Effect::Triage { reason: Some(r), .. } if r == "leaked"));
+    app.update(code(KeyCode::Esc));
+    assert!(matches!(app.mode, Mode::Normal), "esc forgets the token");
+}
+
+#[tokio::test]
+async fn sync_now_from_the_issuers_view_shows_a_gauge_then_refreshes() {
+    use tokenward::sync::{SyncEvent, SyncReport};
+    let store = common::seeded_store(100).await;
+    let mut app = app_on(&store, 140, 30).await;
+    app.run_command("issuers");
+    let fx = app.start();
+    settle(&mut app, &store, fx).await;
+    let fx = app.update(key('S'));
+    assert_eq!(fx, vec![Effect::SyncIssuer { name: "acme-broker".into() }]);
+    assert!(app.update(key('S')).is_empty(), "one sync per issuer at a time");
+    app.update(Msg::Sync(SyncEvent::Progress { issuer: "acme-broker".into(), pages: 1, credentials: 50, elapsed: std::time::Duration::from_secs(1) }));
+    assert!(render(&app, 140, 30).contains("▕█████░░░░░▏ 50"));
+    let report = SyncReport { issuer: "acme-broker".into(), run_id: 2, owners: 0, credentials: 100, pages: 2, grants: 0, gone: 0, resumed: false, seconds: 1.0, error: None, notes: vec![] };
+    let fx = app.update(Msg::Sync(SyncEvent::Finished(report)));
+    assert!(fx.contains(&Effect::LoadIssuers), "the view reloads after a sync");
+    assert!(render(&app, 140, 30).contains("acme-broker: synced 100 credentials"));
 }

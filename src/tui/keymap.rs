@@ -29,6 +29,7 @@ pub enum Action {
     Revoke,
     DetailDown,
     DetailUp,
+    SyncNow,
 }
 
 impl Action {
@@ -36,7 +37,7 @@ impl Action {
         match self {
             Action::Quit => "quit",
             Action::Help => "show every key of this view",
-            Action::Command => "switch view (:credentials :grants :issuers), :theme NAME, :sort COL, :q",
+            Action::Command => "switch view (:credentials :grants :issuers :triage), :theme NAME, :sort COL, :q",
             Action::CycleTheme => "cycle colour theme",
             Action::Refresh => "reload from the inventory",
             Action::Down => "next row",
@@ -53,6 +54,7 @@ impl Action {
             Action::Revoke => "revoke at the issuer (asks a reason, then confirms)",
             Action::DetailDown => "scroll the detail pane down",
             Action::DetailUp => "scroll the detail pane up",
+            Action::SyncNow => "sync the selected issuer now",
         }
     }
 
@@ -68,6 +70,7 @@ impl Action {
             Action::Revoke => "revoke",
             Action::Refresh => "refresh",
             Action::CycleTheme => "theme",
+            Action::SyncNow => "sync now",
             _ => "",
         }
     }

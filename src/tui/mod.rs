@@ -214,6 +214,34 @@ fn perform(effect: Effect, session: &Session, tx: &mpsc::Sender<Msg>) {
                 let _ = tx.send(Msg::SyncRuns(runs)).await;
             });
         }
+        Effect::SyncIssuer { name } => {
+            let Some(connector) = session.actions.connector_named(&name) else {
+                let report = crate::sync::SyncReport { issuer: name.clone(), run_id: 0, owners: 0, credentials: 0, pages: 0, grants: 0, gone: 0, resumed: false, seconds: 0.0,
+                    error: Some(format!("issuer '{name}' is not configured here")), notes: Vec::new() };
+                tokio::spawn(async move {
+                    let _ = tx.send(Msg::Sync(crate::sync::SyncEvent::Finished(report))).await;
+                });
+                return;
+            };
+            tokio::spawn(async move {
+                let (ptx, mut prx) = mpsc::channel(64);
+                let forward = tx.clone();
+                let relay = tokio::spawn(async move {
+                    while let Some(ev) = prx.recv().await {
+                        let _ = forward.send(Msg::Sync(ev)).await;
+                    }
+                });
+                crate::sync::sync_issuer(&store, connector.as_ref(), Some(ptx)).await;
+                let _ = relay.await;
+            });
+        }
+        Effect::Triage { token, reason } => {
+            let actions = session.actions.clone();
+            tokio::spawn(async move {
+                let result = actions.triage(&token.0, reason.as_deref()).await.map(Box::new).map_err(|e| e.to_string());
+                let _ = tx.send(Msg::Triaged(result)).await;
+            });
+        }
         Effect::Revoke { id, reason } => {
             let actions = session.actions.clone();
             tokio::spawn(async move {

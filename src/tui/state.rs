@@ -45,6 +45,16 @@ pub enum Landing {
     Refresh,
 }
 
+/// A raw token held only while triage runs; never printed, even by Debug.
+#[derive(Clone, PartialEq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     LoadPage { generation: u64, landing: Landing, request: PageRequest },
@@ -54,6 +64,8 @@ pub enum Effect {
     LoadGrants,
     LoadIssuers,
     Revoke { id: String, reason: String },
+    SyncIssuer { name: String },
+    Triage { token: Secret, reason: Option<String> },
     Quit,
 }
 
@@ -69,6 +81,8 @@ pub enum Msg {
     Issuers(Result<Vec<IssuerSummary>, String>),
     SyncRuns(Result<Vec<SyncRun>, String>),
     Revoked { id: String, result: Result<RevokeOutcome, String> },
+    Sync(crate::sync::SyncEvent),
+    Triaged(Result<Box<crate::actions::TriageReport>, String>),
     Tick(Timestamp),
 }
 
@@ -96,9 +110,38 @@ pub struct RevokeForm {
     pub error: Option<String>,
 }
 
+#[derive(Debug, Clone, PartialEq)]
+pub enum TriageStage {
+    /// Pasting the token (masked).
+    Token,
+    Waiting,
+    Report,
+    /// Typing the reason to revoke it everywhere it is live.
+    Reason,
+}
+
+#[derive(Debug, Clone)]
+pub struct TriageForm {
+    pub token: TextArea<'static>,
+    pub reason: TextArea<'static>,
+    pub stage: TriageStage,
+    pub report: Option<Box<crate::actions::TriageReport>>,
+    pub error: Option<String>,
+}
+
+/// A sync started from the issuers view, as it runs.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SyncProgress {
+    pub running: bool,
+    pub pages: u64,
+    pub credentials: u64,
+    pub error: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub enum Mode {
     Normal,
+    Triage(Box<TriageForm>),
     Filter(TextArea<'static>),
     Command(TextArea<'static>),
     Revoke(Box<RevokeForm>),
@@ -145,6 +188,7 @@ pub struct App {
     pub issuers: Vec<IssuerSummary>,
     pub issuers_selected: usize,
     pub sync_runs: Vec<SyncRun>,
+    pub syncing: std::collections::BTreeMap<String, SyncProgress>,
     pub status: Option<(Tone, String)>,
     pub theme_index: usize,
     pub themes: Vec<String>,
@@ -173,6 +217,7 @@ impl App {
             issuers: Vec::new(),
             issuers_selected: 0,
             sync_runs: Vec::new(),
+            syncing: std::collections::BTreeMap::new(),
             status: None,
             theme_index: 0,
             themes: vec!["dark".into()],
@@ -297,6 +342,20 @@ impl App {
                 Vec::new()
             }
             Msg::Revoked { id, result } => self.on_revoked(id, result),
+            Msg::Sync(ev) => self.on_sync(ev),
+            Msg::Triaged(result) => {
+                if let Mode::Triage(form) = &mut self.mode {
+                    match result {
+                        Ok(report) => {
+                            form.report = Some(report);
+                            form.error = None;
+                        }
+                        Err(e) => form.error = Some(e),
+                    }
+                    form.stage = if form.report.is_some() { TriageStage::Report } else { TriageStage::Token };
+                }
+                Vec::new()
+            }
             Msg::Tick(now) => {
                 self.now = now;
                 Vec::new()
@@ -486,7 +545,99 @@ impl App {
             Mode::Filter(ta) => self.on_filter_key(ta, key),
             Mode::Command(ta) => self.on_command_key(ta, key),
             Mode::Revoke(form) => self.on_revoke_key(form, key),
+            Mode::Triage(form) => self.on_triage_key(form, key),
         }
+    }
+
+    fn on_sync(&mut self, ev: crate::sync::SyncEvent) -> Vec<Effect> {
+        use crate::sync::SyncEvent;
+        match ev {
+            SyncEvent::Started { issuer, .. } => {
+                self.syncing.insert(issuer, SyncProgress { running: true, ..Default::default() });
+                Vec::new()
+            }
+            SyncEvent::Progress { issuer, pages, credentials, .. } => {
+                let p = self.syncing.entry(issuer).or_default();
+                (p.pages, p.credentials) = (pages, credentials);
+                Vec::new()
+            }
+            SyncEvent::Finished(r) => {
+                let tone = if r.error.is_some() { Tone::Error } else { Tone::Ok };
+                let msg = match &r.error {
+                    Some(e) => format!("{}: sync failed: {e}", r.issuer),
+                    None => format!("{}: synced {} credentials in {} pages, {} gone", r.issuer, r.credentials, r.pages, r.gone),
+                };
+                self.syncing.insert(r.issuer.clone(), SyncProgress { running: false, pages: r.pages, credentials: r.credentials, error: r.error.clone() });
+                self.set_status(tone, msg);
+                self.refresh()
+            }
+        }
+    }
+
+    fn open_triage(&mut self) {
+        let mut token = TextArea::default();
+        token.set_mask_char('•');
+        token.set_placeholder_text("paste the leaked token; it is never stored or shown, only its sha256");
+        let mut reason = TextArea::default();
+        reason.set_placeholder_text("why revoke? e.g. pasted in #eng-chat, INC-1234");
+        self.mode = Mode::Triage(Box::new(TriageForm { token, reason, stage: TriageStage::Token, report: None, error: None }));
+    }
+
+    fn on_triage_key(&mut self, mut form: Box<TriageForm>, key: KeyEvent) -> Vec<Effect> {
+        let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+        if key.code == KeyCode::Esc || ctrl_c {
+            // Closing drops the token with the form.
+            return Vec::new();
+        }
+        let token = || Secret(form.token.lines().join("").trim().to_string());
+        match form.stage {
+            TriageStage::Token => match key.code {
+                KeyCode::Enter => {
+                    let t = token();
+                    if t.0.is_empty() {
+                        form.error = Some("paste a token first".into());
+                    } else {
+                        form.stage = TriageStage::Waiting;
+                        self.mode = Mode::Triage(form);
+                        return vec![Effect::Triage { token: t, reason: None }];
+                    }
+                }
+                _ => {
+                    form.token.input(key);
+                }
+            },
+            TriageStage::Report => {
+                if key.code == KeyCode::Char('r') {
+                    if self.read_only {
+                        form.error = Some("read-only mode: revoke is not allowed".into());
+                    } else if form.report.as_ref().is_some_and(|r| r.is_live()) {
+                        form.stage = TriageStage::Reason;
+                    } else {
+                        form.error = Some("nothing live to revoke".into());
+                    }
+                }
+            }
+            TriageStage::Reason => match key.code {
+                KeyCode::Enter => {
+                    let reason = form.reason.lines().join(" ").trim().to_string();
+                    if reason.is_empty() {
+                        form.error = Some("a reason is required".into());
+                    } else {
+                        let t = token();
+                        form.stage = TriageStage::Waiting;
+                        form.error = None;
+                        self.mode = Mode::Triage(form);
+                        return vec![Effect::Triage { token: t, reason: Some(reason) }];
+                    }
+                }
+                _ => {
+                    form.reason.input(key);
+                }
+            },
+            TriageStage::Waiting => {}
+        }
+        self.mode = Mode::Triage(form);
+        Vec::new()
     }
 
     fn on_normal_key(&mut self, key: KeyEvent) -> Vec<Effect> {
@@ -505,7 +656,7 @@ impl App {
                 Vec::new()
             }
             Action::Command => {
-                self.mode = Mode::Command(single_line("credentials | grants | issuers | theme NAME | sort COLUMN | q"));
+                self.mode = Mode::Command(single_line("credentials | grants | issuers | triage | theme NAME | sort COLUMN | q"));
                 Vec::new()
             }
             Action::CycleTheme => {
@@ -569,6 +720,18 @@ impl App {
                 self.reload(Landing::First)
             }
             Action::Revoke => self.open_revoke(),
+            Action::SyncNow => match self.issuers.get(self.issuers_selected) {
+                Some(i) if self.syncing.get(&i.name).is_some_and(|p| p.running) => {
+                    self.set_status(Tone::Info, format!("{} is already syncing", i.name));
+                    Vec::new()
+                }
+                Some(i) => {
+                    let name = i.name.clone();
+                    self.syncing.insert(name.clone(), SyncProgress { running: true, ..Default::default() });
+                    vec![Effect::SyncIssuer { name }]
+                }
+                None => Vec::new(),
+            },
             Action::DetailDown | Action::DetailUp => {
                 if let Some(p) = &mut self.detail {
                     p.scroll = if action == Action::DetailDown { p.scroll.saturating_add(3) } else { p.scroll.saturating_sub(3) };
@@ -724,7 +887,7 @@ impl App {
             KeyCode::Esc => Vec::new(),
             KeyCode::Tab => {
                 let typed = ta.lines().join("");
-                let candidates: Vec<&str> = View::ALL.iter().map(|v| v.name()).chain(["theme", "sort", "quit"]).filter(|n| n.starts_with(typed.trim())).collect();
+                let candidates: Vec<&str> = View::ALL.iter().map(|v| v.name()).chain(["triage", "theme", "sort", "quit"]).filter(|n| n.starts_with(typed.trim())).collect();
                 if let [one] = candidates.as_slice() {
                     ta = single_line("");
                     ta.insert_str(*one);
@@ -755,6 +918,10 @@ impl App {
             };
         }
         match (cmd, arg) {
+            ("triage", _) => {
+                self.open_triage();
+                Vec::new()
+            }
             ("q" | "quit" | "q!", _) => {
                 self.quit = true;
                 vec![Effect::Quit]
@@ -781,7 +948,7 @@ impl App {
                 }
             },
             _ => {
-                self.set_status(Tone::Error, format!("unknown command ':{line}' (try :credentials, :grants, :issuers, :theme, :sort, :q)"));
+                self.set_status(Tone::Error, format!("unknown command ':{line}' (try :credentials, :grants, :issuers, :triage, :theme, :sort, :q)"));
                 Vec::new()
             }
         }

@@ -34,6 +34,7 @@ pub fn draw(f: &mut Frame, app: &App, theme: &Theme) {
     match &app.mode {
         Mode::Help => draw_help(f, app, theme, area),
         Mode::Revoke(_) => draw_revoke(f, app, theme, area),
+        Mode::Triage(_) => draw_triage(f, app, theme, area),
         _ => {}
     }
 }
@@ -329,10 +330,17 @@ fn draw_issuers(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
                 .and_then(crate::domain::parse_ts)
                 .map(|t| relative(&t, app.now))
                 .unwrap_or_default();
+            let progress = match app.syncing.get(&i.name) {
+                Some(p) if p.running => Span::styled(gauge(p.credentials, i.credentials.max(0) as u64), theme.info),
+                Some(p) if p.error.is_some() => Span::styled("failed", theme.danger),
+                Some(p) => Span::styled(format!("done, {}", thousands(p.credentials as i64)), theme.ok),
+                None => Span::styled("", theme.muted),
+            };
             Row::new(vec![
                 Cell::from(Span::styled(safe(&i.name, 40), theme.accent)),
                 Cell::from(Span::styled(i.kind.clone(), theme.text)),
                 Cell::from(Span::styled(i.credentials.to_string(), theme.text)),
+                Cell::from(progress),
                 Cell::from(Span::styled(status, style)),
                 Cell::from(Span::styled(when, theme.muted)),
                 Cell::from(Span::styled(run.map(|r| r.pages.to_string()).unwrap_or_default(), theme.text)),
@@ -345,13 +353,14 @@ fn draw_issuers(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         Constraint::Length(18),
         Constraint::Length(10),
         Constraint::Length(11),
+        Constraint::Length(24),
         Constraint::Length(9),
         Constraint::Length(10),
         Constraint::Length(6),
         Constraint::Length(9),
         Constraint::Min(10),
     ];
-    let header = Row::new(["ISSUER", "KIND", "CREDENTIALS", "LAST SYNC", "WHEN", "PAGES", "ITEMS", "ERROR"]).style(theme.header);
+    let header = Row::new(["ISSUER", "KIND", "CREDENTIALS", "SYNC NOW (S)", "LAST SYNC", "WHEN", "PAGES", "ITEMS", "ERROR"]).style(theme.header);
     let mut state = TableState::default().with_selected((!app.issuers.is_empty()).then_some(app.issuers_selected));
     let [top, bottom] = Layout::vertical([Constraint::Length(app.issuers.len() as u16 + 2), Constraint::Min(0)]).areas(area);
     f.render_stateful_widget(Table::new(rows, widths).header(header).row_highlight_style(theme.selection), top, &mut state);
@@ -408,6 +417,12 @@ fn draw_sync_runs(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let header = Row::new(["RUN", "ISSUER", "STARTED", "TOOK", "STATUS", "PAGES", "ITEMS", "ERROR"]).style(theme.header);
     let block = Block::default().borders(Borders::TOP).border_style(theme.border).title(Span::styled(" sync runs ", theme.header));
     f.render_widget(Table::new(rows, widths).header(header).block(block), area);
+}
+
+/// A text gauge: `▕████░░░░░░▏ 4,000` against the count the last sync left.
+fn gauge(done: u64, expected: u64) -> String {
+    let filled = if expected == 0 { 0 } else { ((done.min(expected) * 10) / expected) as usize };
+    format!("▕{}{}▏ {}", "█".repeat(filled), "░".repeat(10 - filled), thousands(done as i64))
 }
 
 fn thousands(n: i64) -> String {
@@ -550,8 +565,96 @@ fn draw_revoke(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     f.render_widget(Paragraph::new(hints).style(theme.accent), hint);
 }
 
+fn draw_triage(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    use super::state::TriageStage;
+    let Mode::Triage(form) = &app.mode else { return };
+    let popup = centered(area, 100, 22);
+    f.render_widget(Clear, popup);
+    let block = Block::default().borders(Borders::ALL).border_style(theme.warning).title(Span::styled(" triage a leaked token ", theme.warning));
+    let inner = block.inner(popup);
+    f.render_widget(block, popup);
+    let [input, body, hint] = Layout::vertical([Constraint::Length(3), Constraint::Min(3), Constraint::Length(1)]).areas(inner);
+    let mut token = form.token.clone();
+    token.set_block(Block::default().borders(Borders::ALL).border_style(theme.border).title(Span::styled(" token (masked) ", theme.muted)));
+    token.set_style(theme.text);
+    token.set_placeholder_style(theme.muted);
+    f.render_widget(&token, input);
+    let mut lines: Vec<Line> = Vec::new();
+    if let Some(e) = &form.error {
+        lines.push(Line::styled(safe(e, 300), theme.danger));
+    }
+    if form.stage == TriageStage::Waiting {
+        lines.push(Line::styled("asking the issuers…", theme.info));
+    }
+    if let Some(r) = &form.report {
+        lines.push(Line::from(vec![Span::styled("fingerprint ", theme.muted), Span::styled(r.fingerprint.clone(), theme.text)]));
+        match &r.credential {
+            Some(c) => lines.push(Line::from(vec![
+                Span::styled("inventory   ", theme.muted),
+                Span::styled(
+                    safe(&format!("{} {} at {}, owner {} ({}), {} {}", short(&c.id), c.kind, c.issuer, c.owner.as_deref().unwrap_or("none"),
+                        r.owner_status.as_deref().unwrap_or("-"), c.scopes.join(" "), c.status), 300),
+                    if c.status == crate::domain::CredentialStatus::Active { theme.danger } else { theme.text },
+                ),
+            ])),
+            None => lines.push(Line::styled("inventory   not found: no synced credential has this fingerprint", theme.muted)),
+        }
+        for i in &r.introspections {
+            let (text, style) = match (&i.introspection, &i.error) {
+                (Some(x), _) if x.active => (
+                    format!("ACTIVE, client {}, scopes {}, expires {}", x.client_id.as_deref().unwrap_or("-"), x.scopes.join(" "),
+                        x.expires_at.map(|t| relative(&t, app.now)).unwrap_or_else(|| "never".into())),
+                    theme.danger,
+                ),
+                (Some(_), _) => ("inactive".to_string(), theme.ok),
+                (None, Some(e)) => (format!("could not introspect: {e}"), theme.warning),
+                _ => (String::new(), theme.muted),
+            };
+            lines.push(Line::from(vec![Span::styled(format!("{:<12}", safe(&i.issuer, 12)), theme.muted), Span::styled(safe(&text, 300), style)]));
+        }
+        if let Some(o) = &r.inventory_revocation {
+            lines.push(Line::styled(safe(&format!("revoked     {} at {}: {}", short(&o.credential_id), o.issuer, o.message), 300), theme.ok));
+        }
+        for v in &r.revocations {
+            let (t, st) = if v.revoked && v.confirmed_inactive {
+                (format!("revoked     {}: introspection now answers inactive", v.issuer), theme.ok)
+            } else {
+                (format!("NOT revoked {}: {}", v.issuer, v.error.clone().unwrap_or_else(|| "still active".into())), theme.danger)
+            };
+            lines.push(Line::styled(safe(&t, 300), st));
+        }
+        lines.push(Line::styled(format!("audit #{}", r.audit_seq), theme.muted));
+    }
+    let body_area = if form.stage == TriageStage::Reason {
+        let [text, reason] = Layout::vertical([Constraint::Min(1), Constraint::Length(3)]).areas(body);
+        let mut ta = form.reason.clone();
+        ta.set_block(Block::default().borders(Borders::ALL).border_style(theme.border).title(Span::styled(" reason ", theme.muted)));
+        ta.set_style(theme.text);
+        ta.set_placeholder_style(theme.muted);
+        f.render_widget(&ta, reason);
+        text
+    } else {
+        body
+    };
+    f.render_widget(Paragraph::new(Text::from(lines)).wrap(Wrap { trim: false }), body_area);
+    let hints = match form.stage {
+        TriageStage::Token => "enter look it up · esc close",
+        TriageStage::Waiting => "",
+        TriageStage::Report => "r revoke everywhere it is live · esc close (forgets the token)",
+        TriageStage::Reason => "enter revoke · esc close",
+    };
+    f.render_widget(Paragraph::new(hints).style(theme.accent), hint);
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn gauge_fills_by_tenths() {
+        assert_eq!(super::gauge(0, 0), "▕░░░░░░░░░░▏ 0");
+        assert_eq!(super::gauge(500, 1000), "▕█████░░░░░▏ 500");
+        assert_eq!(super::gauge(5000, 1000), "▕██████████▏ 5,000");
+    }
+
     #[test]
     fn thousands_groups_digits() {
         assert_eq!(super::thousands(1_000_000), "1,000,000");
