@@ -110,3 +110,19 @@ fn completions_and_man_page_render() {
     Command::new(common::bin()).args(["completions", "bash"]).assert().success().stdout(predicate::str::contains("tokenward"));
     Command::new(common::bin()).arg("man").assert().success().stdout(predicate::str::contains(".TH tokenward"));
 }
+
+#[test]
+fn the_readme_example_configuration_parses_and_check_names_only_missing_secrets() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let example = readme.split("```toml\n").nth(1).and_then(|s| s.split("```").next()).expect("a toml block");
+    let config = tokenward::config::Config::parse(example, std::path::Path::new("README.md")).expect("the README example parses");
+    let kinds: Vec<String> = config.issuers.iter().map(|i| i.kind.to_string()).collect();
+    assert_eq!(kinds, ["scim", "tokenward", "oauth", "github", "vault"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("tokenward.toml");
+    std::fs::write(&path, example).expect("write");
+    let out = Command::new(common::bin()).arg("--config").arg(&path).args(["config", "check"]).env_remove("SCIM_TOKEN").assert().failure();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(err.contains("tokenward.toml:6: issuer 'directory': environment variable SCIM_TOKEN (token_env) is not set"), "{err}");
+    assert!(err.contains("cannot read token_file /run/secrets/broker"), "{err}");
+}

@@ -110,6 +110,21 @@ fn map_user(directory: &str, u: &ScimUser) -> Option<Owner> {
     })
 }
 
+/// Credentials name their owner by email or by user name (a code host login):
+/// a person whose userName is not their email is listed under both, so either joins.
+fn with_username_alias(owner: Option<Owner>, u: &ScimUser) -> Vec<Owner> {
+    let Some(owner) = owner else { return Vec::new() };
+    let alias = u
+        .user_name
+        .as_deref()
+        .map(|n| text::clean(n.trim(), 254).to_lowercase())
+        .filter(|n| !n.is_empty() && !n.contains('@') && *n != owner.email);
+    match alias {
+        Some(name) => vec![Owner { email: name, ..owner.clone() }, owner],
+        None => vec![owner],
+    }
+}
+
 impl Connector for ScimDirectory {
     fn name(&self) -> &str {
         &self.http.issuer
@@ -142,7 +157,7 @@ impl Connector for ScimDirectory {
             let req = req.header(reqwest::header::ACCEPT, "application/scim+json, application/json");
             let (_, list) = self.http.send_json::<ListResponse>(req).await?;
             let got = list.resources.len() as u64;
-            let items = list.resources.iter().filter_map(|u| map_user(&self.http.issuer, u)).collect();
+            let items = list.resources.iter().flat_map(|u| with_username_alias(map_user(&self.http.issuer, u), u)).collect();
             let next = list.start_index.unwrap_or(start) + list.items_per_page.unwrap_or(got).max(got);
             let next_cursor = (got > 0 && next <= list.total_results).then(|| next.to_string());
             Ok(Page { items, next_cursor })
@@ -182,6 +197,9 @@ mod tests {
         assert!(o.offboarded_at.is_some());
         let no_email: ScimUser = serde_json::from_value(serde_json::json!({"userName": "svc"})).expect("user");
         assert!(map_user("dir", &no_email).is_none(), "no email, no owner to join on");
+        let both = with_username_alias(map_user("dir", &u), &u);
+        assert_eq!(both.iter().map(|o| o.email.as_str()).collect::<Vec<_>>(), vec!["ana", "ana.silva@acme.test"]);
+        assert!(both.iter().all(|o| o.status == OwnerStatus::Offboarded));
         let absent: ScimUser = serde_json::from_value(serde_json::json!({"userName": "bo@acme.test"})).expect("user");
         assert_eq!(map_user("dir", &absent).expect("maps").status, OwnerStatus::Active, "active defaults to true");
     }
