@@ -597,6 +597,9 @@ async fn triage(ctx: &Context, reason: Option<String>) -> Result<()> {
         )?,
         None => writeln!(out, "inventory    not found: no synced credential has this fingerprint")?,
     }
+    if report.introspections.is_empty() {
+        writeln!(out, "oauth        no OAuth issuer is configured to introspect it")?;
+    }
     for f in &report.introspections {
         match (&f.introspection, &f.error) {
             (Some(i), _) if i.active => writeln!(

@@ -599,6 +599,9 @@ fn draw_triage(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             ])),
             None => lines.push(Line::styled("inventory   not found: no synced credential has this fingerprint", theme.muted)),
         }
+        if r.introspections.is_empty() {
+            lines.push(Line::styled("oauth       no OAuth issuer is configured to introspect it", theme.muted));
+        }
         for i in &r.introspections {
             let (text, style) = match (&i.introspection, &i.error) {
                 (Some(x), _) if x.active => (
