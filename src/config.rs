@@ -169,27 +169,11 @@ fn located(text: &str, e: &toml::de::Error) -> String {
 
 impl IssuerConfig {
     pub fn token(&self) -> Result<Option<String>, String> {
-        if let Some(var) = &self.token_env {
-            return std::env::var(var).map(Some).map_err(|_| format!("environment variable {var} (token_env) is not set"));
-        }
-        if let Some(path) = &self.token_file {
-            return std::fs::read_to_string(path)
-                .map(|t| Some(t.trim().to_string()))
-                .map_err(|e| format!("cannot read token_file {}: {e}", path.display()));
-        }
-        Ok(None)
+        secret_from(&self.token_env, &self.token_file, "token")
     }
 
     pub fn client_secret(&self) -> Result<Option<String>, String> {
-        if let Some(var) = &self.client_secret_env {
-            return std::env::var(var).map(Some).map_err(|_| format!("environment variable {var} (client_secret_env) is not set"));
-        }
-        if let Some(path) = &self.client_secret_file {
-            return std::fs::read_to_string(path)
-                .map(|t| Some(t.trim().to_string()))
-                .map_err(|e| format!("cannot read client_secret_file {}: {e}", path.display()));
-        }
-        Ok(None)
+        secret_from(&self.client_secret_env, &self.client_secret_file, "client_secret")
     }
 
     pub fn http_settings(&self) -> Result<HttpSettings, String> {
@@ -201,6 +185,19 @@ impl IssuerConfig {
             ca_file: self.ca_file.clone(),
         })
     }
+}
+
+/// A secret by reference: `<what>_env` names a variable, `<what>_file` a file.
+fn secret_from(env: &Option<String>, file: &Option<PathBuf>, what: &str) -> Result<Option<String>, String> {
+    if let Some(var) = env {
+        return std::env::var(var).map(Some).map_err(|_| format!("environment variable {var} ({what}_env) is not set"));
+    }
+    if let Some(path) = file {
+        return std::fs::read_to_string(path)
+            .map(|t| Some(t.trim().to_string()))
+            .map_err(|e| format!("cannot read {what}_file {}: {e}", path.display()));
+    }
+    Ok(None)
 }
 
 /// `TOKENWARD_CONFIG`, else `<config dir>/tokenward/tokenward.toml`.

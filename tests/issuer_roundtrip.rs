@@ -1,43 +1,9 @@
 //! Integration: a real `tokenward issuer serve` process, `tokenward sync` over
 //! HTTP, a revoke, then the issuer, the store and the audit log all agree.
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use assert_cmd::Command as Cmd;
 use predicates::prelude::*;
 
 mod common;
-
-struct Issuer {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Issuer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts the issuer on a free port and waits for its "listening on" line.
-fn start_issuer(credentials: u64, token: Option<&str>) -> Issuer {
-    let mut cmd = Command::new(common::bin());
-    cmd.args(["issuer", "serve", "--listen", "127.0.0.1:0", "--credentials", &credentials.to_string(), "--seed", "9"]);
-    if let Some(t) = token {
-        cmd.env("ISSUER_TOKEN", t).args(["--token-env", "ISSUER_TOKEN"]);
-    }
-    let mut child = cmd.stderr(Stdio::piped()).stdout(Stdio::null()).spawn().expect("issuer starts");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let url = loop {
-        let line = lines.next().expect("issuer printed a line before exiting").expect("utf8 line");
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split_whitespace().next().expect("url").to_string();
-        }
-    };
-    Issuer { child, url }
-}
 
 fn config(dir: &std::path::Path, url: &str) -> std::path::PathBuf {
     let path = dir.join("tokenward.toml");
@@ -57,7 +23,7 @@ fn tw(dir: &std::path::Path, cfg: &std::path::Path) -> Cmd {
 
 #[test]
 fn sync_then_revoke_reaches_the_issuer_store_and_audit_log() {
-    let issuer = start_issuer(750, Some("s3cret-broker-token"));
+    let issuer = common::peers::reference_issuer_with_token(750, 9, Some("s3cret-broker-token"));
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = config(dir.path(), &issuer.url);
 
@@ -119,7 +85,7 @@ fn sync_then_revoke_reaches_the_issuer_store_and_audit_log() {
 
 #[test]
 fn unreachable_and_unauthorised_issuers_fail_the_sync_by_name_and_keep_data() {
-    let issuer = start_issuer(120, Some("right-token"));
+    let issuer = common::peers::reference_issuer_with_token(120, 9, Some("right-token"));
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = config(dir.path(), &issuer.url);
     let mut c = tw(dir.path(), &cfg);

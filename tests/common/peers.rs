@@ -87,8 +87,17 @@ pub fn oidc(security_secret: &str, agent_secret: &str) -> Peer {
 
 /// `tokenward issuer serve` on a free port; waits for its "listening on" line.
 pub fn reference_issuer(credentials: u64, seed: u64) -> Peer {
-    let mut child = Command::new(super::bin())
-        .args(["issuer", "serve", "--listen", "127.0.0.1:0", "--credentials", &credentials.to_string(), "--seed", &seed.to_string()])
+    reference_issuer_with_token(credentials, seed, None)
+}
+
+/// As `reference_issuer`, requiring a bearer token when one is given.
+pub fn reference_issuer_with_token(credentials: u64, seed: u64, token: Option<&str>) -> Peer {
+    let mut cmd = Command::new(super::bin());
+    cmd.args(["issuer", "serve", "--listen", "127.0.0.1:0", "--credentials", &credentials.to_string(), "--seed", &seed.to_string()]);
+    if let Some(t) = token {
+        cmd.env("ISSUER_TOKEN", t).args(["--token-env", "ISSUER_TOKEN"]);
+    }
+    let mut child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
