@@ -251,6 +251,7 @@ async fn triage_prompt_masks_the_token_and_never_prints_it() {
     assert_eq!(fx.len(), 1);
     assert!(matches!(&fx[0], Effect::Triage { token, reason: None } if token.0 == "twk_supersecret"));
     assert!(!format!("{fx:?}").contains("supersecret"), "Debug of an effect must not show the token");
+    assert!(!format!("{:?}", app.mode).contains("supersecret"), "nor Debug of the form holding it");
     let report = tokenward::actions::TriageReport {
         fingerprint: tokenward::domain::fingerprint(b"twk_supersecret"),
         credential: None,

@@ -120,13 +120,20 @@ pub enum TriageStage {
     Reason,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TriageForm {
     pub token: TextArea<'static>,
     pub reason: TextArea<'static>,
     pub stage: TriageStage,
     pub report: Option<Box<crate::actions::TriageReport>>,
     pub error: Option<String>,
+}
+
+/// Hand-written so that no Debug print can show the pasted token.
+impl std::fmt::Debug for TriageForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TriageForm").field("token", &"***").field("stage", &self.stage).field("error", &self.error).finish_non_exhaustive()
+    }
 }
 
 /// A sync started from the issuers view, as it runs.
