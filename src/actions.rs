@@ -138,6 +138,9 @@ impl Actions {
 
     /// Retries queued revocations once each; returns how many the issuer confirmed.
     pub async fn retry_outbox(&self) -> Result<usize, ActionError> {
+        if self.read_only {
+            return Ok(0);
+        }
         let mut done = 0;
         for item in self.store.pending_revocations().await? {
             let Ok(connector) = self.connector(&item.issuer) else { continue };

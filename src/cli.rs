@@ -300,6 +300,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Sync { issuer, concurrency } => sync(&ctx, issuer, concurrency).await,
         Command::Issuers => issuers(&ctx).await,
+        // Handled before the context is built, so a broken file can be checked.
         Command::Config { .. } => Ok(()),
         Command::Credentials { filter, sort, desc, limit } => credentials(&ctx, filter, &sort, desc, limit).await,
         Command::Show { id } => show(&ctx, &id).await,
@@ -334,6 +335,11 @@ async fn sync(ctx: &Context, only: Option<String>, concurrency: usize) -> Result
     }
     let store = ctx.store().await?;
     let reports = crate::demo::sync_with_progress(&store, &connectors, concurrency).await;
+    // Revocations queued while an issuer was unreachable get another try with every sync.
+    let retried = Actions::new(store.clone(), &connectors, &ctx.operator, ctx.read_only).retry_outbox().await?;
+    if retried > 0 {
+        eprintln!("revocation outbox: {retried} queued revocation(s) confirmed by their issuer");
+    }
     let failed: Vec<String> = reports
         .iter()
         .filter_map(|r| r.error.as_ref().map(|e| format!("{}: {e}", r.issuer)))

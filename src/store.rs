@@ -679,12 +679,6 @@ impl Store {
         .await?;
         Ok(rows.iter().map(audit_from_row).collect())
     }
-
-    /// Executes raw SQL. Only for tests that must tamper with the audit log.
-    #[doc(hidden)]
-    pub async fn execute_unchecked(&self, sql: &'static str) -> Result<u64> {
-        Ok(sqlx::query(sql).execute(&self.pool).await?.rows_affected())
-    }
 }
 
 fn bind_filter<'q>(
