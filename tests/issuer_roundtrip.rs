@@ -99,3 +99,35 @@ fn unreachable_and_unauthorised_issuers_fail_the_sync_by_name_and_keep_data() {
     let out = tw(dir.path(), &cfg).args(["credentials", "--format", "csv"]).assert().success();
     assert_eq!(String::from_utf8_lossy(&out.get_output().stdout).lines().count(), 121);
 }
+
+#[test]
+fn a_revocation_waits_in_the_outbox_while_the_issuer_is_down_and_lands_on_the_next_sync() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let issuer = common::peers::reference_issuer_with_token(80, 4, Some("t"));
+    let cfg = config(dir.path(), &issuer.url);
+    let mut c = tw(dir.path(), &cfg);
+    c.env("BROKER_TOKEN", "t").arg("sync").assert().success();
+    let out = tw(dir.path(), &cfg).args(["credentials", "--format", "json", "--filter", "status:active", "--limit", "1"]).assert().success();
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.get_output().stdout).expect("json");
+    let id = rows[0]["id"].as_str().expect("id").to_string();
+    drop(issuer);
+
+    // Down: queued, not shown as revoked, and said so.
+    let mut c = tw(dir.path(), &cfg);
+    c.env("BROKER_TOKEN", "t").args(["revoke", &id, "--reason", "owner left"]).assert().failure().stderr(predicate::str::contains("queued for retry, not revoked yet"));
+    let shown = tw(dir.path(), &cfg).args(["show", &id, "--format", "json"]).assert().success();
+    let v: serde_json::Value = serde_json::from_slice(&shown.get_output().stdout).expect("json");
+    assert_eq!(v["credential"]["status"], "active");
+
+    // Back (same organisation, a new address): the next sync delivers the revocation.
+    let issuer = common::peers::reference_issuer_with_token(80, 4, Some("t"));
+    let cfg = config(dir.path(), &issuer.url);
+    let mut c = tw(dir.path(), &cfg);
+    c.env("BROKER_TOKEN", "t").arg("sync").assert().success().stderr(predicate::str::contains("1 queued revocation(s) confirmed"));
+    let shown = tw(dir.path(), &cfg).args(["show", &id, "--format", "json"]).assert().success();
+    let v: serde_json::Value = serde_json::from_slice(&shown.get_output().stdout).expect("json");
+    assert_eq!(v["credential"]["status"], "revoked");
+    let log = std::process::Command::new("sqlite3").arg(dir.path().join("inv.db")).arg("SELECT action FROM audit_log ORDER BY seq").output().expect("sqlite3");
+    let actions = String::from_utf8_lossy(&log.stdout).lines().map(str::to_string).collect::<Vec<_>>();
+    assert_eq!(actions, ["sync", "revoke.queued", "sync", "revoke"]);
+}
