@@ -18,6 +18,8 @@ pub enum ActionError {
     NoReason,
     #[error("{0}")]
     Input(String),
+    #[error("someone else decided first (the issuer answered 409: {0}); the queue was refreshed")]
+    Conflict(String),
     #[error("issuer '{0}' is not configured here, so it cannot be reached")]
     NoConnector(String),
     #[error(transparent)]
@@ -291,5 +293,182 @@ impl Actions {
         let draft = AuditDraft { at: Utc::now(), actor: self.operator.clone(), action: action.into(), target: format!("fingerprint:{fingerprint}"), detail };
         let entry = self.store.append_audit(&draft).await?;
         Ok(TriageReport { fingerprint, credential, owner_status, introspections, inventory_revocation, revocations, audit_seq: entry.seq })
+    }
+}
+
+/// An approver's decision on a pending grant: narrower and shorter allowed, never wider.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ApproveInput {
+    pub grant: String,
+    /// None: the scopes asked.
+    pub scopes: Option<Vec<String>>,
+    /// None: the TTL asked.
+    pub ttl_seconds: Option<i64>,
+    /// None: the binding asked. Only ever tightened (bearer -> dpop or mtls).
+    pub binding: Option<crate::domain::Binding>,
+    pub justification: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GrantOutcome {
+    pub grant_id: String,
+    pub issuer: String,
+    pub external_id: String,
+    pub status: crate::domain::GrantStatus,
+    pub scopes: Vec<String>,
+    pub ttl_seconds: i64,
+    pub binding: crate::domain::Binding,
+    /// The local id of the credential the approval produced (it appears with the next sync).
+    pub credential_id: Option<String>,
+    pub issuer_answer: IssuerAnswer,
+    pub audit_seq: i64,
+}
+
+fn binding_rank(b: crate::domain::Binding) -> u8 {
+    match b {
+        crate::domain::Binding::Bearer => 0,
+        crate::domain::Binding::Dpop | crate::domain::Binding::Mtls => 1,
+    }
+}
+
+impl Actions {
+    async fn pending_grant(&self, needle: &str) -> Result<crate::domain::Grant, ActionError> {
+        let grant = self.store.grant(needle).await?;
+        if grant.status != crate::domain::GrantStatus::Pending {
+            return Err(ActionError::Input(format!("grant {} is {}, not pending", grant.external_id, grant.status)));
+        }
+        Ok(grant)
+    }
+
+    /// After a 409 the queue is stale: read the issuer's grants again.
+    async fn refresh_grants(&self, issuer: &str) {
+        if let Ok(c) = self.connector(issuer) {
+            if let Ok(grants) = c.list_grants().await {
+                let _ = self.store.replace_grants(issuer, &grants, Utc::now()).await;
+            }
+        }
+    }
+
+    fn issuer_error(&self, e: ConnectorError) -> ActionError {
+        match e {
+            ConnectorError::Rejected { status: 409, message, .. } => ActionError::Conflict(message),
+            other => ActionError::Issuer(other),
+        }
+    }
+
+    pub async fn approve(&self, input: &ApproveInput) -> Result<GrantOutcome, ActionError> {
+        if self.read_only {
+            return Err(ActionError::ReadOnly("approve"));
+        }
+        let justification = text::clean(input.justification.trim(), 2000);
+        if justification.is_empty() {
+            return Err(ActionError::Input("a justification is required".into()));
+        }
+        let grant = self.pending_grant(&input.grant).await?;
+        if grant.requested_by.as_deref().is_some_and(|r| r.eq_ignore_ascii_case(&self.operator)) {
+            return Err(ActionError::Input(format!("{} requested this grant and may not approve it", self.operator)));
+        }
+        let scopes = input.scopes.clone().unwrap_or_else(|| grant.scopes.clone());
+        if scopes.is_empty() {
+            return Err(ActionError::Input("approve at least one scope".into()));
+        }
+        if let Some(extra) = scopes.iter().find(|s| !grant.scopes.contains(s)) {
+            return Err(ActionError::Input(format!("scope {extra} was not asked for: an approval may narrow, never widen")));
+        }
+        let ttl = input.ttl_seconds.unwrap_or(grant.ttl_seconds);
+        if ttl <= 0 || (grant.ttl_seconds > 0 && ttl > grant.ttl_seconds) {
+            return Err(ActionError::Input(format!("TTL must be between 1 s and the {} s asked", grant.ttl_seconds)));
+        }
+        let binding = input.binding.unwrap_or(grant.binding);
+        if binding_rank(binding) < binding_rank(grant.binding) {
+            return Err(ActionError::Input(format!("binding may be tightened, not loosened ({} asked)", grant.binding)));
+        }
+        let connector = self.connector(&grant.issuer)?;
+        let decision = crate::connectors::Approval {
+            external_id: grant.external_id.clone(),
+            approver: self.operator.clone(),
+            scopes: scopes.clone(),
+            ttl_seconds: ttl,
+            binding,
+            justification: justification.clone(),
+        };
+        let answer = match connector.approve(&decision).await {
+            Ok(a) => a,
+            Err(e) => {
+                let err = self.issuer_error(e);
+                let detail = serde_json::json!({"issuer": grant.issuer, "grant": grant.external_id, "error": err.to_string()});
+                self.store
+                    .append_audit(&AuditDraft { at: Utc::now(), actor: self.operator.clone(), action: "approve.failed".into(), target: format!("grant:{}", grant.id), detail })
+                    .await?;
+                if matches!(err, ActionError::Conflict(_)) {
+                    self.refresh_grants(&grant.issuer).await;
+                }
+                return Err(err);
+            }
+        };
+        let credential_id = answer.credential_external_id.as_deref().map(|c| crate::domain::Credential::local_id(&grant.issuer, c));
+        let detail = serde_json::json!({
+            "issuer": grant.issuer, "grant": grant.external_id, "requested_by": grant.requested_by,
+            "scopes_asked": grant.scopes, "scopes_granted": scopes, "ttl_asked": grant.ttl_seconds, "ttl_granted": ttl,
+            "binding": binding, "justification": justification, "credential": credential_id, "issuer_answer": answer.answer,
+        });
+        let entry = AuditDraft { at: Utc::now(), actor: self.operator.clone(), action: "approve".into(), target: format!("grant:{}", grant.id), detail };
+        let record = crate::store::GrantDecisionRecord {
+            status: crate::domain::GrantStatus::Approved,
+            scopes: scopes.clone(),
+            note: Some(justification),
+            credential_id: credential_id.clone(),
+        };
+        let written = self.store.record_grant_decision(&grant, &record, &entry).await?;
+        Ok(GrantOutcome {
+            grant_id: grant.id,
+            issuer: grant.issuer,
+            external_id: grant.external_id,
+            status: crate::domain::GrantStatus::Approved,
+            scopes,
+            ttl_seconds: ttl,
+            binding,
+            credential_id,
+            issuer_answer: answer.answer,
+            audit_seq: written.seq,
+        })
+    }
+
+    pub async fn deny(&self, needle: &str, reason: &str) -> Result<GrantOutcome, ActionError> {
+        if self.read_only {
+            return Err(ActionError::ReadOnly("deny"));
+        }
+        let reason = text::clean(reason.trim(), 2000);
+        if reason.is_empty() {
+            return Err(ActionError::NoReason);
+        }
+        let grant = self.pending_grant(needle).await?;
+        let connector = self.connector(&grant.issuer)?;
+        let answer = match connector.deny(&grant.external_id, &self.operator, &reason).await {
+            Ok(a) => a,
+            Err(e) => {
+                let err = self.issuer_error(e);
+                if matches!(err, ActionError::Conflict(_)) {
+                    self.refresh_grants(&grant.issuer).await;
+                }
+                return Err(err);
+            }
+        };
+        let detail = serde_json::json!({"issuer": grant.issuer, "grant": grant.external_id, "requested_by": grant.requested_by, "reason": reason, "issuer_answer": answer});
+        let entry = AuditDraft { at: Utc::now(), actor: self.operator.clone(), action: "deny".into(), target: format!("grant:{}", grant.id), detail };
+        let record = crate::store::GrantDecisionRecord { status: crate::domain::GrantStatus::Denied, scopes: Vec::new(), note: Some(reason), credential_id: None };
+        let written = self.store.record_grant_decision(&grant, &record, &entry).await?;
+        Ok(GrantOutcome {
+            grant_id: grant.id,
+            issuer: grant.issuer,
+            external_id: grant.external_id,
+            status: crate::domain::GrantStatus::Denied,
+            scopes: Vec::new(),
+            ttl_seconds: 0,
+            binding: grant.binding,
+            credential_id: None,
+            issuer_answer: answer,
+            audit_seq: written.seq,
+        })
     }
 }

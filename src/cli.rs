@@ -98,6 +98,29 @@ pub enum Command {
         #[arg(long)]
         status: Option<String>,
     },
+    /// Approve a pending grant, perhaps narrower and shorter; the issuer first, then the record.
+    Approve {
+        /// The grant: its issuer id (e.g. grant-0007) or local id.
+        id: String,
+        /// Why this access is right for the task: recorded and sent to the issuer.
+        #[arg(long)]
+        justification: String,
+        /// Grant only these of the scopes asked (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        scopes: Option<Vec<String>>,
+        /// A shorter TTL than asked, e.g. 30m, 2h, 1d.
+        #[arg(long)]
+        ttl: Option<String>,
+        /// Require a sender-constrained token: dpop or mtls.
+        #[arg(long)]
+        binding: Option<String>,
+    },
+    /// Deny a pending grant with a reason.
+    Deny {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
     /// Revoke a credential at its issuer, then record it.
     Revoke {
         /// Local id, a unique prefix, the issuer's id or the fingerprint.
@@ -306,6 +329,23 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Show { id } => show(&ctx, &id).await,
         Command::Grants { status } => grants(&ctx, status).await,
         Command::Revoke { id, reason } => revoke(&ctx, &id, &reason).await,
+        Command::Approve { id, justification, scopes, ttl, binding } => {
+            let ttl_seconds = match ttl {
+                Some(t) => Some(crate::filter::parse_duration(&t).ok_or_else(|| eyre!("--ttl '{t}' is not a duration like 30m, 2h, 1d"))?.num_seconds()),
+                None => None,
+            };
+            let binding = match binding {
+                Some(b) => Some(crate::domain::Binding::parse(&b).ok_or_else(|| eyre!("--binding must be bearer, dpop or mtls"))?),
+                None => None,
+            };
+            let input = crate::actions::ApproveInput { grant: id, scopes, ttl_seconds, binding, justification };
+            let outcome = ctx.actions().await?.approve(&input).await?;
+            grant_outcome(&ctx, &outcome)
+        }
+        Command::Deny { id, reason } => {
+            let outcome = ctx.actions().await?.deny(&id, &reason).await?;
+            grant_outcome(&ctx, &outcome)
+        }
         Command::Audit { command } => audit(&ctx, command).await,
         Command::Triage { revoke, reason } => triage(&ctx, revoke.then_some(reason).flatten()).await,
         Command::Bench { credentials, keep } => crate::bench::run(credentials, keep, ctx.format == Format::Json).await,
@@ -521,6 +561,26 @@ async fn grants(ctx: &Context, status: Option<String>) -> Result<()> {
                 .collect();
             print_rows(f, &["GRANT", "ISSUER", "WORKLOAD", "REQUESTED BY", "SCOPES", "TTL", "BINDING", "STATUS", "INTENT"], &rows)?;
         }
+    }
+    Ok(())
+}
+
+fn grant_outcome(ctx: &Context, o: &crate::actions::GrantOutcome) -> Result<()> {
+    match ctx.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(o)?),
+        _ => match o.status {
+            crate::domain::GrantStatus::Approved => println!(
+                "{} approved at {}: {} for {}, {}{} (audit #{})",
+                o.external_id,
+                o.issuer,
+                o.scopes.join(" "),
+                crate::detail::human_duration(chrono::Duration::seconds(o.ttl_seconds)),
+                o.binding,
+                o.credential_id.as_ref().map(|c| format!(", credential {c}")).unwrap_or_default(),
+                o.audit_seq
+            ),
+            _ => println!("{} {} at {} (audit #{})", o.external_id, o.status, o.issuer, o.audit_seq),
+        },
     }
     Ok(())
 }

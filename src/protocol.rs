@@ -118,6 +118,9 @@ pub struct ApproveRequest {
     pub scopes: Vec<String>,
     pub ttl_seconds: i64,
     pub justification: String,
+    /// Extension: the approver may require a sender-constrained token (dpop | mtls).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binding: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -451,11 +451,15 @@ impl Store {
         let ts = |i: usize| row.get::<Option<String>, _>(i).as_deref().and_then(parse_ts);
         let opt = |i: usize| Some(row.get::<String, _>(i)).filter(|s| !s.is_empty());
         let id: String = row.get(0);
+        // tokenward records each decision it made, and the issuer reports it too:
+        // one event per (action, actor, scopes) in the trail, the first one kept.
+        let mut seen = std::collections::HashSet::new();
         let consent = sqlx::query("SELECT at, actor, action, scopes, note FROM consent_events WHERE credential_id = ? ORDER BY at, id")
             .bind(&id)
             .fetch_all(&self.pool)
             .await?
             .iter()
+            .filter(|r| seen.insert((r.get::<String, _>(1), r.get::<String, _>(2), r.get::<String, _>(3))))
             .map(|r| ConsentEvent {
                 at: parse_ts(&r.get::<String, _>(0)).unwrap_or_default(),
                 actor: r.get(1),
@@ -567,6 +571,61 @@ impl Store {
                 status: GrantStatus::parse(&r.get::<String, _>(12)).unwrap_or(GrantStatus::Pending),
             })
             .collect())
+    }
+
+    /// A grant by local id or the issuer's id.
+    pub async fn grant(&self, needle: &str) -> Result<Grant> {
+        let id: Option<String> = sqlx::query_scalar("SELECT id FROM grants WHERE id = ?1 OR external_id = ?1 ORDER BY id LIMIT 1")
+            .bind(needle.trim())
+            .fetch_optional(&self.pool)
+            .await?;
+        let id = id.ok_or_else(|| StoreError::NotFound(format!("grant {needle}")))?;
+        let all = self.grants(None, i64::MAX).await?;
+        all.into_iter().find(|g| g.id == id).ok_or_else(|| StoreError::NotFound(format!("grant {needle}")))
+    }
+
+    /// The issuer accepted a decision: the grant, its consent events (attached to
+    /// the credential it produced, if any) and the audit entry, in one transaction.
+    pub async fn record_grant_decision(
+        &self,
+        grant: &Grant,
+        decision: &GrantDecisionRecord,
+        entry: &AuditDraft,
+    ) -> Result<AuditEntry> {
+        let at = fmt_ts(&entry.at);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("UPDATE grants SET status = ?, decided_by = ?, decided_at = ?, decision_note = ?, credential_id = ? WHERE id = ?")
+            .bind(decision.status.as_str())
+            .bind(&entry.actor)
+            .bind(&at)
+            .bind(&decision.note)
+            .bind(&decision.credential_id)
+            .bind(&grant.id)
+            .execute(&mut *tx)
+            .await?;
+        let requested_at = grant.requested_at.as_ref().map(fmt_ts).unwrap_or_else(|| at.clone());
+        let events = [
+            ("request", grant.requested_by.clone().unwrap_or_default(), grant.scopes.join(" "), grant.intent.clone(), requested_at),
+            (decision.status.as_str(), entry.actor.clone(), decision.scopes.join(" "), decision.note.clone(), at.clone()),
+        ];
+        for (action, actor, scopes, note, when) in events {
+            let action = if action == "approved" { "approve" } else if action == "denied" { "deny" } else { action };
+            sqlx::query(
+                "INSERT INTO consent_events (credential_id, grant_id, at, actor, action, scopes, note, source) VALUES (?, ?, ?, ?, ?, ?, ?, 'tokenward')",
+            )
+            .bind(&decision.credential_id)
+            .bind(&grant.id)
+            .bind(when)
+            .bind(actor)
+            .bind(action)
+            .bind(scopes)
+            .bind(note)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let written = append_audit(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(written)
     }
 
     pub async fn open_findings_for(&self, credential_id: &str) -> Result<Vec<(String, String, String)>> {
@@ -1011,6 +1070,16 @@ pub struct IssuerSummary {
     pub url: Option<String>,
     pub credentials: i64,
     pub last_run: Option<SyncRun>,
+}
+
+/// What the issuer accepted for a grant.
+#[derive(Debug, Clone)]
+pub struct GrantDecisionRecord {
+    pub status: GrantStatus,
+    pub scopes: Vec<String>,
+    pub note: Option<String>,
+    /// The local id of the credential the approval produced.
+    pub credential_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -52,6 +52,24 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// An approval as the approver decided it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Approval {
+    pub external_id: String,
+    pub approver: String,
+    pub scopes: Vec<String>,
+    pub ttl_seconds: i64,
+    pub binding: crate::domain::Binding,
+    pub justification: String,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ApprovalAnswer {
+    pub answer: IssuerAnswer,
+    /// The issuer's id of the credential it issued, when it says.
+    pub credential_external_id: Option<String>,
+}
+
 /// What an issuer can do; the sync engine and the actions ask before calling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Capabilities {
@@ -78,6 +96,15 @@ pub trait Connector: Send + Sync {
 
     fn list_grants(&self) -> BoxFuture<'_, Result<Vec<Grant>>> {
         Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// Approves a pending grant as decided (never wider or longer than asked).
+    fn approve<'a>(&'a self, _decision: &'a Approval) -> BoxFuture<'a, Result<ApprovalAnswer>> {
+        Box::pin(async move { Err(self.unsupported("approve grants")) })
+    }
+
+    fn deny<'a>(&'a self, _external_id: &'a str, _approver: &'a str, _reason: &'a str) -> BoxFuture<'a, Result<IssuerAnswer>> {
+        Box::pin(async move { Err(self.unsupported("deny grants")) })
     }
 
     /// RFC 7662: what the issuer says of a raw token. The token is sent to its

@@ -86,6 +86,34 @@ impl Connector for ProtocolV1 {
         })
     }
 
+    fn approve<'a>(&'a self, d: &'a super::Approval) -> BoxFuture<'a, Result<super::ApprovalAnswer>> {
+        Box::pin(async move {
+            let path = format!("/v1/grants/{}/approve", url_segment(&d.external_id));
+            let body = protocol::ApproveRequest {
+                approver: d.approver.clone(),
+                scopes: d.scopes.clone(),
+                ttl_seconds: d.ttl_seconds,
+                justification: d.justification.clone(),
+                binding: Some(d.binding.as_str().to_string()),
+            };
+            let (status, body) = self.http.send(self.http.client.post(self.http.url(&path)).json(&body)).await?;
+            let parsed: Option<protocol::ApproveResponse> = serde_json::from_slice(&body).ok();
+            Ok(super::ApprovalAnswer {
+                credential_external_id: parsed.map(|p| text::clean(&p.credential_id, 200)),
+                answer: IssuerAnswer { status, body: text::clean(&String::from_utf8_lossy(&body), 1000) },
+            })
+        })
+    }
+
+    fn deny<'a>(&'a self, external_id: &'a str, approver: &'a str, reason: &'a str) -> BoxFuture<'a, Result<IssuerAnswer>> {
+        Box::pin(async move {
+            let path = format!("/v1/grants/{}/deny", url_segment(external_id));
+            let body = protocol::DenyRequest { approver: approver.to_string(), reason: reason.to_string() };
+            let (status, body) = self.http.send(self.http.client.post(self.http.url(&path)).json(&body)).await?;
+            Ok(IssuerAnswer { status, body: text::clean(&String::from_utf8_lossy(&body), 1000) })
+        })
+    }
+
     fn revoke<'a>(&'a self, external_id: &'a str, actor: &'a str, reason: &'a str) -> BoxFuture<'a, Result<IssuerAnswer>> {
         Box::pin(async move {
             let path = format!("/v1/credentials/{}/revoke", url_segment(external_id));

@@ -182,6 +182,9 @@ async fn approve(State(s): State<Arc<IssuerState>>, Path(id): Path<String>, body
     if req.scopes.is_empty() || req.scopes.iter().any(|sc| !grant.scopes.contains(sc)) {
         return error(StatusCode::BAD_REQUEST, "scopes must be a non-empty subset of those asked");
     }
+    if req.binding.as_deref().is_some_and(|b| !["bearer", "dpop", "mtls"].contains(&b)) {
+        return error(StatusCode::BAD_REQUEST, "binding must be bearer, dpop or mtls");
+    }
     if req.ttl_seconds <= 0 || req.ttl_seconds > grant.ttl_seconds {
         return error(StatusCode::BAD_REQUEST, format!("ttl_seconds must be 1..={}", grant.ttl_seconds));
     }
@@ -199,7 +202,7 @@ async fn approve(State(s): State<Arc<IssuerState>>, Path(id): Path<String>, body
         owner: grant.requested_by.clone(),
         scopes: req.scopes.clone(),
         audience: grant.audience.clone(),
-        binding: grant.binding.clone(),
+        binding: req.binding.clone().unwrap_or_else(|| grant.binding.clone()),
         issued_at: Some(fmt_ts(&now)),
         expires_at: Some(fmt_ts(&(now + Duration::seconds(req.ttl_seconds)))),
         last_used_at: None,
@@ -367,11 +370,11 @@ mod tests {
         let (issuer, client) = start(50, None).await;
         let g = issuer.state.grant("grant-0001").expect("grant");
         let url = format!("{}/v1/grants/grant-0001/approve", issuer.url());
-        let wider = ApproveRequest { approver: "a".into(), scopes: vec!["made:up".into()], ttl_seconds: 60, justification: "j".into() };
+        let wider = ApproveRequest { approver: "a".into(), scopes: vec!["made:up".into()], ttl_seconds: 60, justification: "j".into(), binding: None };
         assert_eq!(client.post(&url).json(&wider).send().await.expect("answers").status(), 400);
-        let longer = ApproveRequest { approver: "a".into(), scopes: vec![g.scopes[0].clone()], ttl_seconds: g.ttl_seconds + 1, justification: "j".into() };
+        let longer = ApproveRequest { approver: "a".into(), scopes: vec![g.scopes[0].clone()], ttl_seconds: g.ttl_seconds + 1, justification: "j".into(), binding: None };
         assert_eq!(client.post(&url).json(&longer).send().await.expect("answers").status(), 400);
-        let ok = ApproveRequest { approver: "a@acme.test".into(), scopes: vec![g.scopes[0].clone()], ttl_seconds: 120, justification: "task".into() };
+        let ok = ApproveRequest { approver: "a@acme.test".into(), scopes: vec![g.scopes[0].clone()], ttl_seconds: 120, justification: "task".into(), binding: None };
         let r = client.post(&url).json(&ok).send().await.expect("answers");
         assert_eq!(r.status(), 200);
         let body: ApproveResponse = r.json().await.expect("json");

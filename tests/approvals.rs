@@ -1,0 +1,106 @@
+//! Approvals against a real `tokenward issuer serve`: narrower and shorter than
+//! asked, the issued credential carries exactly that and a consent trail; two
+//! approvers at once and exactly one wins; no self-approval; deny with a reason.
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+mod common;
+
+fn setup(dir: &std::path::Path, url: &str) {
+    std::fs::write(dir.join("tokenward.toml"), format!("[[issuer]]\nname = \"broker\"\nkind = \"tokenward\"\nurl = \"{url}\"\n")).expect("config");
+}
+
+fn tw(dir: &std::path::Path, operator: &str) -> Command {
+    let mut c = Command::new(common::bin());
+    c.arg("--db").arg(dir.join("inv.db")).arg("--config").arg(dir.join("tokenward.toml")).arg("--operator").arg(operator);
+    c
+}
+
+fn json_of(c: &mut Command) -> Value {
+    let out = c.assert().success();
+    serde_json::from_slice(&out.get_output().stdout).expect("json")
+}
+
+#[test]
+fn approve_narrower_and_shorter_issues_exactly_that_with_a_consent_trail() {
+    let issuer = common::peers::reference_issuer(200, 21);
+    let dir = tempfile::tempdir().expect("tempdir");
+    setup(dir.path(), &issuer.url);
+    tw(dir.path(), "oncall@acme.test").arg("sync").assert().success();
+    let grants = json_of(tw(dir.path(), "oncall@acme.test").args(["grants", "--status", "pending", "--format", "json"]));
+    let grant = grants
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|g| g["scopes"].as_array().is_some_and(|s| s.len() >= 2) && g["ttl_seconds"].as_i64().is_some_and(|t| t >= 900) && g["binding"] == "bearer")
+        .expect("a bearer grant asking two scopes for 15 minutes or more")
+        .clone();
+    let gid = grant["external_id"].as_str().expect("id").to_string();
+    let first_scope = grant["scopes"][0].as_str().expect("scope").to_string();
+    let requester = grant["requested_by"].as_str().expect("requester").to_string();
+
+    // Self-approval and widening are refused before the issuer is asked.
+    tw(dir.path(), &requester).args(["approve", &gid, "--justification", "mine"]).assert().failure().stderr(predicate::str::contains("may not approve"));
+    tw(dir.path(), "oncall@acme.test").args(["approve", &gid, "--justification", "x", "--scopes", "admin:everything"]).assert().failure().stderr(predicate::str::contains("never widen"));
+
+    let outcome = json_of(tw(dir.path(), "oncall@acme.test").args([
+        "approve", &gid, "--justification", "one deploy, INC-77", "--scopes", &first_scope, "--ttl", "10m", "--binding", "dpop", "--format", "json",
+    ]));
+    assert_eq!(outcome["status"], "approved");
+    assert_eq!(outcome["scopes"], serde_json::json!([first_scope]));
+    assert_eq!(outcome["ttl_seconds"], 600);
+    let credential = outcome["credential_id"].as_str().expect("credential id").to_string();
+
+    tw(dir.path(), "oncall@acme.test").arg("sync").assert().success();
+    let shown = json_of(tw(dir.path(), "oncall@acme.test").args(["show", &credential, "--format", "json"]));
+    let c = &shown["credential"];
+    assert_eq!(c["scopes"], serde_json::json!([first_scope]));
+    assert_eq!(c["binding"], "dpop");
+    let issued = chrono::DateTime::parse_from_rfc3339(c["issued_at"].as_str().expect("iat")).expect("time");
+    let expires = chrono::DateTime::parse_from_rfc3339(c["expires_at"].as_str().expect("exp")).expect("time");
+    assert_eq!((expires - issued).num_seconds(), 600);
+    let trail = c["consent"].as_array().expect("consent");
+    assert!(trail.iter().any(|e| e["action"] == "request" && e["actor"] == requester.as_str()));
+    assert!(trail.iter().any(|e| e["action"] == "approve" && e["actor"] == "oncall@acme.test" && e["note"] == "one deploy, INC-77" && e["scopes"] == serde_json::json!([first_scope])));
+
+    // Decided: a second approval is refused, and the chain verifies.
+    tw(dir.path(), "oncall@acme.test").args(["approve", &gid, "--justification", "again"]).assert().failure().stderr(predicate::str::contains("not pending"));
+    tw(dir.path(), "oncall@acme.test").args(["audit", "verify"]).assert().success();
+}
+
+#[test]
+fn two_approvers_at_once_exactly_one_wins_and_deny_needs_a_reason() {
+    let issuer = common::peers::reference_issuer(100, 22);
+    let dir = tempfile::tempdir().expect("tempdir");
+    setup(dir.path(), &issuer.url);
+    tw(dir.path(), "a@acme.test").arg("sync").assert().success();
+    let grants = json_of(tw(dir.path(), "a@acme.test").args(["grants", "--status", "pending", "--format", "json"]));
+    let pick = |n: usize| grants[n]["external_id"].as_str().expect("id").to_string();
+    let (contested, denied) = (pick(0), pick(1));
+    let spawn = |who: &str| {
+        std::process::Command::new(common::bin())
+            .arg("--db")
+            .arg(dir.path().join("inv.db"))
+            .arg("--config")
+            .arg(dir.path().join("tokenward.toml"))
+            .args(["--operator", who, "approve", &contested, "--justification", "race"])
+            .output()
+            .expect("runs")
+    };
+    let (one, two) = std::thread::scope(|s| {
+        let a = s.spawn(|| spawn("first@acme.test"));
+        let b = s.spawn(|| spawn("second@acme.test"));
+        (a.join().expect("thread"), b.join().expect("thread"))
+    });
+    let wins = [&one, &two].iter().filter(|o| o.status.success()).count();
+    assert_eq!(wins, 1, "exactly one approval wins:\n{}\n{}", String::from_utf8_lossy(&one.stderr), String::from_utf8_lossy(&two.stderr));
+    let loser = if one.status.success() { &two } else { &one };
+    let why = String::from_utf8_lossy(&loser.stderr);
+    assert!(why.contains("someone else decided first") || why.contains("not pending"), "{why}");
+
+    tw(dir.path(), "a@acme.test").args(["deny", &denied, "--reason", " "]).assert().failure().stderr(predicate::str::contains("a reason is required"));
+    let out = json_of(tw(dir.path(), "a@acme.test").args(["deny", &denied, "--reason", "no ticket", "--format", "json"]));
+    assert_eq!(out["status"], "denied");
+    tw(dir.path(), "a@acme.test").args(["--read-only", "deny", &contested, "--reason", "x"]).assert().failure().stderr(predicate::str::contains("read-only"));
+}
