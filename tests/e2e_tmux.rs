@@ -93,11 +93,18 @@ fn filter_detail_and_revoke_in_the_real_binary() {
     tmux.send(&["y"]);
     let screen = tmux.wait_for("revoked at acme-broker", Duration::from_secs(15));
     assert!(screen.contains("audit #2"), "{screen}");
-    // The row stays in place (still within the filter) and now reads revoked,
-    // or left the status:active filter on refresh: either way not active.
-    let row = screen.lines().find(|l| l.starts_with(&short_id)).map(str::to_string);
-    if let Some(row) = row {
-        assert!(row.contains("revoked"), "row not updated: {row}");
+    // The window is re-read after the issuer's answer: the row leaves the
+    // status:active filter (or reads revoked). Poll: the reply lands after the status line.
+    let start = Instant::now();
+    loop {
+        let screen = tmux.screen();
+        match screen.lines().find(|l| l.starts_with(&short_id)) {
+            Some(row) if !row.contains("revoked") => {
+                assert!(start.elapsed() < Duration::from_secs(10), "row not updated: {row}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            _ => break,
+        }
     }
     tmux.send(&["q"]);
 
@@ -136,7 +143,7 @@ fn triage_in_the_tui_finds_and_revokes_a_leaked_inventory_token() {
     tmux.send(&["r"]);
     tmux.type_text("found in a CI log");
     tmux.send(&["Enter"]);
-    let screen = tmux.wait_for("revoked ", Duration::from_secs(10));
+    let screen = tmux.wait_for("at acme-broker: revoked at acme-broker", Duration::from_secs(10));
     assert!(!screen.contains(&secret));
     tmux.send(&["Escape"]);
     tmux.send(&["q"]);
@@ -144,4 +151,42 @@ fn triage_in_the_tui_finds_and_revokes_a_leaked_inventory_token() {
     let out = Command::new(common::bin()).arg("--db").arg(&db).args(["show", &external, "--format", "json"]).output().expect("show");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["credential"]["status"], "revoked");
+}
+
+#[test]
+fn approving_a_grant_in_the_real_binary() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("e2e.db");
+    let tmux = Tmux { socket: format!("tokenward-e2e-approve-{}", std::process::id()) };
+    let cmd = format!(
+        "XDG_CONFIG_HOME={} TOKENWARD_OPERATOR=oncall@acme.test {} --db {} demo --credentials 200 --seed 9",
+        dir.path().display(),
+        common::bin(),
+        db.display()
+    );
+    tmux.run(&["new-session", "-d", "-s", "tw", "-x", "170", "-y", "45", &cmd]);
+    tmux.wait_for("200 credentials │ row 1", Duration::from_secs(60));
+    tmux.send(&[":"]);
+    tmux.type_text("grants");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("REQUESTED BY", Duration::from_secs(5));
+    tmux.wait_for("grant-", Duration::from_secs(5));
+    tmux.send(&["a"]);
+    tmux.wait_for("approve grant", Duration::from_secs(5));
+    // Straight to the justification: Tab past the scopes, TTL and binding.
+    let screen = tmux.screen();
+    let fields = screen.lines().filter(|l| l.contains("[x] ")).count() + 2;
+    for _ in 0..fields {
+        tmux.send(&["Tab"]);
+    }
+    tmux.type_text("release train 4.2, INC-5");
+    tmux.send(&["Enter"]);
+    tmux.wait_for(" at acme-broker (audit #", Duration::from_secs(10));
+    tmux.send(&["q"]);
+    let out = Command::new(common::bin()).arg("--db").arg(&db).args(["grants", "--status", "approved", "--format", "json"]).output().expect("grants");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v.as_array().map(Vec::len), Some(1), "{v}");
+    let out = Command::new(common::bin()).arg("--db").arg(&db).args(["audit", "log", "--format", "json"]).output().expect("audit");
+    let log: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(log.as_array().expect("array").iter().any(|e| e["action"] == "approve" && e["actor"] == "oncall@acme.test"));
 }

@@ -35,7 +35,7 @@ async fn settle(app: &mut App, store: &Store, mut fx: Vec<Effect>) {
                 app.update(Msg::SyncRuns(store.sync_runs(50).await.map_err(|e| e.to_string())));
                 Msg::Issuers(store.issuer_summaries().await.map_err(|e| e.to_string()))
             }
-            Effect::Revoke { .. } | Effect::Quit | Effect::SyncIssuer { .. } | Effect::Triage { .. } => continue,
+            Effect::Revoke { .. } | Effect::Quit | Effect::SyncIssuer { .. } | Effect::Triage { .. } | Effect::Approve(_) | Effect::Deny { .. } => continue,
         };
         fx.extend(app.update(msg));
     }
@@ -306,4 +306,78 @@ async fn sync_now_from_the_issuers_view_shows_a_gauge_then_refreshes() {
     let fx = app.update(Msg::Sync(SyncEvent::Finished(report)));
     assert!(fx.contains(&Effect::LoadIssuers), "the view reloads after a sync");
     assert!(render(&app, 140, 30).contains("acme-broker: synced 100 credentials"));
+}
+
+fn a_grant() -> tokenward::domain::Grant {
+    tokenward::domain::Grant {
+        id: "g1".into(),
+        issuer: "acme-broker".into(),
+        external_id: "grant-0001".into(),
+        workload: Some("deploy-bot".into()),
+        requested_by: Some("ana@acme.test".into()),
+        intent: Some("Deploy release 4.2".into()),
+        scopes: vec!["repo:read".into(), "repo:write".into(), "deploy:prod".into()],
+        audience: vec![],
+        ttl_seconds: 4 * 3600,
+        binding: tokenward::domain::Binding::Bearer,
+        requested_at: Some(common::fixed_now() - chrono::Duration::minutes(20)),
+        expires_at: None,
+        status: tokenward::domain::GrantStatus::Pending,
+    }
+}
+
+#[tokio::test]
+async fn approving_narrows_shortens_binds_and_needs_a_justification() {
+    let store = common::seeded_store(10).await;
+    let mut app = app_on(&store, 140, 40).await;
+    app.run_command("grants");
+    app.grants = vec![a_grant()];
+    assert!(render(&app, 140, 40).contains("grant-0001"));
+    app.update(key('a'));
+    assert!(matches!(app.mode, Mode::Decide(_)));
+    assert!(app.update(code(KeyCode::Enter)).is_empty(), "no justification, no approval");
+    assert!(render(&app, 140, 40).contains("a justification is required"));
+    // Uncheck the first scope (repo:read), shorten the TTL, require DPoP, justify.
+    let go_to = |app: &mut App, field: usize| {
+        while let Mode::Decide(f) = &app.mode {
+            if f.field == field {
+                break;
+            }
+            app.update(code(if f.field < field { KeyCode::Tab } else { KeyCode::BackTab }));
+        }
+    };
+    go_to(&mut app, 0);
+    app.update(key(' '));
+    go_to(&mut app, 3);
+    for _ in 0..4 {
+        app.update(code(KeyCode::Backspace));
+    }
+    for c in "30m".chars() {
+        app.update(key(c));
+    }
+    go_to(&mut app, 4);
+    app.update(key(' '));
+    go_to(&mut app, 5);
+    for c in "release 4.2 only".chars() {
+        app.update(key(c));
+    }
+    let screen = render(&app, 140, 40);
+    assert!(screen.contains("[ ] repo:read") && screen.contains("[x] deploy:prod") && screen.contains("binding  dpop"), "{screen}");
+    let fx = app.update(code(KeyCode::Enter));
+    let expected = tokenward::actions::ApproveInput {
+        grant: "g1".into(),
+        scopes: Some(vec!["repo:write".into(), "deploy:prod".into()]),
+        ttl_seconds: Some(1800),
+        binding: Some(tokenward::domain::Binding::Dpop),
+        justification: "release 4.2 only".into(),
+    };
+    assert_eq!(fx, vec![Effect::Approve(expected)]);
+    app.update(Msg::Decided(Err("someone else decided first (the issuer answered 409: grant is approved, not pending); the queue was refreshed".into())));
+    assert!(render(&app, 140, 40).contains("someone else decided first"));
+    app.update(code(KeyCode::Esc));
+    app.update(key('d'));
+    for c in "no ticket".chars() {
+        app.update(key(c));
+    }
+    assert_eq!(app.update(code(KeyCode::Enter)), vec![Effect::Deny { grant: "g1".into(), reason: "no ticket".into() }]);
 }

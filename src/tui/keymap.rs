@@ -30,6 +30,8 @@ pub enum Action {
     DetailDown,
     DetailUp,
     SyncNow,
+    Approve,
+    Deny,
 }
 
 impl Action {
@@ -55,6 +57,8 @@ impl Action {
             Action::DetailDown => "scroll the detail pane down",
             Action::DetailUp => "scroll the detail pane up",
             Action::SyncNow => "sync the selected issuer now",
+            Action::Approve => "approve the grant: narrower scopes, shorter TTL, tighter binding, a justification",
+            Action::Deny => "deny the grant with a reason",
         }
     }
 
@@ -71,6 +75,8 @@ impl Action {
             Action::Refresh => "refresh",
             Action::CycleTheme => "theme",
             Action::SyncNow => "sync now",
+            Action::Approve => "approve",
+            Action::Deny => "deny",
             _ => "",
         }
     }

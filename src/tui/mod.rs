@@ -235,6 +235,20 @@ fn perform(effect: Effect, session: &Session, tx: &mpsc::Sender<Msg>) {
                 let _ = relay.await;
             });
         }
+        Effect::Approve(input) => {
+            let actions = session.actions.clone();
+            tokio::spawn(async move {
+                let result = actions.approve(&input).await.map(Box::new).map_err(|e| e.to_string());
+                let _ = tx.send(Msg::Decided(result)).await;
+            });
+        }
+        Effect::Deny { grant, reason } => {
+            let actions = session.actions.clone();
+            tokio::spawn(async move {
+                let result = actions.deny(&grant, &reason).await.map(Box::new).map_err(|e| e.to_string());
+                let _ = tx.send(Msg::Decided(result)).await;
+            });
+        }
         Effect::Triage { token, reason } => {
             let actions = session.actions.clone();
             tokio::spawn(async move {

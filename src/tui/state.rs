@@ -65,6 +65,8 @@ pub enum Effect {
     LoadIssuers,
     Revoke { id: String, reason: String },
     SyncIssuer { name: String },
+    Approve(crate::actions::ApproveInput),
+    Deny { grant: String, reason: String },
     Triage { token: Secret, reason: Option<String> },
     Quit,
 }
@@ -82,6 +84,7 @@ pub enum Msg {
     SyncRuns(Result<Vec<SyncRun>, String>),
     Revoked { id: String, result: Result<RevokeOutcome, String> },
     Sync(crate::sync::SyncEvent),
+    Decided(Result<Box<crate::actions::GrantOutcome>, String>),
     Triaged(Result<Box<crate::actions::TriageReport>, String>),
     Tick(Timestamp),
 }
@@ -145,9 +148,38 @@ pub struct SyncProgress {
     pub error: Option<String>,
 }
 
+/// Approving or denying one grant: the approver may remove scopes, shorten the
+/// TTL and require a binding, never widen; a justification (or reason) is required.
+#[derive(Debug, Clone)]
+pub struct DecisionForm {
+    pub grant: Grant,
+    pub approve: bool,
+    pub keep: Vec<bool>,
+    /// 0..scopes: a scope; then TTL, binding, justification.
+    pub field: usize,
+    pub ttl: TextArea<'static>,
+    pub binding: crate::domain::Binding,
+    pub note: TextArea<'static>,
+    pub waiting: bool,
+    pub error: Option<String>,
+}
+
+impl DecisionForm {
+    pub fn ttl_field(&self) -> usize {
+        self.grant.scopes.len()
+    }
+    pub fn binding_field(&self) -> usize {
+        self.grant.scopes.len() + 1
+    }
+    pub fn note_field(&self) -> usize {
+        if self.approve { self.grant.scopes.len() + 2 } else { 0 }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Mode {
     Normal,
+    Decide(Box<DecisionForm>),
     Triage(Box<TriageForm>),
     Filter(TextArea<'static>),
     Command(TextArea<'static>),
@@ -350,6 +382,26 @@ impl App {
             }
             Msg::Revoked { id, result } => self.on_revoked(id, result),
             Msg::Sync(ev) => self.on_sync(ev),
+            Msg::Decided(result) => match result {
+                Ok(o) => {
+                    self.mode = Mode::Normal;
+                    let what = if o.status == crate::domain::GrantStatus::Approved {
+                        format!("approved {} for {}", o.scopes.join(" "), crate::detail::human_duration(chrono::Duration::seconds(o.ttl_seconds)))
+                    } else {
+                        "denied".to_string()
+                    };
+                    self.set_status(Tone::Ok, format!("{} {what} at {} (audit #{})", o.external_id, o.issuer, o.audit_seq));
+                    vec![Effect::LoadGrants]
+                }
+                Err(e) => {
+                    if let Mode::Decide(form) = &mut self.mode {
+                        form.waiting = false;
+                        form.error = Some(e.clone());
+                    }
+                    self.set_status(Tone::Error, e);
+                    vec![Effect::LoadGrants]
+                }
+            },
             Msg::Triaged(result) => {
                 if let Mode::Triage(form) = &mut self.mode {
                     match result {
@@ -553,7 +605,100 @@ impl App {
             Mode::Command(ta) => self.on_command_key(ta, key),
             Mode::Revoke(form) => self.on_revoke_key(form, key),
             Mode::Triage(form) => self.on_triage_key(form, key),
+            Mode::Decide(form) => self.on_decide_key(form, key),
         }
+    }
+
+    fn open_decision(&mut self, approve: bool) -> Vec<Effect> {
+        if self.read_only {
+            self.set_status(Tone::Warning, format!("read-only mode: {} is not allowed", if approve { "approve" } else { "deny" }));
+            return Vec::new();
+        }
+        let Some(grant) = self.grants.get(self.grants_selected).cloned() else { return Vec::new() };
+        let mut ttl = TextArea::default();
+        ttl.insert_str(crate::detail::human_duration(chrono::Duration::seconds(grant.ttl_seconds)));
+        let mut note = TextArea::default();
+        note.set_placeholder_text(if approve { "justification: why this access, for this task (required)" } else { "reason (required)" });
+        let keep = vec![true; grant.scopes.len()];
+        let binding = grant.binding;
+        self.mode = Mode::Decide(Box::new(DecisionForm { grant, approve, keep, field: 0, ttl, binding, note, waiting: false, error: None }));
+        Vec::new()
+    }
+
+    fn on_decide_key(&mut self, mut form: Box<DecisionForm>, key: KeyEvent) -> Vec<Effect> {
+        use crate::domain::Binding;
+        let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+        if key.code == KeyCode::Esc || ctrl_c {
+            return Vec::new();
+        }
+        if form.waiting {
+            self.mode = Mode::Decide(form);
+            return Vec::new();
+        }
+        let last = form.note_field();
+        match key.code {
+            KeyCode::Tab | KeyCode::Down if form.approve && form.field < last => form.field += 1,
+            KeyCode::BackTab | KeyCode::Up if form.approve && form.field > 0 => form.field -= 1,
+            KeyCode::Enter => {
+                let note = form.note.lines().join(" ").trim().to_string();
+                if note.is_empty() {
+                    form.error = Some(if form.approve { "a justification is required".into() } else { "a reason is required".into() });
+                    form.field = last;
+                } else if form.approve {
+                    let scopes: Vec<String> = form.grant.scopes.iter().zip(&form.keep).filter(|(_, k)| **k).map(|(s, _)| s.clone()).collect();
+                    let ttl_text = form.ttl.lines().join("").trim().to_string();
+                    match crate::filter::parse_duration(&ttl_text) {
+                        None => {
+                            form.error = Some(format!("TTL '{ttl_text}' is not a duration like 15m, 2h, 1d"));
+                            form.field = form.ttl_field();
+                        }
+                        Some(ttl) => {
+                            form.waiting = true;
+                            form.error = None;
+                            let input = crate::actions::ApproveInput {
+                                grant: form.grant.id.clone(),
+                                scopes: Some(scopes),
+                                ttl_seconds: Some(ttl.num_seconds()),
+                                binding: Some(form.binding),
+                                justification: note,
+                            };
+                            self.mode = Mode::Decide(form);
+                            return vec![Effect::Approve(input)];
+                        }
+                    }
+                } else {
+                    form.waiting = true;
+                    let effect = Effect::Deny { grant: form.grant.id.clone(), reason: note };
+                    self.mode = Mode::Decide(form);
+                    return vec![effect];
+                }
+            }
+            _ if form.approve && form.field < form.ttl_field() => {
+                if matches!(key.code, KeyCode::Char(' ') | KeyCode::Char('x')) {
+                    let i = form.field;
+                    form.keep[i] = !form.keep[i];
+                }
+            }
+            _ if form.approve && form.field == form.ttl_field() => {
+                form.ttl.input(key);
+            }
+            _ if form.approve && form.field == form.binding_field() => {
+                if matches!(key.code, KeyCode::Char(' ') | KeyCode::Char('b') | KeyCode::Left | KeyCode::Right) {
+                    // Tighten only: a bearer ask may become dpop or mtls, a bound ask stays bound.
+                    form.binding = match (form.grant.binding, form.binding) {
+                        (Binding::Bearer, Binding::Bearer) => Binding::Dpop,
+                        (_, Binding::Dpop) => Binding::Mtls,
+                        (Binding::Bearer, Binding::Mtls) => Binding::Bearer,
+                        (_, _) => Binding::Dpop,
+                    };
+                }
+            }
+            _ => {
+                form.note.input(key);
+            }
+        }
+        self.mode = Mode::Decide(form);
+        Vec::new()
     }
 
     fn on_sync(&mut self, ev: crate::sync::SyncEvent) -> Vec<Effect> {
@@ -727,6 +872,8 @@ impl App {
                 self.reload(Landing::First)
             }
             Action::Revoke => self.open_revoke(),
+            Action::Approve => self.open_decision(true),
+            Action::Deny => self.open_decision(false),
             Action::SyncNow => match self.issuers.get(self.issuers_selected) {
                 Some(i) if self.syncing.get(&i.name).is_some_and(|p| p.running) => {
                     self.set_status(Tone::Info, format!("{} is already syncing", i.name));

@@ -35,6 +35,7 @@ pub fn draw(f: &mut Frame, app: &App, theme: &Theme) {
         Mode::Help => draw_help(f, app, theme, area),
         Mode::Revoke(_) => draw_revoke(f, app, theme, area),
         Mode::Triage(_) => draw_triage(f, app, theme, area),
+        Mode::Decide(_) => draw_decision(f, app, theme, area),
         _ => {}
     }
 }
@@ -280,6 +281,8 @@ fn draw_grants(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         .take(height)
         .map(|g| {
             let age = g.requested_at.map(|t| human_duration(app.now - t)).unwrap_or_else(|| "-".into());
+            // Waiting longer than the approval SLA (15 minutes) is called out.
+            let late = g.requested_at.is_some_and(|t| (app.now - t).num_minutes() >= 15);
             Row::new(vec![
                 Cell::from(Span::styled(safe(&g.external_id, 20), theme.muted)),
                 Cell::from(Span::styled(safe(g.workload.as_deref().unwrap_or("-"), 40), theme.text)),
@@ -288,7 +291,7 @@ fn draw_grants(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
                 Cell::from(Span::styled(g.scopes.join(" "), theme.accent)),
                 Cell::from(Span::styled(human_duration(chrono::Duration::seconds(g.ttl_seconds)), theme.text)),
                 Cell::from(Span::styled(g.binding.to_string(), if g.binding == crate::domain::Binding::Bearer { theme.warning } else { theme.ok })),
-                Cell::from(Span::styled(age, theme.muted)),
+                Cell::from(Span::styled(age, if late { theme.danger } else { theme.muted })),
                 Cell::from(Span::styled(g.status.to_string(), theme.info)),
             ])
         })
@@ -306,7 +309,7 @@ fn draw_grants(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     ];
     let header = Row::new(["GRANT", "WORKLOAD", "REQUESTED BY", "INTENT", "SCOPES", "TTL", "BINDING", "AGE", "STATUS"]).style(theme.header);
     let mut state = TableState::default().with_selected((!app.grants.is_empty()).then(|| app.grants_selected - offset));
-    let title = if app.grants.is_empty() { "no grants synced" } else { "read-only queue: approvals arrive with the approvals issue" };
+    let title = "no pending grants";
     f.render_stateful_widget(Table::new(rows, widths).header(header).row_highlight_style(theme.selection), area, &mut state);
     if app.grants.is_empty() {
         f.render_widget(Paragraph::new(title).style(theme.muted).centered(), Rect { y: area.y + 2, height: 1, ..area });
@@ -562,6 +565,73 @@ fn draw_revoke(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         RevokeStage::Confirm => "y revoke · n back · esc cancel",
         RevokeStage::Waiting => "",
     };
+    f.render_widget(Paragraph::new(hints).style(theme.accent), hint);
+}
+
+fn draw_decision(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    let Mode::Decide(form) = &app.mode else { return };
+    let g = &form.grant;
+    let height = if form.approve { g.scopes.len() as u16 + 14 } else { 11 };
+    let popup = centered(area, 96, height);
+    f.render_widget(Clear, popup);
+    let (title, style) = if form.approve { (" approve grant ", theme.ok) } else { (" deny grant ", theme.danger) };
+    let block = Block::default().borders(Borders::ALL).border_style(style).title(Span::styled(title, style));
+    let inner = block.inner(popup);
+    f.render_widget(block, popup);
+    let mut lines = vec![
+        Line::from(vec![Span::styled(format!("{} ", safe(&g.external_id, 40)), theme.accent), Span::styled(safe(g.intent.as_deref().unwrap_or(""), 200), theme.text)]),
+        Line::styled(
+            safe(&format!("{} asks for {}, {} for {}", g.requested_by.as_deref().unwrap_or("?"), g.workload.as_deref().unwrap_or("?"), human_duration(chrono::Duration::seconds(g.ttl_seconds)), g.binding), 200),
+            theme.muted,
+        ),
+    ];
+    let mark = |i: usize| if form.field == i && form.approve { "▶ " } else { "  " };
+    if form.approve {
+        for (i, (scope, keep)) in g.scopes.iter().zip(&form.keep).enumerate() {
+            lines.push(Line::from(vec![
+                Span::styled(mark(i), theme.accent),
+                Span::styled(if *keep { "[x] " } else { "[ ] " }, if *keep { theme.ok } else { theme.muted }),
+                Span::styled(safe(scope, 80), if *keep { theme.text } else { theme.muted }),
+            ]));
+        }
+        lines.push(Line::from(vec![
+            Span::styled(mark(form.binding_field()), theme.accent),
+            Span::styled("binding  ", theme.muted),
+            Span::styled(form.binding.to_string(), if form.binding == crate::domain::Binding::Bearer { theme.warning } else { theme.ok }),
+            Span::styled("  (space: require dpop or mtls)", theme.muted),
+        ]));
+    }
+    let n = lines.len() as u16;
+    let [text, ttl_area, note_area, err, hint] = Layout::vertical([
+        Constraint::Length(n),
+        Constraint::Length(if form.approve { 3 } else { 0 }),
+        Constraint::Length(3),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    f.render_widget(Paragraph::new(Text::from(lines)), text);
+    let field_block = |t: &'static str, active: bool| {
+        Block::default().borders(Borders::ALL).border_style(if active { theme.accent } else { theme.border }).title(Span::styled(t, theme.muted))
+    };
+    if form.approve {
+        let mut ttl = form.ttl.clone();
+        ttl.set_block(field_block(" TTL (shorten only) ", form.field == form.ttl_field()));
+        ttl.set_style(theme.text);
+        f.render_widget(&ttl, ttl_area);
+    }
+    let mut note = form.note.clone();
+    note.set_block(field_block(if form.approve { " justification " } else { " reason " }, form.field == form.note_field()));
+    note.set_style(theme.text);
+    note.set_placeholder_style(theme.muted);
+    f.render_widget(&note, note_area);
+    let (msg, st) = match (&form.error, form.waiting) {
+        (Some(e), _) => (safe(e, 300), theme.danger),
+        (None, true) => ("waiting for the issuer's answer…".to_string(), theme.info),
+        _ => (String::new(), theme.muted),
+    };
+    f.render_widget(Paragraph::new(msg).style(st), err);
+    let hints = if form.approve { "tab/↑↓ field · space toggle scope or binding · enter approve · esc cancel" } else { "enter deny · esc cancel" };
     f.render_widget(Paragraph::new(hints).style(theme.accent), hint);
 }
 
