@@ -18,6 +18,8 @@ pub enum ActionError {
     NoReason,
     #[error("{0}")]
     Input(String),
+    #[error("refused by policy: {0}")]
+    Policy(String),
     #[error("someone else decided first (the issuer answered 409: {0}); the queue was refreshed")]
     Conflict(String),
     #[error("issuer '{0}' is not configured here, so it cannot be reached")]
@@ -55,12 +57,79 @@ pub struct Actions {
     connectors: HashMap<String, Arc<dyn Connector>>,
     pub operator: String,
     pub read_only: bool,
+    policy: Arc<crate::policy::PolicyEngine>,
+    operators: Arc<std::collections::BTreeMap<String, crate::config::OperatorConfig>>,
 }
 
 impl Actions {
     pub fn new(store: Store, connectors: &[Arc<dyn Connector>], operator: &str, read_only: bool) -> Self {
         let connectors = connectors.iter().map(|c| (c.name().to_string(), c.clone())).collect();
-        Actions { store, connectors, operator: operator.to_string(), read_only }
+        // Embedded at build time and validated by a unit test, so loading cannot fail at run time.
+        let policy = Arc::new(crate::policy::PolicyEngine::default_engine().expect("the shipped policies parse (policy::tests guards it)"));
+        Actions { store, connectors, operator: operator.to_lowercase(), read_only, policy, operators: Arc::new(Default::default()) }
+    }
+
+    /// The organisation's policies and its operators' roles and groups.
+    pub fn with_governance(
+        mut self,
+        policy: crate::policy::PolicyEngine,
+        operators: std::collections::BTreeMap<String, crate::config::OperatorConfig>,
+    ) -> Self {
+        self.policy = Arc::new(policy);
+        self.operators = Arc::new(operators.into_iter().map(|(k, v)| (k.to_lowercase(), v)).collect());
+        self
+    }
+
+    /// With no [operators] configured everyone may approve (a fresh install); otherwise unknown operators are viewers.
+    fn people(&self, who: &str) -> crate::config::OperatorConfig {
+        match self.operators.get(who) {
+            Some(c) => c.clone(),
+            None if self.operators.is_empty() => crate::config::OperatorConfig { roles: vec!["approver".into()], groups: Vec::new() },
+            None => crate::config::OperatorConfig { roles: vec!["viewer".into()], groups: Vec::new() },
+        }
+    }
+
+    /// What Cedar is asked about a decision on a grant.
+    pub async fn decision_context(
+        &self,
+        grant: &crate::domain::Grant,
+        scopes: &[String],
+        ttl_seconds: i64,
+        binding: crate::domain::Binding,
+    ) -> Result<crate::policy::DecisionContext, ActionError> {
+        use crate::policy::{is_production, is_sensitive, scope_class};
+        let me = self.people(&self.operator);
+        let prior = self.store.prior_approvers(&grant.id).await?;
+        let prior_groups = prior.iter().flat_map(|p| self.people(p).groups).collect();
+        let workload_owner = match &grant.workload {
+            Some(w) => self.store.workload_owner(w).await?.unwrap_or_default(),
+            None => String::new(),
+        };
+        let class = scope_class(scopes);
+        let production = is_production(&grant.audience);
+        Ok(crate::policy::DecisionContext {
+            operator: self.operator.clone(),
+            roles: me.roles,
+            groups: me.groups,
+            read_only: self.read_only,
+            requested_by: grant.requested_by.clone().unwrap_or_default(),
+            workload_owner,
+            scopes: scopes.to_vec(),
+            scope_class: class.to_string(),
+            ttl_seconds,
+            binding: binding.as_str().to_string(),
+            sensitive: scopes.iter().any(|s| is_sensitive(s)),
+            production,
+            needs_two: production && class != "read",
+            prior_approvers: prior,
+            prior_groups,
+        })
+    }
+
+    /// The verdict on approving a grant exactly as asked: the queue shows it.
+    pub async fn verdict_as_asked(&self, grant: &crate::domain::Grant) -> Result<crate::policy::Verdict, ActionError> {
+        let ctx = self.decision_context(grant, &grant.scopes, grant.ttl_seconds, grant.binding).await?;
+        Ok(self.policy.decide("approve", &ctx))
     }
 
     /// A configured issuer's connector, for a sync started from the TUI.
@@ -321,6 +390,9 @@ pub struct GrantOutcome {
     /// The local id of the credential the approval produced (it appears with the next sync).
     pub credential_id: Option<String>,
     pub issuer_answer: IssuerAnswer,
+    /// The first of two approvals was recorded; the issuer is asked on the second.
+    pub partial: bool,
+    pub policy: Option<crate::policy::Verdict>,
     pub audit_seq: i64,
 }
 
@@ -365,9 +437,6 @@ impl Actions {
             return Err(ActionError::Input("a justification is required".into()));
         }
         let grant = self.pending_grant(&input.grant).await?;
-        if grant.requested_by.as_deref().is_some_and(|r| r.eq_ignore_ascii_case(&self.operator)) {
-            return Err(ActionError::Input(format!("{} requested this grant and may not approve it", self.operator)));
-        }
         let scopes = input.scopes.clone().unwrap_or_else(|| grant.scopes.clone());
         if scopes.is_empty() {
             return Err(ActionError::Input("approve at least one scope".into()));
@@ -384,6 +453,35 @@ impl Actions {
             return Err(ActionError::Input(format!("binding may be tightened, not loosened ({} asked)", grant.binding)));
         }
         let connector = self.connector(&grant.issuer)?;
+        let context = self.decision_context(&grant, &scopes, ttl, binding).await?;
+        let verdict = self.policy.decide("approve", &context);
+        let target = format!("grant:{}", grant.id);
+        if !verdict.allowed {
+            let detail = serde_json::json!({"issuer": grant.issuer, "grant": grant.external_id, "scopes": scopes, "ttl": ttl, "binding": binding, "policy": verdict});
+            self.store.append_audit(&AuditDraft { at: Utc::now(), actor: self.operator.clone(), action: "approve.refused".into(), target, detail }).await?;
+            return Err(ActionError::Policy(verdict.explanation()));
+        }
+        let finalize = self.policy.decide("finalize", &context);
+        if !finalize.allowed {
+            let detail = serde_json::json!({"issuer": grant.issuer, "grant": grant.external_id, "scopes": scopes, "ttl": ttl, "binding": binding,
+                "justification": justification, "policy": verdict, "waiting_for": finalize.explanation()});
+            let entry = AuditDraft { at: Utc::now(), actor: self.operator.clone(), action: "approve.partial".into(), target, detail };
+            let written = self.store.record_partial_approval(&grant, &scopes, &justification, &entry).await?;
+            return Ok(GrantOutcome {
+                grant_id: grant.id,
+                issuer: grant.issuer,
+                external_id: grant.external_id,
+                status: crate::domain::GrantStatus::Pending,
+                partial: true,
+                scopes,
+                ttl_seconds: ttl,
+                binding,
+                credential_id: None,
+                issuer_answer: IssuerAnswer { status: 0, body: "not sent: waiting for a second approver from another group".into() },
+                policy: Some(verdict),
+                audit_seq: written.seq,
+            });
+        }
         let decision = crate::connectors::Approval {
             external_id: grant.external_id.clone(),
             approver: self.operator.clone(),
@@ -411,6 +509,7 @@ impl Actions {
             "issuer": grant.issuer, "grant": grant.external_id, "requested_by": grant.requested_by,
             "scopes_asked": grant.scopes, "scopes_granted": scopes, "ttl_asked": grant.ttl_seconds, "ttl_granted": ttl,
             "binding": binding, "justification": justification, "credential": credential_id, "issuer_answer": answer.answer,
+            "policy": verdict, "prior_approvers": context.prior_approvers,
         });
         let entry = AuditDraft { at: Utc::now(), actor: self.operator.clone(), action: "approve".into(), target: format!("grant:{}", grant.id), detail };
         let record = crate::store::GrantDecisionRecord {
@@ -425,11 +524,13 @@ impl Actions {
             issuer: grant.issuer,
             external_id: grant.external_id,
             status: crate::domain::GrantStatus::Approved,
+            partial: false,
             scopes,
             ttl_seconds: ttl,
             binding,
             credential_id,
             issuer_answer: answer.answer,
+            policy: Some(verdict),
             audit_seq: written.seq,
         })
     }
@@ -444,6 +545,11 @@ impl Actions {
         }
         let grant = self.pending_grant(needle).await?;
         let connector = self.connector(&grant.issuer)?;
+        let context = self.decision_context(&grant, &grant.scopes, grant.ttl_seconds, grant.binding).await?;
+        let verdict = self.policy.decide("deny", &context);
+        if !verdict.allowed {
+            return Err(ActionError::Policy(verdict.explanation()));
+        }
         let answer = match connector.deny(&grant.external_id, &self.operator, &reason).await {
             Ok(a) => a,
             Err(e) => {
@@ -463,11 +569,13 @@ impl Actions {
             issuer: grant.issuer,
             external_id: grant.external_id,
             status: crate::domain::GrantStatus::Denied,
+            partial: false,
             scopes: Vec::new(),
             ttl_seconds: 0,
             binding: grant.binding,
             credential_id: None,
             issuer_answer: answer,
+            policy: Some(verdict),
             audit_seq: written.seq,
         })
     }

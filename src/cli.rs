@@ -264,7 +264,8 @@ impl Context {
 
     pub async fn actions(&self) -> Result<Actions> {
         let (connectors, _) = self.connectors();
-        Ok(Actions::new(self.store().await?, &connectors, &self.operator, self.read_only))
+        let policy = crate::policy::PolicyEngine::load(self.config.policies.as_deref())?;
+        Ok(Actions::new(self.store().await?, &connectors, &self.operator, self.read_only).with_governance(policy, self.config.operators.clone()))
     }
 }
 
@@ -578,6 +579,10 @@ fn grant_outcome(ctx: &Context, o: &crate::actions::GrantOutcome) -> Result<()> 
                 o.binding,
                 o.credential_id.as_ref().map(|c| format!(", credential {c}")).unwrap_or_default(),
                 o.audit_seq
+            ),
+            _ if o.partial => println!(
+                "{}: first approval recorded (audit #{}); the issuer is asked when a second approver from another group approves",
+                o.external_id, o.audit_seq
             ),
             _ => println!("{} {} at {} (audit #{})", o.external_id, o.status, o.issuer, o.audit_seq),
         },

@@ -16,9 +16,24 @@ pub struct Config {
     pub db: Option<PathBuf>,
     #[serde(default, rename = "issuer")]
     pub issuers: Vec<IssuerConfig>,
+    /// A directory of Cedar policies replacing the shipped ones.
+    pub policies: Option<PathBuf>,
+    /// Roles and groups per operator, for the approval policies.
+    #[serde(default)]
+    pub operators: std::collections::BTreeMap<String, OperatorConfig>,
     /// Per-view key overrides: `[keys.credentials] revoke = "x"`.
     #[serde(default)]
     pub keys: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorConfig {
+    /// viewer | approver | admin
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -48,7 +48,8 @@ pub async fn run(ctx: &Context, args: DemoArgs, db_given: bool) -> Result<()> {
     if let Some(err) = reports.iter().find_map(|r| r.error.clone()) {
         return Err(eyre!("demo sync failed: {err}"));
     }
-    let actions = Actions::new(store.clone(), std::slice::from_ref(&connector), &ctx.operator, ctx.read_only);
+    let policy = crate::policy::PolicyEngine::load(ctx.config.policies.as_deref())?;
+    let actions = Actions::new(store.clone(), std::slice::from_ref(&connector), &ctx.operator, ctx.read_only).with_governance(policy, ctx.config.operators.clone());
     if args.no_tui {
         let summary = serde_json::json!({
             "database": db_path.display().to_string(),

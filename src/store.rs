@@ -628,6 +628,42 @@ impl Store {
         Ok(written)
     }
 
+    /// Who already gave the first of two approvals for a grant.
+    pub async fn prior_approvers(&self, grant_id: &str) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT DISTINCT actor FROM consent_events WHERE grant_id = ? AND action = 'approve.partial' ORDER BY actor")
+            .bind(grant_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// The person who owns most credentials of a workload: its accountable owner.
+    pub async fn workload_owner(&self, workload: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT owner FROM credentials WHERE workload = ? AND owner != '' GROUP BY owner ORDER BY count(*) DESC, owner LIMIT 1",
+        )
+        .bind(workload)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// The first of two approvals: a consent event on the grant and the audit entry.
+    pub async fn record_partial_approval(&self, grant: &Grant, scopes: &[String], note: &str, entry: &AuditDraft) -> Result<AuditEntry> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(
+            "INSERT INTO consent_events (credential_id, grant_id, at, actor, action, scopes, note, source) VALUES (NULL, ?, ?, ?, 'approve.partial', ?, ?, 'tokenward')",
+        )
+        .bind(&grant.id)
+        .bind(fmt_ts(&entry.at))
+        .bind(&entry.actor)
+        .bind(scopes.join(" "))
+        .bind(note)
+        .execute(&mut *tx)
+        .await?;
+        let written = append_audit(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(written)
+    }
+
     pub async fn open_findings_for(&self, credential_id: &str) -> Result<Vec<(String, String, String)>> {
         let rows = sqlx::query("SELECT rule, severity, summary FROM findings WHERE credential_id = ? AND closed_at IS NULL ORDER BY rule")
             .bind(credential_id)

@@ -8,7 +8,16 @@ use serde_json::Value;
 mod common;
 
 fn setup(dir: &std::path::Path, url: &str) {
-    std::fs::write(dir.join("tokenward.toml"), format!("[[issuer]]\nname = \"broker\"\nkind = \"tokenward\"\nurl = \"{url}\"\n")).expect("config");
+    setup_with(dir, url, "");
+}
+
+fn setup_with(dir: &std::path::Path, url: &str, extra: &str) {
+    std::fs::write(dir.join("tokenward.toml"), format!("{extra}\n[[issuer]]\nname = \"broker\"\nkind = \"tokenward\"\nurl = \"{url}\"\n")).expect("config");
+}
+
+/// A scope the default policies let one approver grant: read, not sensitive.
+fn plain_read(scopes: &Value) -> Option<String> {
+    scopes.as_array()?.iter().filter_map(|s| s.as_str()).find(|s| s.ends_with(":read") && !s.starts_with("payments:") && !s.starts_with("secrets:")).map(str::to_string)
 }
 
 fn tw(dir: &std::path::Path, operator: &str) -> Command {
@@ -33,11 +42,11 @@ fn approve_narrower_and_shorter_issues_exactly_that_with_a_consent_trail() {
         .as_array()
         .expect("array")
         .iter()
-        .find(|g| g["scopes"].as_array().is_some_and(|s| s.len() >= 2) && g["ttl_seconds"].as_i64().is_some_and(|t| t >= 900) && g["binding"] == "bearer")
-        .expect("a bearer grant asking two scopes for 15 minutes or more")
+        .find(|g| g["scopes"].as_array().is_some_and(|s| s.len() >= 2) && g["ttl_seconds"].as_i64().is_some_and(|t| t >= 900) && g["binding"] == "bearer" && plain_read(&g["scopes"]).is_some())
+        .expect("a bearer grant asking two scopes, one a plain read, for 15 minutes or more")
         .clone();
     let gid = grant["external_id"].as_str().expect("id").to_string();
-    let first_scope = grant["scopes"][0].as_str().expect("scope").to_string();
+    let first_scope = plain_read(&grant["scopes"]).expect("read scope");
     let requester = grant["requested_by"].as_str().expect("requester").to_string();
 
     // Self-approval and widening are refused before the issuer is asked.
@@ -76,15 +85,17 @@ fn two_approvers_at_once_exactly_one_wins_and_deny_needs_a_reason() {
     setup(dir.path(), &issuer.url);
     tw(dir.path(), "a@acme.test").arg("sync").assert().success();
     let grants = json_of(tw(dir.path(), "a@acme.test").args(["grants", "--status", "pending", "--format", "json"]));
-    let pick = |n: usize| grants[n]["external_id"].as_str().expect("id").to_string();
-    let (contested, denied) = (pick(0), pick(1));
+    let readable: Vec<&Value> = grants.as_array().expect("array").iter().filter(|g| plain_read(&g["scopes"]).is_some()).collect();
+    let contested = readable[0]["external_id"].as_str().expect("id").to_string();
+    let scope = plain_read(&readable[0]["scopes"]).expect("scope");
+    let denied = readable[1]["external_id"].as_str().expect("id").to_string();
     let spawn = |who: &str| {
         std::process::Command::new(common::bin())
             .arg("--db")
             .arg(dir.path().join("inv.db"))
             .arg("--config")
             .arg(dir.path().join("tokenward.toml"))
-            .args(["--operator", who, "approve", &contested, "--justification", "race"])
+            .args(["--operator", who, "approve", &contested, "--justification", "race", "--scopes", &scope, "--binding", "dpop", "--ttl", "5m"])
             .output()
             .expect("runs")
     };
@@ -103,4 +114,57 @@ fn two_approvers_at_once_exactly_one_wins_and_deny_needs_a_reason() {
     let out = json_of(tw(dir.path(), "a@acme.test").args(["deny", &denied, "--reason", "no ticket", "--format", "json"]));
     assert_eq!(out["status"], "denied");
     tw(dir.path(), "a@acme.test").args(["--read-only", "deny", &contested, "--reason", "x"]).assert().failure().stderr(predicate::str::contains("read-only"));
+}
+
+#[test]
+fn policy_refusals_explain_themselves_and_two_people_from_two_groups_approve_admin_access() {
+    let issuer = common::peers::reference_issuer(300, 23);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let operators = r#"
+[operators."first@acme.test"]
+roles = ["approver"]
+groups = ["security"]
+[operators."colleague@acme.test"]
+roles = ["approver"]
+groups = ["security"]
+[operators."second@acme.test"]
+roles = ["approver"]
+groups = ["platform"]
+[operators."viewer@acme.test"]
+roles = ["viewer"]
+"#;
+    setup_with(dir.path(), &issuer.url, operators);
+    tw(dir.path(), "first@acme.test").arg("sync").assert().success();
+    let grants = json_of(tw(dir.path(), "first@acme.test").args(["grants", "--status", "pending", "--format", "json"]));
+    let write = grants
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|g| g["scopes"].as_array().is_some_and(|s| s.iter().any(|x| x.as_str().is_some_and(|x| x.ends_with(":write")))))
+        .expect("a grant asking a write scope")
+        .clone();
+    let gid = write["external_id"].as_str().expect("id").to_string();
+    let scope = write["scopes"].as_array().expect("scopes").iter().filter_map(|s| s.as_str()).find(|s| s.ends_with(":write")).expect("write").to_string();
+
+    // A viewer may not; bearer on a write scope is refused with the policy's reason; too long too.
+    tw(dir.path(), "viewer@acme.test").args(["approve", &gid, "--justification", "x", "--scopes", &scope, "--binding", "dpop", "--ttl", "5m"]).assert().failure().stderr(predicate::str::contains("approver or admin role"));
+    tw(dir.path(), "first@acme.test").args(["approve", &gid, "--justification", "x", "--scopes", &scope, "--binding", "bearer", "--ttl", "5m"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no-bearer-on-sensitive").and(predicate::str::contains("require dpop or mtls")));
+
+    let approve = |who: &str| {
+        let mut c = tw(dir.path(), who);
+        c.args(["approve", &gid, "--justification", "release 4.3", "--scopes", &scope, "--binding", "dpop", "--ttl", "5m", "--format", "json"]);
+        c
+    };
+    let first = json_of(&mut approve("first@acme.test"));
+    assert_eq!((first["status"].as_str(), first["partial"].as_bool()), (Some("pending"), Some(true)), "{first}");
+    approve("first@acme.test").assert().failure().stderr(predicate::str::contains("second-approver-differs"));
+    approve("colleague@acme.test").assert().failure().stderr(predicate::str::contains("second-approver-other-group"));
+    let second = json_of(&mut approve("second@acme.test"));
+    assert_eq!((second["status"].as_str(), second["partial"].as_bool()), (Some("approved"), Some(false)), "{second}");
+    let log = std::process::Command::new("sqlite3").arg(dir.path().join("inv.db")).arg("SELECT action || ' ' || actor FROM audit_log WHERE action LIKE 'approve%' ORDER BY seq").output().expect("sqlite3");
+    let log = String::from_utf8_lossy(&log.stdout);
+    assert!(log.contains("approve.partial first@acme.test") && log.contains("approve.refused colleague@acme.test") && log.contains("approve second@acme.test"), "{log}");
 }

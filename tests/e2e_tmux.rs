@@ -158,9 +158,15 @@ fn approving_a_grant_in_the_real_binary() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("e2e.db");
     let tmux = Tmux { socket: format!("tokenward-e2e-approve-{}", std::process::id()) };
+    // The TUI flow is under test here, not the default policies (tested on their own):
+    // a policy directory where approvers may approve anything.
+    let policies = dir.path().join("policies");
+    std::fs::create_dir_all(&policies).expect("dir");
+    std::fs::write(policies.join("open.cedar"), "@id(\"approvers-decide\") @reason(\"approvers decide\")\npermit (principal, action, resource) when { context.roles.contains(\"approver\") };\n").expect("policy");
+    std::fs::write(dir.path().join("tokenward.toml"), format!("policies = \"{}\"\n", policies.display())).expect("config");
     let cmd = format!(
-        "XDG_CONFIG_HOME={} TOKENWARD_OPERATOR=oncall@acme.test {} --db {} demo --credentials 200 --seed 9",
-        dir.path().display(),
+        "TOKENWARD_CONFIG={} TOKENWARD_OPERATOR=oncall@acme.test {} --db {} demo --credentials 200 --seed 9",
+        dir.path().join("tokenward.toml").display(),
         common::bin(),
         db.display()
     );

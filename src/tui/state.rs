@@ -385,10 +385,12 @@ impl App {
             Msg::Decided(result) => match result {
                 Ok(o) => {
                     self.mode = Mode::Normal;
-                    let what = if o.status == crate::domain::GrantStatus::Approved {
-                        format!("approved {} for {}", o.scopes.join(" "), crate::detail::human_duration(chrono::Duration::seconds(o.ttl_seconds)))
-                    } else {
-                        "denied".to_string()
+                    let what = match o.status {
+                        crate::domain::GrantStatus::Approved => {
+                            format!("approved {} for {}", o.scopes.join(" "), crate::detail::human_duration(chrono::Duration::seconds(o.ttl_seconds)))
+                        }
+                        _ if o.partial => "first approval recorded, waiting for a second approver from another group".to_string(),
+                        other => other.to_string(),
                     };
                     self.set_status(Tone::Ok, format!("{} {what} at {} (audit #{})", o.external_id, o.issuer, o.audit_seq));
                     vec![Effect::LoadGrants]
