@@ -452,14 +452,16 @@ impl Store {
         let opt = |i: usize| Some(row.get::<String, _>(i)).filter(|s| !s.is_empty());
         let id: String = row.get(0);
         // tokenward records each decision it made, and the issuer reports it too:
-        // one event per (action, actor, scopes) in the trail, the first one kept.
-        let mut seen = std::collections::HashSet::new();
-        let consent = sqlx::query("SELECT at, actor, action, scopes, note FROM consent_events WHERE credential_id = ? ORDER BY at, id")
+        // a tokenward event the issuer also reports (same action, actor, scopes) is shown once.
+        let rows = sqlx::query("SELECT at, actor, action, scopes, note, source FROM consent_events WHERE credential_id = ? ORDER BY at, id")
             .bind(&id)
             .fetch_all(&self.pool)
-            .await?
+            .await?;
+        let key = |r: &sqlx::sqlite::SqliteRow| (r.get::<String, _>(1), r.get::<String, _>(2), r.get::<String, _>(3));
+        let from_issuer: std::collections::HashSet<_> = rows.iter().filter(|r| r.get::<String, _>(5) == "issuer").map(key).collect();
+        let consent = rows
             .iter()
-            .filter(|r| seen.insert((r.get::<String, _>(1), r.get::<String, _>(2), r.get::<String, _>(3))))
+            .filter(|r| r.get::<String, _>(5) == "issuer" || !from_issuer.contains(&key(r)))
             .map(|r| ConsentEvent {
                 at: parse_ts(&r.get::<String, _>(0)).unwrap_or_default(),
                 actor: r.get(1),
