@@ -67,6 +67,11 @@ pub enum Command {
     },
     /// List the configured issuers with their last sync.
     Issuers,
+    /// The approval policies (Cedar).
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// The configuration file.
     Config {
         #[command(subcommand)]
@@ -190,6 +195,14 @@ pub enum IssuerCommand {
         #[arg(long)]
         token_env: Option<String>,
     },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum PolicyCommand {
+    /// Validate the policies against the schema (strict); non-zero exit with each problem.
+    Check,
+    /// Print the shipped policies and schema (a starting point for your own directory).
+    Show,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -326,6 +339,23 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Issuers => issuers(&ctx).await,
         // Handled before the context is built, so a broken file can be checked.
         Command::Config { .. } => Ok(()),
+        Command::Policy { command: PolicyCommand::Show } => {
+            println!("// policies/tokenward.cedarschema\n{}\n// policies/default.cedar\n{}", crate::policy::DEFAULT_SCHEMA, crate::policy::DEFAULT_POLICIES);
+            Ok(())
+        }
+        Command::Policy { command: PolicyCommand::Check } => {
+            let engine = crate::policy::PolicyEngine::load(ctx.config.policies.as_deref())?;
+            let problems = engine.check();
+            if ctx.format == Format::Json {
+                println!("{}", serde_json::json!({"source": engine.source, "problems": problems}));
+            } else if problems.is_empty() {
+                println!("{}: ok", engine.source);
+            }
+            for p in &problems {
+                eprintln!("{}: {p}", engine.source);
+            }
+            if problems.is_empty() { Ok(()) } else { Err(eyre!("{} problem(s) in {}", problems.len(), engine.source)) }
+        }
         Command::Credentials { filter, sort, desc, limit } => credentials(&ctx, filter, &sort, desc, limit).await,
         Command::Show { id } => show(&ctx, &id).await,
         Command::Grants { status } => grants(&ctx, status).await,
@@ -539,10 +569,21 @@ async fn grants(ctx: &Context, status: Option<String>) -> Result<()> {
         Some(s) => Some(GrantStatus::parse(&s).ok_or_else(|| eyre!("unknown grant status '{s}' (pending, approved, denied, expired)"))?),
         None => None,
     };
-    let store = ctx.store().await?;
-    let grants = store.grants(status, 10_000).await?;
+    let actions = ctx.actions().await?;
+    let grants = actions.store.grants(status, 10_000).await?;
     match ctx.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&grants)?),
+        Format::Json => {
+            // Each pending grant with Cedar's verdict on approving it as asked, as the TUI shows it.
+            let mut out = Vec::new();
+            for g in &grants {
+                let mut v = serde_json::to_value(g)?;
+                if g.status == GrantStatus::Pending {
+                    v["policy"] = serde_json::to_value(actions.verdict_as_asked(g).await?)?;
+                }
+                out.push(v);
+            }
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
         f => {
             let rows: Vec<Vec<String>> = grants
                 .iter()

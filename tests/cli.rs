@@ -126,3 +126,15 @@ fn the_readme_example_configuration_parses_and_check_names_only_missing_secrets(
     assert!(err.contains("tokenward.toml:6: issuer 'directory': environment variable SCIM_TOKEN (token_env) is not set"), "{err}");
     assert!(err.contains("cannot read token_file /run/secrets/broker"), "{err}");
 }
+
+#[test]
+fn policy_check_accepts_the_shipped_policies_and_names_a_broken_one() {
+    Command::new(common::bin()).env("TOKENWARD_CONFIG", "/dev/null").args(["policy", "check"]).assert().success().stdout(predicate::str::contains("built-in policies: ok"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policies = dir.path().join("policies");
+    std::fs::create_dir_all(&policies).expect("dir");
+    std::fs::write(policies.join("mine.cedar"), "@id(\"x\") @reason(\"r\") permit (principal, action, resource) when { context.not_in_the_schema };\n").expect("policy");
+    let cfg = dir.path().join("tokenward.toml");
+    std::fs::write(&cfg, format!("policies = \"{}\"\n", policies.display())).expect("config");
+    Command::new(common::bin()).arg("--config").arg(&cfg).args(["policy", "check"]).assert().failure().stderr(predicate::str::contains("not_in_the_schema"));
+}

@@ -381,3 +381,33 @@ async fn approving_narrows_shortens_binds_and_needs_a_justification() {
     }
     assert_eq!(app.update(code(KeyCode::Enter)), vec![Effect::Deny { grant: "g1".into(), reason: "no ticket".into() }]);
 }
+
+#[tokio::test]
+async fn grant_queue_and_approval_form_snapshots() {
+    let store = common::seeded_store(10).await;
+    let mut app = app_on(&store, 150, 30).await;
+    app.run_command("grants");
+    let mut late = a_grant();
+    late.id = "g2".into();
+    late.external_id = "grant-0002".into();
+    late.requested_at = Some(common::fixed_now() - chrono::Duration::minutes(3));
+    app.grants = vec![a_grant(), late];
+    let engine = tokenward::policy::PolicyEngine::default_engine().expect("policies");
+    let ctx = tokenward::policy::DecisionContext {
+        operator: "ana@acme.test".into(),
+        roles: vec!["approver".into()],
+        requested_by: "ana@acme.test".into(),
+        scopes: a_grant().scopes,
+        scope_class: "write".into(),
+        ttl_seconds: 4 * 3600,
+        binding: "bearer".into(),
+        sensitive: true,
+        ..Default::default()
+    };
+    app.update(Msg::Verdicts([("g1".to_string(), engine.decide("approve", &ctx))].into_iter().collect()));
+    let queue = render(&app, 150, 30);
+    assert!(queue.contains("✗ no-self-approval") || queue.contains("✗ no-bearer-on-sensitive"), "{queue}");
+    insta::assert_snapshot!("grants_150x30", queue);
+    app.update(key('a'));
+    insta::assert_snapshot!("approve_form_150x30", render(&app, 150, 30));
+}

@@ -201,9 +201,17 @@ fn perform(effect: Effect, session: &Session, tx: &mpsc::Sender<Msg>) {
             });
         }
         Effect::LoadGrants => {
+            let actions = session.actions.clone();
             tokio::spawn(async move {
                 let g = store.grants(Some(crate::domain::GrantStatus::Pending), 5000).await.map_err(|e| e.to_string());
+                let mut verdicts = std::collections::HashMap::new();
+                for grant in g.iter().flatten() {
+                    if let Ok(v) = actions.verdict_as_asked(grant).await {
+                        verdicts.insert(grant.id.clone(), v);
+                    }
+                }
                 let _ = tx.send(Msg::Grants(g)).await;
+                let _ = tx.send(Msg::Verdicts(verdicts)).await;
             });
         }
         Effect::LoadIssuers => {

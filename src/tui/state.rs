@@ -80,6 +80,8 @@ pub enum Msg {
     Position { generation: u64, first_id: String, position: i64 },
     Detail(Result<Box<CredentialDetail>, String>),
     Grants(Result<Vec<Grant>, String>),
+    /// Cedar's verdict on approving each grant as asked, by grant id.
+    Verdicts(std::collections::HashMap<String, crate::policy::Verdict>),
     Issuers(Result<Vec<IssuerSummary>, String>),
     SyncRuns(Result<Vec<SyncRun>, String>),
     Revoked { id: String, result: Result<RevokeOutcome, String> },
@@ -227,6 +229,7 @@ pub struct App {
     pub issuers: Vec<IssuerSummary>,
     pub issuers_selected: usize,
     pub sync_runs: Vec<SyncRun>,
+    pub verdicts: std::collections::HashMap<String, crate::policy::Verdict>,
     pub syncing: std::collections::BTreeMap<String, SyncProgress>,
     pub status: Option<(Tone, String)>,
     pub theme_index: usize,
@@ -256,6 +259,7 @@ impl App {
             issuers: Vec::new(),
             issuers_selected: 0,
             sync_runs: Vec::new(),
+            verdicts: std::collections::HashMap::new(),
             syncing: std::collections::BTreeMap::new(),
             status: None,
             theme_index: 0,
@@ -371,6 +375,10 @@ impl App {
                     }
                     Err(e) => self.set_status(Tone::Error, format!("issuers: {e}")),
                 }
+                Vec::new()
+            }
+            Msg::Verdicts(v) => {
+                self.verdicts = v;
                 Vec::new()
             }
             Msg::SyncRuns(r) => {

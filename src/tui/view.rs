@@ -292,7 +292,14 @@ fn draw_grants(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
                 Cell::from(Span::styled(human_duration(chrono::Duration::seconds(g.ttl_seconds)), theme.text)),
                 Cell::from(Span::styled(g.binding.to_string(), if g.binding == crate::domain::Binding::Bearer { theme.warning } else { theme.ok })),
                 Cell::from(Span::styled(age, if late { theme.danger } else { theme.muted })),
-                Cell::from(Span::styled(g.status.to_string(), theme.info)),
+                match app.verdicts.get(&g.id) {
+                    Some(v) if v.allowed => Cell::from(Span::styled("ok as asked", theme.ok)),
+                    Some(v) => Cell::from(Span::styled(
+                        format!("✗ {}", v.reasons.iter().filter(|r| r.effect == "forbid").map(|r| r.policy.as_str()).collect::<Vec<_>>().join(", ")),
+                        theme.warning,
+                    )),
+                    None => Cell::from(Span::styled("…", theme.muted)),
+                },
             ])
         })
         .collect();
@@ -305,9 +312,9 @@ fn draw_grants(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         Constraint::Length(5),
         Constraint::Length(7),
         Constraint::Length(5),
-        Constraint::Length(8),
+        Constraint::Length(30),
     ];
-    let header = Row::new(["GRANT", "WORKLOAD", "REQUESTED BY", "INTENT", "SCOPES", "TTL", "BINDING", "AGE", "STATUS"]).style(theme.header);
+    let header = Row::new(["GRANT", "WORKLOAD", "REQUESTED BY", "INTENT", "SCOPES", "TTL", "BINDING", "AGE", "POLICY (AS ASKED)"]).style(theme.header);
     let mut state = TableState::default().with_selected((!app.grants.is_empty()).then(|| app.grants_selected - offset));
     let title = "no pending grants";
     f.render_stateful_widget(Table::new(rows, widths).header(header).row_highlight_style(theme.selection), area, &mut state);
@@ -502,8 +509,10 @@ fn draw_footer(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             let mut spans = Vec::new();
             let view = app.view.name();
             let mut shown = vec![Action::Filter, Action::Detail, Action::SortNext, Action::Revoke, Action::Command, Action::Help, Action::Quit];
-            if app.view != View::Credentials {
-                shown = vec![Action::Refresh, Action::Command, Action::Help, Action::Quit];
+            match app.view {
+                View::Credentials => {}
+                View::Grants => shown = vec![Action::Approve, Action::Deny, Action::Refresh, Action::Command, Action::Help, Action::Quit],
+                View::Issuers => shown = vec![Action::SyncNow, Action::Refresh, Action::Command, Action::Help, Action::Quit],
             }
             for a in shown {
                 if let Some(k) = app.keymap.first_key(view, a) {
@@ -571,7 +580,7 @@ fn draw_revoke(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
 fn draw_decision(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let Mode::Decide(form) = &app.mode else { return };
     let g = &form.grant;
-    let height = if form.approve { g.scopes.len() as u16 + 14 } else { 11 };
+    let height = if form.approve { g.scopes.len() as u16 + 15 } else { 12 };
     let popup = centered(area, 96, height);
     f.render_widget(Clear, popup);
     let (title, style) = if form.approve { (" approve grant ", theme.ok) } else { (" deny grant ", theme.danger) };
@@ -585,6 +594,10 @@ fn draw_decision(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             theme.muted,
         ),
     ];
+    if let Some(v) = app.verdicts.get(&g.id) {
+        let st = if v.allowed { theme.ok } else { theme.warning };
+        lines.push(Line::styled(safe(&format!("policy, as asked: {}", v.explanation()), 300), st));
+    }
     let mark = |i: usize| if form.field == i && form.approve { "▶ " } else { "  " };
     if form.approve {
         for (i, (scope, keep)) in g.scopes.iter().zip(&form.keep).enumerate() {
