@@ -161,7 +161,7 @@ impl PolicyEngine {
         };
         let response = Authorizer::new().is_authorized(&request, &self.policies, &Entities::empty());
         let allowed = response.decision() == Decision::Allow;
-        let reasons = response
+        let reasons: Vec<PolicyReason> = response
             .diagnostics()
             .reason()
             .map(|id| {
@@ -173,6 +173,9 @@ impl PolicyEngine {
                 }
             })
             .collect();
+        // Cedar reports the deciding policies as a set: sort them so explanations are stable.
+        let mut reasons: Vec<PolicyReason> = reasons;
+        reasons.sort_by(|a, b| a.policy.cmp(&b.policy));
         Verdict { allowed, reasons, errors: response.diagnostics().errors().map(|e| e.to_string()).collect() }
     }
 }

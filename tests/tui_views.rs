@@ -35,7 +35,7 @@ async fn settle(app: &mut App, store: &Store, mut fx: Vec<Effect>) {
                 app.update(Msg::SyncRuns(store.sync_runs(50).await.map_err(|e| e.to_string())));
                 Msg::Issuers(store.issuer_summaries().await.map_err(|e| e.to_string()))
             }
-            Effect::Revoke { .. } | Effect::Quit | Effect::SyncIssuer { .. } | Effect::Triage { .. } | Effect::Approve(_) | Effect::Deny { .. } => continue,
+            Effect::Revoke { .. } | Effect::Quit | Effect::SyncIssuer { .. } | Effect::Triage { .. } | Effect::Approve(_) | Effect::Deny { .. } | Effect::Bell => continue,
         };
         fx.extend(app.update(msg));
     }
@@ -410,4 +410,23 @@ async fn grant_queue_and_approval_form_snapshots() {
     insta::assert_snapshot!("grants_150x30", queue);
     app.update(key('a'));
     insta::assert_snapshot!("approve_form_150x30", render(&app, 150, 30));
+}
+
+#[tokio::test]
+async fn the_queue_keeps_the_cursor_on_its_grant_and_announces_new_ones() {
+    let store = common::seeded_store(10).await;
+    let mut app = app_on(&store, 150, 30).await;
+    app.run_command("grants");
+    let mut second = a_grant();
+    second.id = "g2".into();
+    app.update(Msg::Grants(Ok(vec![a_grant(), second.clone()])));
+    app.update(key('j'));
+    assert_eq!(app.grants[app.grants_selected].id, "g2");
+    let mut newest = a_grant();
+    newest.id = "g0".into();
+    let fx = app.update(Msg::Grants(Ok(vec![newest, a_grant(), second])));
+    assert_eq!(fx, vec![Effect::Bell]);
+    assert_eq!(app.grants[app.grants_selected].id, "g2", "the cursor stays on its grant");
+    assert!(app.status.as_ref().is_some_and(|(_, s)| s.contains("1 new grant")));
+    assert_eq!(app.update(Msg::Tick(common::fixed_now())), vec![Effect::LoadGrants], "the queue refreshes on a timer");
 }

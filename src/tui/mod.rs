@@ -175,6 +175,14 @@ fn perform(effect: Effect, session: &Session, tx: &mpsc::Sender<Msg>) {
     let tx = tx.clone();
     match effect {
         Effect::Quit => {}
+        Effect::Bell => {
+            if std::env::var_os("TOKENWARD_NO_BELL").is_none() {
+                use std::io::Write;
+                let mut out = std::io::stdout();
+                let _ = out.write_all(b"\x07");
+                let _ = out.flush();
+            }
+        }
         Effect::LoadPage { generation, landing, request } => {
             tokio::spawn(async move {
                 let rows = store.page(&request).await.map_err(|e| e.to_string());

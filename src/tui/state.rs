@@ -68,6 +68,8 @@ pub enum Effect {
     Approve(crate::actions::ApproveInput),
     Deny { grant: String, reason: String },
     Triage { token: Secret, reason: Option<String> },
+    /// The terminal bell: a new grant arrived.
+    Bell,
     Quit,
 }
 
@@ -357,16 +359,27 @@ impl App {
                 }
                 Vec::new()
             }
-            Msg::Grants(r) => {
-                match r {
-                    Ok(g) => {
-                        self.grants = g;
-                        self.grants_selected = self.grants_selected.min(self.grants.len().saturating_sub(1));
+            Msg::Grants(r) => match r {
+                Ok(g) => {
+                    // The cursor stays on its grant when rows arrive; new grants are announced.
+                    let keep = self.grants.get(self.grants_selected).map(|g| g.id.clone());
+                    let fresh = if self.grants.is_empty() { 0 } else { g.iter().filter(|n| self.grants.iter().all(|o| o.id != n.id)).count() };
+                    self.grants = g;
+                    self.grants_selected = keep
+                        .and_then(|id| self.grants.iter().position(|g| g.id == id))
+                        .unwrap_or(self.grants_selected)
+                        .min(self.grants.len().saturating_sub(1));
+                    if fresh > 0 {
+                        self.set_status(Tone::Info, format!("{fresh} new grant(s) waiting for approval"));
+                        return vec![Effect::Bell];
                     }
-                    Err(e) => self.set_status(Tone::Error, format!("grants: {e}")),
+                    Vec::new()
                 }
-                Vec::new()
-            }
+                Err(e) => {
+                    self.set_status(Tone::Error, format!("grants: {e}"));
+                    Vec::new()
+                }
+            },
             Msg::Issuers(r) => {
                 match r {
                     Ok(i) => {
@@ -427,7 +440,8 @@ impl App {
             }
             Msg::Tick(now) => {
                 self.now = now;
-                Vec::new()
+                // The queue is live: re-read it on every tick.
+                if self.view == View::Grants && matches!(self.mode, Mode::Normal) { vec![Effect::LoadGrants] } else { Vec::new() }
             }
         }
     }
