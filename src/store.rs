@@ -612,18 +612,8 @@ impl Store {
         ];
         for (action, actor, scopes, note, when) in events {
             let action = if action == "approved" { "approve" } else if action == "denied" { "deny" } else { action };
-            sqlx::query(
-                "INSERT INTO consent_events (credential_id, grant_id, at, actor, action, scopes, note, source) VALUES (?, ?, ?, ?, ?, ?, ?, 'tokenward')",
-            )
-            .bind(&decision.credential_id)
-            .bind(&grant.id)
-            .bind(when)
-            .bind(actor)
-            .bind(action)
-            .bind(scopes)
-            .bind(note)
-            .execute(&mut *tx)
-            .await?;
+            let event = TokenwardConsent { credential_id: decision.credential_id.as_deref(), grant_id: Some(&grant.id), at: &when, actor: &actor, action, scopes: &scopes, note: note.as_deref() };
+            insert_consent(&mut tx, &event).await?;
         }
         let written = append_audit(&mut tx, entry).await?;
         tx.commit().await?;
@@ -651,16 +641,9 @@ impl Store {
     /// The first of two approvals: a consent event on the grant and the audit entry.
     pub async fn record_partial_approval(&self, grant: &Grant, scopes: &[String], note: &str, entry: &AuditDraft) -> Result<AuditEntry> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query(
-            "INSERT INTO consent_events (credential_id, grant_id, at, actor, action, scopes, note, source) VALUES (NULL, ?, ?, ?, 'approve.partial', ?, ?, 'tokenward')",
-        )
-        .bind(&grant.id)
-        .bind(fmt_ts(&entry.at))
-        .bind(&entry.actor)
-        .bind(scopes.join(" "))
-        .bind(note)
-        .execute(&mut *tx)
-        .await?;
+        let (at, scopes) = (fmt_ts(&entry.at), scopes.join(" "));
+        let event = TokenwardConsent { credential_id: None, grant_id: Some(&grant.id), at: &at, actor: &entry.actor, action: "approve.partial", scopes: &scopes, note: Some(note) };
+        insert_consent(&mut tx, &event).await?;
         let written = append_audit(&mut tx, entry).await?;
         tx.commit().await?;
         Ok(written)
@@ -681,15 +664,9 @@ impl Store {
     pub async fn record_revocation(&self, id: &str, entry: &AuditDraft, reason: &str) -> Result<AuditEntry> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("UPDATE credentials SET status = 'revoked' WHERE id = ?").bind(id).execute(&mut *tx).await?;
-        sqlx::query(
-            "INSERT INTO consent_events (credential_id, at, actor, action, scopes, note, source) VALUES (?, ?, ?, 'revoke', '', ?, 'tokenward')",
-        )
-        .bind(id)
-        .bind(fmt_ts(&entry.at))
-        .bind(&entry.actor)
-        .bind(reason)
-        .execute(&mut *tx)
-        .await?;
+        let at = fmt_ts(&entry.at);
+        let event = TokenwardConsent { credential_id: Some(id), grant_id: None, at: &at, actor: &entry.actor, action: "revoke", scopes: "", note: Some(reason) };
+        insert_consent(&mut tx, &event).await?;
         let written = append_audit(&mut tx, entry).await?;
         sqlx::query("UPDATE revocation_outbox SET done_at = ? WHERE credential_id = ? AND done_at IS NULL")
             .bind(fmt_ts(&entry.at))
@@ -903,6 +880,33 @@ async fn replace_children(tx: &mut sqlx::SqliteConnection, chunk: &[Credential],
         });
         qb.build().execute(&mut *tx).await?;
     }
+    Ok(())
+}
+
+/// A consent event tokenward itself records (a decision or revocation it made).
+struct TokenwardConsent<'a> {
+    credential_id: Option<&'a str>,
+    grant_id: Option<&'a str>,
+    at: &'a str,
+    actor: &'a str,
+    action: &'a str,
+    scopes: &'a str,
+    note: Option<&'a str>,
+}
+
+async fn insert_consent(tx: &mut sqlx::SqliteConnection, e: &TokenwardConsent<'_>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO consent_events (credential_id, grant_id, at, actor, action, scopes, note, source) VALUES (?, ?, ?, ?, ?, ?, ?, 'tokenward')",
+    )
+    .bind(e.credential_id)
+    .bind(e.grant_id)
+    .bind(e.at)
+    .bind(e.actor)
+    .bind(e.action)
+    .bind(e.scopes)
+    .bind(e.note)
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }
 
