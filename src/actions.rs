@@ -128,8 +128,15 @@ impl Actions {
 
     /// The verdict on approving a grant exactly as asked: the queue shows it.
     pub async fn verdict_as_asked(&self, grant: &crate::domain::Grant) -> Result<crate::policy::Verdict, ActionError> {
-        let ctx = self.decision_context(grant, &grant.scopes, grant.ttl_seconds, grant.binding).await?;
-        Ok(self.policy.decide("approve", &ctx))
+        let ctx = self.decision_context(grant, &grant.scopes, policy_ttl(grant.ttl_seconds), grant.binding).await?;
+        let mut verdict = self.policy.decide("approve", &ctx);
+        if verdict.allowed {
+            let finalize = self.policy.decide("finalize", &ctx);
+            if !finalize.allowed {
+                verdict.second_approval = Some(finalize.explanation());
+            }
+        }
+        Ok(verdict)
     }
 
     /// A configured issuer's connector, for a sync started from the TUI.
@@ -396,6 +403,11 @@ pub struct GrantOutcome {
     pub audit_seq: i64,
 }
 
+/// The TTL Cedar judges: 0 (never expires) is longer than any ceiling.
+fn policy_ttl(ttl: i64) -> i64 {
+    if ttl == 0 { 100 * 365 * 86_400 } else { ttl }
+}
+
 fn binding_rank(b: crate::domain::Binding) -> u8 {
     match b {
         crate::domain::Binding::Bearer => 0,
@@ -444,8 +456,9 @@ impl Actions {
         if let Some(extra) = scopes.iter().find(|s| !grant.scopes.contains(s)) {
             return Err(ActionError::Input(format!("scope {extra} was not asked for: an approval may narrow, never widen")));
         }
+        // A TTL of 0 asks for standing access (a token that never expires): it can only be kept as asked or shortened.
         let ttl = input.ttl_seconds.unwrap_or(grant.ttl_seconds);
-        if ttl <= 0 || (grant.ttl_seconds > 0 && ttl > grant.ttl_seconds) {
+        if ttl < 0 || (ttl == 0 && grant.ttl_seconds != 0) || (grant.ttl_seconds > 0 && ttl > grant.ttl_seconds) {
             return Err(ActionError::Input(format!("TTL must be between 1 s and the {} s asked", grant.ttl_seconds)));
         }
         let binding = input.binding.unwrap_or(grant.binding);
@@ -453,7 +466,15 @@ impl Actions {
             return Err(ActionError::Input(format!("binding may be tightened, not loosened ({} asked)", grant.binding)));
         }
         let connector = self.connector(&grant.issuer)?;
-        let context = self.decision_context(&grant, &scopes, ttl, binding).await?;
+        let narrowed = scopes != grant.scopes || ttl != grant.ttl_seconds || binding != grant.binding;
+        if narrowed && !connector.capabilities().narrow {
+            return Err(ActionError::Input(format!(
+                "{} ({}) approves a request exactly as asked and cannot narrow it; approve it as asked or deny it and ask for a narrower one",
+                grant.issuer,
+                connector.kind().as_str()
+            )));
+        }
+        let context = self.decision_context(&grant, &scopes, policy_ttl(ttl), binding).await?;
         let verdict = self.policy.decide("approve", &context);
         let target = format!("grant:{}", grant.id);
         if !verdict.allowed {

@@ -102,6 +102,9 @@ pub enum Command {
         /// pending, approved, denied or expired (default: all).
         #[arg(long)]
         status: Option<String>,
+        /// newest or oldest first (default: `[grants] order` of the config, else newest).
+        #[arg(long, value_parser = ["newest", "oldest"])]
+        order: Option<String>,
     },
     /// Approve a pending grant, perhaps narrower and shorter; the issuer first, then the record.
     Approve {
@@ -358,7 +361,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Credentials { filter, sort, desc, limit } => credentials(&ctx, filter, &sort, desc, limit).await,
         Command::Show { id } => show(&ctx, &id).await,
-        Command::Grants { status } => grants(&ctx, status).await,
+        Command::Grants { status, order } => grants(&ctx, status, order).await,
         Command::Revoke { id, reason } => revoke(&ctx, &id, &reason).await,
         Command::Approve { id, justification, scopes, ttl, binding } => {
             let ttl_seconds = match ttl {
@@ -564,13 +567,22 @@ async fn show(ctx: &Context, needle: &str) -> Result<()> {
     Ok(())
 }
 
-async fn grants(ctx: &Context, status: Option<String>) -> Result<()> {
+async fn grants(ctx: &Context, status: Option<String>, order: Option<String>) -> Result<()> {
     let status = match status {
         Some(s) => Some(GrantStatus::parse(&s).ok_or_else(|| eyre!("unknown grant status '{s}' (pending, approved, denied, expired)"))?),
         None => None,
     };
+    let newest = match order.as_deref() {
+        Some(o) => o == "newest",
+        None => ctx.config.grants.newest_first().map_err(|e| eyre!(e))?,
+    };
+    let sla = ctx.config.grants.sla().map_err(|e| eyre!(e))?;
     let actions = ctx.actions().await?;
-    let grants = actions.store.grants(status, 10_000).await?;
+    let mut grants = actions.store.grants(status, 10_000).await?;
+    if !newest {
+        grants.reverse();
+    }
+    let now = chrono::Utc::now();
     match ctx.format {
         Format::Json => {
             // Each pending grant with Cedar's verdict on approving it as asked, as the TUI shows it.
@@ -579,6 +591,10 @@ async fn grants(ctx: &Context, status: Option<String>) -> Result<()> {
                 let mut v = serde_json::to_value(g)?;
                 if g.status == GrantStatus::Pending {
                     v["policy"] = serde_json::to_value(actions.verdict_as_asked(g).await?)?;
+                    if let Some(at) = g.requested_at {
+                        v["age_seconds"] = (now - at).num_seconds().into();
+                        v["sla_breached"] = (now - at >= sla).into();
+                    }
                 }
                 out.push(v);
             }

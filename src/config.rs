@@ -24,6 +24,97 @@ pub struct Config {
     /// Per-view key overrides: `[keys.credentials] revoke = "x"`.
     #[serde(default)]
     pub keys: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+    /// The approval queue: SLA, order, bell.
+    #[serde(default)]
+    pub grants: GrantsConfig,
+    /// Thresholds of the findings rules.
+    #[serde(default)]
+    pub findings: FindingsConfig,
+}
+
+/// `[grants]`: how the approval queue behaves.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantsConfig {
+    /// How long a grant may wait before it is called out (default "15m").
+    pub sla: Option<String>,
+    /// "newest" (default) or "oldest" first.
+    pub order: Option<String>,
+    /// Ring the terminal bell when new grants arrive (default true).
+    pub bell: Option<bool>,
+}
+
+impl GrantsConfig {
+    pub fn sla(&self) -> Result<chrono::Duration, String> {
+        duration_setting("grants.sla", self.sla.as_deref(), "15m")
+    }
+    pub fn newest_first(&self) -> Result<bool, String> {
+        match self.order.as_deref() {
+            None | Some("newest") => Ok(true),
+            Some("oldest") => Ok(false),
+            Some(o) => Err(format!("grants.order '{o}' must be \"newest\" or \"oldest\"")),
+        }
+    }
+}
+
+/// `[findings]`: the thresholds of the rules.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FindingsConfig {
+    /// Unused for longer than this is stale (default "90d").
+    pub stale: Option<String>,
+    /// Longest acceptable lifetime per scope class (defaults: admin 7d, write 30d, read 90d).
+    pub max_lifetime_admin: Option<String>,
+    pub max_lifetime_write: Option<String>,
+    pub max_lifetime_read: Option<String>,
+    /// Scope prefixes or suffixes that count as sensitive besides the built-in
+    /// ones (admin:, payments:, secrets:, :write, :prod), e.g. ["hr:", ":delete"].
+    #[serde(default)]
+    pub sensitive: Vec<String>,
+    /// Renewals without fresh consent before silent-renewal fires (default 3).
+    pub renewals: Option<u32>,
+    /// Within how long distinct workloads or origins count as sharing (default "24h").
+    pub shared_window: Option<String>,
+}
+
+/// The findings thresholds, parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Thresholds {
+    pub stale: chrono::Duration,
+    pub max_admin: chrono::Duration,
+    pub max_write: chrono::Duration,
+    pub max_read: chrono::Duration,
+    pub sensitive: Vec<String>,
+    pub renewals: u32,
+    pub shared_window: chrono::Duration,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        FindingsConfig::default().thresholds().expect("defaults parse")
+    }
+}
+
+impl FindingsConfig {
+    pub fn thresholds(&self) -> Result<Thresholds, String> {
+        Ok(Thresholds {
+            stale: duration_setting("findings.stale", self.stale.as_deref(), "90d")?,
+            max_admin: duration_setting("findings.max_lifetime_admin", self.max_lifetime_admin.as_deref(), "7d")?,
+            max_write: duration_setting("findings.max_lifetime_write", self.max_lifetime_write.as_deref(), "30d")?,
+            max_read: duration_setting("findings.max_lifetime_read", self.max_lifetime_read.as_deref(), "90d")?,
+            sensitive: self.sensitive.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+            renewals: self.renewals.unwrap_or(3).max(1),
+            shared_window: duration_setting("findings.shared_window", self.shared_window.as_deref(), "24h")?,
+        })
+    }
+}
+
+fn duration_setting(name: &str, value: Option<&str>, default: &str) -> Result<chrono::Duration, String> {
+    let text = value.unwrap_or(default);
+    match crate::filter::parse_duration(text) {
+        Some(d) if d > chrono::Duration::zero() => Ok(d),
+        _ => Err(format!("{name} '{text}' is not a duration like 15m, 8h, 90d")),
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -86,6 +177,9 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), String> {
+        self.grants.sla()?;
+        self.grants.newest_first()?;
+        self.findings.thresholds()?;
         let mut seen = std::collections::HashSet::new();
         for i in &self.issuers {
             if i.name.trim().is_empty() || i.name.chars().any(|c| c.is_control() || c.is_whitespace()) {
@@ -124,6 +218,11 @@ impl Config {
             Err(e) => return vec![Problem { line: line_of_error(text, &e), message: e.message().to_string() }],
         };
         let mut problems = Vec::new();
+        for e in [config.grants.sla().err(), config.grants.newest_first().err(), config.findings.thresholds().err()].into_iter().flatten() {
+            let key = e.split(['.', ' ']).nth(1).unwrap_or("");
+            let line = text.lines().position(|l| l.trim_start().starts_with(key)).map(|n| n + 1);
+            problems.push(Problem { line, message: e });
+        }
         let mut seen = std::collections::HashMap::new();
         for (n, i) in config.issuers.iter().enumerate() {
             let line = issuer_line(text, n);
@@ -273,5 +372,20 @@ mod tests {
         assert!(Config::parse(dup, Path::new("t")).unwrap_err().to_string().contains("used twice"));
         let url = "[[issuer]]\nname = \"b\"\nkind = \"tokenward\"\nurl = \"ftp://x\"\n";
         assert!(Config::parse(url, Path::new("t")).unwrap_err().to_string().contains("http://"));
+    }
+
+    #[test]
+    fn grants_and_findings_settings_parse_with_defaults_and_name_bad_values() {
+        let c = Config::parse("[grants]\nsla = \"30m\"\norder = \"oldest\"\nbell = false\n[findings]\nstale = \"30d\"\nsensitive = [\"hr:\"]\n", Path::new("t")).expect("parses");
+        assert_eq!(c.grants.sla(), Ok(chrono::Duration::minutes(30)));
+        assert_eq!(c.grants.newest_first(), Ok(false));
+        let t = c.findings.thresholds().expect("thresholds");
+        assert_eq!((t.stale, t.max_admin, t.renewals), (chrono::Duration::days(30), chrono::Duration::days(7), 3));
+        assert_eq!(t.sensitive, vec!["hr:".to_string()]);
+        let d = Config::default();
+        assert_eq!((d.grants.sla(), d.grants.newest_first()), (Ok(chrono::Duration::minutes(15)), Ok(true)));
+        let bad = Config::check("operator = \"a\"\n[grants]\nsla = \"soon\"\n");
+        assert_eq!(bad, vec![Problem { line: Some(3), message: "grants.sla 'soon' is not a duration like 15m, 8h, 90d".into() }]);
+        assert!(Config::parse("[grants]\norder = \"random\"\n", Path::new("t")).unwrap_err().to_string().contains("newest"));
     }
 }

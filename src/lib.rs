@@ -9,6 +9,7 @@ pub mod demo;
 pub mod detail;
 pub mod domain;
 pub mod filter;
+pub mod findings;
 pub mod policy;
 pub mod protocol;
 pub mod reference;

@@ -60,6 +60,9 @@ pub struct Verdict {
     /// The policies that decided, with their @reason.
     pub reasons: Vec<PolicyReason>,
     pub errors: Vec<String>,
+    /// Allowed, but this approval is the first of two: why a second approver is needed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub second_approval: Option<String>,
 }
 
 impl Verdict {
@@ -137,7 +140,7 @@ impl PolicyEngine {
     }
 
     pub fn decide(&self, action: &str, ctx: &DecisionContext) -> Verdict {
-        let fail = |e: String| Verdict { allowed: false, reasons: Vec::new(), errors: vec![e] };
+        let fail = |e: String| Verdict { allowed: false, reasons: Vec::new(), errors: vec![e], second_approval: None };
         let uid = |s: &str| EntityUid::from_str(s).map_err(|e| e.to_string());
         let (principal, action_uid, resource) = match (
             uid(&format!("Tokenward::Operator::{}", serde_json::Value::String(ctx.operator.clone()))),
@@ -176,7 +179,7 @@ impl PolicyEngine {
         // Cedar reports the deciding policies as a set: sort them so explanations are stable.
         let mut reasons: Vec<PolicyReason> = reasons;
         reasons.sort_by(|a, b| a.policy.cmp(&b.policy));
-        Verdict { allowed, reasons, errors: response.diagnostics().errors().map(|e| e.to_string()).collect() }
+        Verdict { allowed, reasons, errors: response.diagnostics().errors().map(|e| e.to_string()).collect(), second_approval: None }
     }
 }
 

@@ -208,3 +208,60 @@ async fn vault_accessors_become_credentials_and_revoke_by_accessor() {
     assert_eq!(p2.next_cursor, None);
     assert_eq!(v.revoke("hmac-a2", "sec", "root token in CI").await.expect("revoked").status, 204);
 }
+
+/// GitHub token requests are approved and denied through the shared actions: a
+/// request can be approved only as asked (GitHub cannot narrow), Cedar still
+/// decides, and the decision reaches GitHub with the justification as its reason.
+#[tokio::test]
+async fn github_requests_are_decided_through_the_actions_as_asked_only() {
+    use std::sync::Arc;
+    use tokenward::actions::{ActionError, Actions, ApproveInput};
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/orgs/acme/personal-access-token-requests"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(recording("github/requests-review.json")))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/orgs/acme/personal-access-token-requests/78"))
+        .and(body_json(json!({"action": "approve", "reason": "licence audit, one day"})))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/orgs/acme/personal-access-token-requests/77"))
+        .and(body_json(json!({"action": "deny", "reason": "write for a week is too long: ask for one day"})))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let gh: Arc<dyn Connector> = Arc::from(github(&server, 100));
+    let store = tokenward::store::Store::open_in_memory().await.expect("store");
+    store.replace_grants("gh", &gh.list_grants().await.expect("requests"), chrono::Utc::now()).await.expect("grants");
+    let actions = Actions::new(store.clone(), &[gh], "oncall@acme.test", false);
+    let approve = |scopes: Option<Vec<String>>, ttl: Option<i64>, grant: &str, why: &str| ApproveInput {
+        grant: grant.into(),
+        scopes,
+        ttl_seconds: ttl,
+        binding: None,
+        justification: why.into(),
+    };
+
+    // Narrower or shorter cannot be done at GitHub: refused before anything is sent.
+    let shorter = actions.approve(&approve(None, Some(3600), "request-78", "x")).await.expect_err("GitHub cannot shorten");
+    assert!(matches!(&shorter, ActionError::Input(m) if m.contains("exactly as asked")), "{shorter}");
+    // Cedar still decides: write for 7 days is over the 8 h ceiling for write scopes.
+    let too_long = actions.approve(&approve(None, None, "request-77", "x")).await.expect_err("policy");
+    assert!(matches!(&too_long, ActionError::Policy(m) if m.contains("max-ttl-write")), "{too_long}");
+    let verdict = actions.verdict_as_asked(&store.grant("request-77").await.expect("grant")).await.expect("verdict");
+    assert!(!verdict.allowed);
+
+    let ok = actions.approve(&approve(None, None, "request-78", "licence audit, one day")).await.expect("approved as asked");
+    assert_eq!(ok.status, tokenward::domain::GrantStatus::Approved);
+    assert_eq!(ok.issuer_answer.status, 204);
+    let denied = actions.deny("request-77", "write for a week is too long: ask for one day").await.expect("denied");
+    assert_eq!(denied.status, tokenward::domain::GrantStatus::Denied);
+    let log = store.audit_for_target(&format!("grant:{}", ok.grant_id), 10).await.expect("audit");
+    assert!(log.iter().any(|e| e.action == "approve" && e.actor == "oncall@acme.test"), "{log:?}");
+}

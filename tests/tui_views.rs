@@ -430,3 +430,37 @@ async fn the_queue_keeps_the_cursor_on_its_grant_and_announces_new_ones() {
     assert!(app.status.as_ref().is_some_and(|(_, s)| s.contains("1 new grant")));
     assert_eq!(app.update(Msg::Tick(common::fixed_now())), vec![Effect::LoadGrants], "the queue refreshes on a timer");
 }
+
+#[tokio::test]
+async fn the_queue_orders_by_age_calls_out_the_sla_and_says_when_two_approvers_are_needed() {
+    let store = common::seeded_store(10).await;
+    let mut app = app_on(&store, 150, 30).await;
+    app.run_command("grants");
+    let mut older = a_grant();
+    older.id = "g-old".into();
+    older.external_id = "grant-0000".into();
+    older.requested_at = Some(common::fixed_now() - chrono::Duration::minutes(50));
+    app.update(Msg::Grants(Ok(vec![older.clone(), a_grant()])));
+    assert_eq!(app.grants[0].id, "g1", "newest first by default");
+    // `o` flips to oldest first and the cursor stays on its grant.
+    app.update(key('o'));
+    assert_eq!(app.grants.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(), ["g-old", "g1"]);
+    assert_eq!(app.grants[app.grants_selected].id, "g1");
+    assert!(app.status.as_ref().is_some_and(|(_, s)| s.contains("oldest first")));
+    // The SLA comes from the config: at 30 minutes only the 50-minute-old grant is late.
+    app.grant_sla = chrono::Duration::minutes(30);
+    assert!(app.breached(&older) && !app.breached(&a_grant()));
+    app.grant_sla = chrono::Duration::minutes(60);
+    assert!(!app.breached(&older));
+    // With the bell off, a new grant is still announced, silently.
+    app.bell = false;
+    let mut newest = a_grant();
+    newest.id = "g-new".into();
+    let fx = app.update(Msg::Grants(Ok(vec![newest, older, a_grant()])));
+    assert!(fx.is_empty(), "{fx:?}");
+    assert!(app.status.as_ref().is_some_and(|(_, s)| s.contains("1 new grant")));
+    // Allowed as asked, but as the first of two approvals: the queue says so.
+    let verdict = tokenward::policy::Verdict { allowed: true, reasons: vec![], errors: vec![], second_approval: Some("two-person-rule: ...".into()) };
+    app.update(Msg::Verdicts([("g1".to_string(), verdict)].into_iter().collect()));
+    assert!(render(&app, 150, 30).contains("needs a 2nd approver"));
+}

@@ -277,6 +277,20 @@ impl Connector for GithubOrg {
         })
     }
 
+    /// GitHub approves a request exactly as asked: the actions refuse narrowing
+    /// before this is called (`narrow` is false), so the justification is all we send.
+    fn approve<'a>(&'a self, decision: &'a super::Approval) -> BoxFuture<'a, Result<super::ApprovalAnswer>> {
+        Box::pin(async move {
+            let answer = self.review_request(&decision.external_id, true, &decision.justification).await?;
+            // The token already exists (GitHub issued it with the request); it appears with the next sync.
+            Ok(super::ApprovalAnswer { answer, credential_external_id: None })
+        })
+    }
+
+    fn deny<'a>(&'a self, external_id: &'a str, _approver: &'a str, reason: &'a str) -> BoxFuture<'a, Result<IssuerAnswer>> {
+        Box::pin(async move { self.review_request(external_id, false, reason).await })
+    }
+
     fn revoke<'a>(&'a self, external_id: &'a str, _actor: &'a str, _reason: &'a str) -> BoxFuture<'a, Result<IssuerAnswer>> {
         Box::pin(async move {
             let id = external_id.strip_prefix("pat-").filter(|n| n.bytes().all(|b| b.is_ascii_digit())).ok_or_else(|| ConnectorError::Config {

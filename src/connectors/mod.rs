@@ -81,6 +81,9 @@ pub struct Capabilities {
     pub revoke: bool,
     /// Answers RFC 7662 introspection and RFC 7009 revocation by token value (triage).
     pub introspect: bool,
+    /// Can issue less than a grant asked (fewer scopes, shorter, bound). A code
+    /// host approves a token request exactly as asked or not at all.
+    pub narrow: bool,
 }
 
 pub trait Connector: Send + Sync {

@@ -135,7 +135,7 @@ impl Connector for ScimDirectory {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { owners: true, directory: true, credentials: false, grants: false, revoke: false, introspect: false }
+        Capabilities { owners: true, directory: true, ..Capabilities::default() }
     }
 
     fn list_owners(&self, cursor: Option<String>) -> BoxFuture<'_, Result<Page<Owner>>> {

@@ -45,7 +45,7 @@ impl Connector for ProtocolV1 {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { owners: true, directory: false, credentials: true, grants: true, revoke: true, introspect: false }
+        Capabilities { owners: true, credentials: true, grants: true, revoke: true, narrow: true, ..Capabilities::default() }
     }
 
     fn list_owners(&self, cursor: Option<String>) -> BoxFuture<'_, Result<Page<Owner>>> {

@@ -32,6 +32,7 @@ pub enum Action {
     SyncNow,
     Approve,
     Deny,
+    ToggleOrder,
 }
 
 impl Action {
@@ -59,6 +60,7 @@ impl Action {
             Action::SyncNow => "sync the selected issuer now",
             Action::Approve => "approve the grant: narrower scopes, shorter TTL, tighter binding, a justification",
             Action::Deny => "deny the grant with a reason",
+            Action::ToggleOrder => "newest or oldest first",
         }
     }
 
@@ -77,6 +79,7 @@ impl Action {
             Action::SyncNow => "sync now",
             Action::Approve => "approve",
             Action::Deny => "deny",
+            Action::ToggleOrder => "order",
             _ => "",
         }
     }

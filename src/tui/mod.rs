@@ -30,6 +30,10 @@ pub struct Session {
     pub read_only: bool,
     pub db_label: String,
     pub warnings: Vec<String>,
+    /// `[grants]`: SLA, order, bell.
+    pub grant_sla: chrono::Duration,
+    pub grants_newest_first: bool,
+    pub bell: bool,
     /// Kept alive for the session (the demo's in-process issuer connector).
     pub _connectors: Vec<Arc<dyn Connector>>,
 }
@@ -42,7 +46,12 @@ impl Session {
         if let Err(e) = keymap.merge(&ctx.config.keys) {
             warnings.push(e);
         }
+        // Config::parse validated these; the defaults stand in for a config built in code.
+        let grants = &ctx.config.grants;
         Session {
+            grant_sla: grants.sla().unwrap_or(chrono::Duration::minutes(15)),
+            grants_newest_first: grants.newest_first().unwrap_or(true),
+            bell: grants.bell.unwrap_or(true) && std::env::var_os("TOKENWARD_NO_BELL").is_none(),
             db_label: store.location().to_string(),
             store,
             actions,
@@ -104,6 +113,7 @@ pub async fn run(session: Session) -> Result<()> {
     let size = terminal.size()?;
     let mut app = App::new(session.keymap.clone(), &session.operator, &session.db_label, session.read_only, chrono::Utc::now());
     app.themes = session.themes.iter().map(|t| t.name.clone()).collect();
+    (app.grant_sla, app.grants_newest_first, app.bell) = (session.grant_sla, session.grants_newest_first, session.bell);
     if let Some(w) = session.warnings.first() {
         app.set_status(state::Tone::Warning, w.clone());
     }
@@ -170,18 +180,16 @@ fn spawn_ticks(tx: mpsc::Sender<Msg>, actions: Actions) {
 }
 
 /// Runs one effect off the input path; its reply comes back as a message.
-fn perform(effect: Effect, session: &Session, tx: &mpsc::Sender<Msg>) {
+pub fn perform(effect: Effect, session: &Session, tx: &mpsc::Sender<Msg>) {
     let store = session.store.clone();
     let tx = tx.clone();
     match effect {
         Effect::Quit => {}
         Effect::Bell => {
-            if std::env::var_os("TOKENWARD_NO_BELL").is_none() {
-                use std::io::Write;
-                let mut out = std::io::stdout();
-                let _ = out.write_all(b"\x07");
-                let _ = out.flush();
-            }
+            use std::io::Write;
+            let mut out = std::io::stdout();
+            let _ = out.write_all(b"\x07");
+            let _ = out.flush();
         }
         Effect::LoadPage { generation, landing, request } => {
             tokio::spawn(async move {

@@ -228,6 +228,12 @@ pub struct App {
     pub detail: Option<DetailPane>,
     pub grants: Vec<Grant>,
     pub grants_selected: usize,
+    /// Newest first (the default) or oldest first: `o` flips it.
+    pub grants_newest_first: bool,
+    /// How long a grant may wait before its age is called out.
+    pub grant_sla: chrono::Duration,
+    /// Ring the bell when new grants arrive.
+    pub bell: bool,
     pub issuers: Vec<IssuerSummary>,
     pub issuers_selected: usize,
     pub sync_runs: Vec<SyncRun>,
@@ -258,6 +264,9 @@ impl App {
             detail: None,
             grants: Vec::new(),
             grants_selected: 0,
+            grants_newest_first: true,
+            grant_sla: chrono::Duration::minutes(15),
+            bell: true,
             issuers: Vec::new(),
             issuers_selected: 0,
             sync_runs: Vec::new(),
@@ -282,6 +291,21 @@ impl App {
         fx.push(Effect::LoadGrants);
         fx.push(Effect::LoadIssuers);
         fx
+    }
+
+    /// The queue in the chosen order, by request time.
+    fn order_grants(&mut self) {
+        let newest = self.grants_newest_first;
+        // A stable sort: grants asked at the same moment keep the store's order.
+        self.grants.sort_by(|a, b| {
+            let o = a.requested_at.cmp(&b.requested_at);
+            if newest { o.reverse() } else { o }
+        });
+    }
+
+    /// Whether a grant has waited past the SLA.
+    pub fn breached(&self, g: &Grant) -> bool {
+        g.requested_at.is_some_and(|t| self.now - t >= self.grant_sla)
     }
 
     pub fn selected_row(&self) -> Option<&CredentialRow> {
@@ -365,13 +389,14 @@ impl App {
                     let keep = self.grants.get(self.grants_selected).map(|g| g.id.clone());
                     let fresh = if self.grants.is_empty() { 0 } else { g.iter().filter(|n| self.grants.iter().all(|o| o.id != n.id)).count() };
                     self.grants = g;
+                    self.order_grants();
                     self.grants_selected = keep
                         .and_then(|id| self.grants.iter().position(|g| g.id == id))
                         .unwrap_or(self.grants_selected)
                         .min(self.grants.len().saturating_sub(1));
                     if fresh > 0 {
                         self.set_status(Tone::Info, format!("{fresh} new grant(s) waiting for approval"));
-                        return vec![Effect::Bell];
+                        return if self.bell { vec![Effect::Bell] } else { Vec::new() };
                     }
                     Vec::new()
                 }
@@ -645,7 +670,10 @@ impl App {
         note.set_placeholder_text(if approve { "justification: why this access, for this task (required)" } else { "reason (required)" });
         let keep = vec![true; grant.scopes.len()];
         let binding = grant.binding;
-        self.mode = Mode::Decide(Box::new(DecisionForm { grant, approve, keep, field: 0, ttl, binding, note, waiting: false, error: None }));
+        let mut form = DecisionForm { grant, approve, keep, field: 0, ttl, binding, note, waiting: false, error: None };
+        // Focus on the justification: approving as asked is typing why, then Enter (home row); Tab reaches scopes, TTL, binding.
+        form.field = form.note_field();
+        self.mode = Mode::Decide(Box::new(form));
         Vec::new()
     }
 
@@ -661,8 +689,8 @@ impl App {
         }
         let last = form.note_field();
         match key.code {
-            KeyCode::Tab | KeyCode::Down if form.approve && form.field < last => form.field += 1,
-            KeyCode::BackTab | KeyCode::Up if form.approve && form.field > 0 => form.field -= 1,
+            KeyCode::Tab | KeyCode::Down if form.approve => form.field = if form.field < last { form.field + 1 } else { 0 },
+            KeyCode::BackTab | KeyCode::Up if form.approve => form.field = if form.field > 0 { form.field - 1 } else { last },
             KeyCode::Enter => {
                 let note = form.note.lines().join(" ").trim().to_string();
                 if note.is_empty() {
@@ -896,6 +924,14 @@ impl App {
                 self.reload(Landing::First)
             }
             Action::Revoke => self.open_revoke(),
+            Action::ToggleOrder => {
+                let keep = self.grants.get(self.grants_selected).map(|g| g.id.clone());
+                self.grants_newest_first = !self.grants_newest_first;
+                self.order_grants();
+                self.grants_selected = keep.and_then(|id| self.grants.iter().position(|g| g.id == id)).unwrap_or(0);
+                self.set_status(Tone::Info, if self.grants_newest_first { "grants: newest first" } else { "grants: oldest first" });
+                Vec::new()
+            }
             Action::Approve => self.open_decision(true),
             Action::Deny => self.open_decision(false),
             Action::SyncNow => match self.issuers.get(self.issuers_selected) {

@@ -281,8 +281,8 @@ fn draw_grants(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         .take(height)
         .map(|g| {
             let age = g.requested_at.map(|t| human_duration(app.now - t)).unwrap_or_else(|| "-".into());
-            // Waiting longer than the approval SLA (15 minutes) is called out.
-            let late = g.requested_at.is_some_and(|t| (app.now - t).num_minutes() >= 15);
+            // Waiting longer than the approval SLA (`[grants] sla`, 15 minutes by default) is called out.
+            let late = app.breached(g);
             Row::new(vec![
                 Cell::from(Span::styled(safe(&g.external_id, 20), theme.muted)),
                 Cell::from(Span::styled(safe(g.workload.as_deref().unwrap_or("-"), 40), theme.text)),
@@ -293,6 +293,7 @@ fn draw_grants(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
                 Cell::from(Span::styled(g.binding.to_string(), if g.binding == crate::domain::Binding::Bearer { theme.warning } else { theme.ok })),
                 Cell::from(Span::styled(age, if late { theme.danger } else { theme.muted })),
                 match app.verdicts.get(&g.id) {
+                    Some(v) if v.allowed && v.second_approval.is_some() => Cell::from(Span::styled("ok · needs a 2nd approver", theme.accent)),
                     Some(v) if v.allowed => Cell::from(Span::styled("ok as asked", theme.ok)),
                     Some(v) => Cell::from(Span::styled(
                         format!("✗ {}", v.reasons.iter().filter(|r| r.effect == "forbid").map(|r| r.policy.as_str()).collect::<Vec<_>>().join(", ")),

@@ -15,6 +15,9 @@ use crate::domain::{
 };
 use crate::filter::{SqlFilter, SqlValue};
 
+pub mod findings;
+pub use findings::{FindingCount, FindingRow, RecomputeReport};
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database: {0}")]

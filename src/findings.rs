@@ -1,0 +1,148 @@
+//! The findings engine: every rule of DESIGN.md with its severity and the
+//! framework controls it maps to. The rules' SQL lives in `store::findings`;
+//! this module says which rules exist, what they mean, and runs them.
+use crate::config::Thresholds;
+use crate::domain::Timestamp;
+use crate::store::findings::{self as sql, RuleQuery, RuleSpec};
+use crate::store::{RecomputeReport, Store, StoreError};
+
+/// One rule: its id (as in `finding:ID` filters and `--rule`), severity, what it
+/// means, and its mapping to OWASP NHI Top 10, NIST CSF 2.0 PR.AA and the NIST AI RMF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Rule {
+    pub id: &'static str,
+    pub severity: &'static str,
+    pub fires_when: &'static str,
+    pub frameworks: &'static [&'static str],
+}
+
+pub const RULES: &[Rule] = &[
+    Rule {
+        id: "owner-offboarded",
+        severity: "high",
+        fires_when: "active credential whose owner left",
+        frameworks: &["OWASP NHI1", "NIST CSF PR.AA-01", "AI RMF Govern"],
+    },
+    Rule {
+        id: "owner-missing",
+        severity: "medium",
+        fires_when: "no owner, or owner unknown to the directory",
+        frameworks: &["OWASP NHI1", "NIST CSF PR.AA-01", "AI RMF Govern"],
+    },
+    Rule {
+        id: "stale-unused",
+        severity: "low",
+        fires_when: "unused for longer than the stale window",
+        frameworks: &["OWASP NHI7", "NIST CSF PR.AA-05", "AI RMF Manage"],
+    },
+    Rule {
+        id: "long-lived",
+        severity: "medium",
+        fires_when: "lifetime longer than the maximum for its scope class",
+        frameworks: &["OWASP NHI7", "NIST CSF PR.AA-05", "AI RMF Manage"],
+    },
+    Rule { id: "no-expiry", severity: "medium", fires_when: "never expires", frameworks: &["OWASP NHI7", "NIST CSF PR.AA-05", "AI RMF Manage"] },
+    Rule {
+        id: "bearer-sensitive",
+        severity: "high",
+        fires_when: "sensitive or admin scope on an unbound (bearer) token",
+        frameworks: &["OWASP NHI4", "NIST CSF PR.AA-03", "AI RMF Manage"],
+    },
+    Rule {
+        id: "shared-across-workloads",
+        severity: "high",
+        fires_when: "one credential used by several workloads or origins (forwarding, replay, reuse)",
+        frameworks: &["OWASP NHI9", "OWASP NHI2", "NIST CSF PR.AA-03", "AI RMF Measure"],
+    },
+    Rule {
+        id: "used-after-task",
+        severity: "high",
+        fires_when: "used after its task ended",
+        frameworks: &["OWASP agentic: privilege misuse", "NIST CSF PR.AA-05", "AI RMF Measure"],
+    },
+    Rule {
+        id: "scope-beyond-consent",
+        severity: "high",
+        fires_when: "holds scopes that no consent event granted",
+        frameworks: &["OWASP NHI5", "NIST CSF PR.AA-05", "AI RMF Govern"],
+    },
+    Rule {
+        id: "silent-renewal",
+        severity: "medium",
+        fires_when: "renewed repeatedly with no fresh consent",
+        frameworks: &["OWASP NHI7", "NIST CSF PR.AA-05", "AI RMF Govern"],
+    },
+    Rule {
+        id: "no-consent-trail",
+        severity: "low",
+        fires_when: "agent credential with no consent record",
+        frameworks: &["NIST CSF PR.AA-05", "AI RMF Govern"],
+    },
+    Rule {
+        id: "human-use",
+        severity: "medium",
+        fires_when: "agent credential used interactively by a person",
+        frameworks: &["OWASP NHI10", "NIST CSF PR.AA-01", "AI RMF Govern"],
+    },
+];
+
+pub fn rule(id: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.id == id)
+}
+
+/// The query of one rule with the configured thresholds.
+pub fn query(rule: &Rule, t: &Thresholds, now: Timestamp) -> RuleQuery {
+    match rule.id {
+        "owner-offboarded" => sql::owner_offboarded(),
+        "owner-missing" => sql::owner_missing(),
+        "stale-unused" => sql::stale_unused(t, now),
+        "long-lived" => sql::long_lived(t),
+        "no-expiry" => sql::no_expiry(),
+        "bearer-sensitive" => sql::bearer_sensitive(t),
+        "shared-across-workloads" => sql::shared_across_workloads(t),
+        "used-after-task" => sql::used_after_task(),
+        "scope-beyond-consent" => sql::scope_beyond_consent(),
+        "silent-renewal" => sql::silent_renewal(t),
+        "no-consent-trail" => sql::no_consent_trail(),
+        "human-use" => sql::human_use(),
+        other => unreachable!("rule {other} has no query: RULES and query() must agree (tested)"),
+    }
+}
+
+/// Runs every rule over the store: findings open, stay open, or close.
+pub async fn recompute(store: &Store, t: &Thresholds, now: Timestamp) -> Result<RecomputeReport, StoreError> {
+    let frameworks: Vec<String> = RULES.iter().map(|r| r.frameworks.join("; ")).collect();
+    let specs = RULES
+        .iter()
+        .zip(&frameworks)
+        .map(|(r, f)| RuleSpec { rule: r.id, severity: r.severity, frameworks: f, query: query(r, t, now) })
+        .collect();
+    store.recompute_findings(specs, now).await
+}
+
+/// Severities, most urgent first.
+pub fn severity_rank(s: &str) -> u8 {
+    match s {
+        "critical" => 0,
+        "high" => 1,
+        "medium" => 2,
+        _ => 3,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_of_design_md_has_a_query_and_frameworks() {
+        let design = ["owner-offboarded", "owner-missing", "stale-unused", "long-lived", "no-expiry", "bearer-sensitive", "shared-across-workloads",
+            "used-after-task", "scope-beyond-consent", "silent-renewal", "no-consent-trail", "human-use"];
+        assert_eq!(RULES.iter().map(|r| r.id).collect::<Vec<_>>(), design);
+        let t = Thresholds::default();
+        for r in RULES {
+            assert!(!r.frameworks.is_empty(), "{}", r.id);
+            assert!(query(r, &t, chrono::Utc::now()).sql.contains("SELECT"), "{}", r.id);
+        }
+    }
+}
