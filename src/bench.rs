@@ -31,6 +31,11 @@ pub struct BenchReport {
     pub frame_ms_p50: f64,
     pub frame_ms_p95: f64,
     pub approvals: ApprovalFigures,
+    /// Every findings rule over the whole inventory, one transaction (goal: <= 10 s at 1M).
+    pub findings_recompute_seconds: f64,
+    /// The same again, with the findings already open (the usual case after a sync).
+    pub findings_rerun_seconds: f64,
+    pub findings_open: i64,
 }
 
 /// Clearing a grant queue through the TUI's own update loop and effects, against
@@ -173,6 +178,14 @@ pub async fn run(n: u64, keep: Option<PathBuf>, json: bool) -> Result<()> {
         });
     }
 
+    say("bench: recomputing findings (every rule, whole inventory)".into());
+    let thresholds = crate::config::Thresholds::default();
+    let t = Instant::now();
+    let first = crate::findings::recompute(&store, &thresholds, chrono::Utc::now()).await?;
+    let findings_recompute_seconds = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    crate::findings::recompute(&store, &thresholds, chrono::Utc::now()).await?;
+    let findings_rerun_seconds = t.elapsed().as_secs_f64();
     let (p50, p95) = frame_times(&store).await?;
     say("bench: clearing 20 grants through the TUI loop against the reference issuer".into());
     let approvals = approvals(20).await?;
@@ -191,6 +204,9 @@ pub async fn run(n: u64, keep: Option<PathBuf>, json: bool) -> Result<()> {
         frame_ms_p50: p50,
         frame_ms_p95: p95,
         approvals,
+        findings_recompute_seconds,
+        findings_rerun_seconds,
+        findings_open: first.open,
     };
     store.close().await;
     if json {
@@ -216,6 +232,10 @@ fn print_report(r: &BenchReport) {
         println!("  {:<28} first page p50 {:>8.2} ms   count p50 {:>8.2} ms   {} matches", f.query, f.first_page_p50_ms, f.count_p50_ms, f.matches);
     }
     println!("frame    credential view 160x48, TestBackend: p50 {:.3} ms  p95 {:.3} ms (goal <= 1 ms)", r.frame_ms_p50, r.frame_ms_p95);
+    println!(
+        "findings every rule over the inventory: first {:.2}s, again {:.2}s, {} open (goal <= 10 s at 1,000,000)",
+        r.findings_recompute_seconds, r.findings_rerun_seconds, r.findings_open
+    );
     let a = &r.approvals;
     println!(
         "grants   {} decided ({} approved, {} first of two, {} denied) in {} keys, {:.2}s machine time; keypress to issuer answer p50 {:.2} ms  p95 {:.2} ms",

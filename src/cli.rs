@@ -45,6 +45,8 @@ pub enum Format {
     Table,
     Json,
     Csv,
+    /// Markdown (review evidence; tables elsewhere).
+    Md,
 }
 
 #[derive(Debug, Subcommand)]
@@ -132,10 +134,55 @@ pub enum Command {
     /// Revoke a credential at its issuer, then record it.
     Revoke {
         /// Local id, a unique prefix, the issuer's id or the fingerprint.
-        id: String,
-        /// Why: recorded in the audit log and sent to the issuer.
+        #[arg(required_unless_present = "owner", conflicts_with = "owner")]
+        id: Option<String>,
+        /// Revoke everything this person holds at every issuer (offboarding), and deny their pending grants.
         #[arg(long)]
-        reason: String,
+        owner: Option<String>,
+        /// With --owner: list exactly what would be revoked and denied, change nothing.
+        #[arg(long, requires = "owner")]
+        dry_run: bool,
+        /// Why: recorded in the audit log and sent to the issuer.
+        #[arg(long, required_unless_present = "dry_run")]
+        reason: Option<String>,
+    },
+    /// People from the directory and the issuers, with their credential counts.
+    Owners {
+        /// Only active, offboarded or unknown people.
+        #[arg(long)]
+        status: Option<String>,
+        /// Start after this email (keyset paging).
+        #[arg(long)]
+        after: Option<String>,
+        #[arg(long, default_value_t = 200)]
+        limit: i64,
+    },
+    /// One person's blast radius: credentials owned, delegated from theirs, grants they asked for.
+    Owner {
+        email: String,
+    },
+    /// Active credentials expiring within a window, grouped by owner (tell them before automation breaks).
+    Expiring {
+        /// The window, e.g. 24h, 7d, 30d.
+        #[arg(long, default_value = "7d")]
+        within: String,
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+    },
+    /// Access review campaigns and their evidence.
+    Review {
+        #[command(subcommand)]
+        command: ReviewCommand,
+    },
+    /// Which credentials held a scope at a past date (from sync snapshots and consent events).
+    History {
+        #[arg(long)]
+        scope: String,
+        /// A date (2026-08-01, midnight UTC) or an RFC 3339 time.
+        #[arg(long)]
+        at: String,
+        #[arg(long, default_value_t = 10_000)]
+        limit: i64,
     },
     /// Triage a leaked token read from standard input (never from the command
     /// line): fingerprint, find, introspect at the OAuth issuers, and revoke.
@@ -146,6 +193,24 @@ pub enum Command {
         /// Why: recorded in the audit log and sent to the issuers.
         #[arg(long)]
         reason: Option<String>,
+    },
+    /// Open findings: offboarded owners, stale and long-lived credentials, forwarding, use after the task, ...
+    Findings {
+        /// Only this rule (e.g. owner-offboarded; `--rules` lists them).
+        #[arg(long)]
+        rule: Option<String>,
+        /// Recompute every rule over the inventory first (also done after each sync).
+        #[arg(long)]
+        refresh: bool,
+        /// Counts by rule and severity instead of the findings.
+        #[arg(long)]
+        summary: bool,
+        /// List the rules: what each fires on, its severity and framework controls.
+        #[arg(long)]
+        rules: bool,
+        /// At most this many findings (most severe first).
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
     },
     /// The audit trail.
     Audit {
@@ -214,6 +279,48 @@ pub enum ConfigCommand {
     Check,
     /// Print the path of the configuration file in use.
     Path,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// Snapshot the credentials the filter matches (default: status:active) into a new campaign.
+    Start {
+        name: String,
+        #[arg(long)]
+        filter: Option<String>,
+    },
+    /// Campaigns with their progress.
+    List,
+    /// A campaign's items (with --undecided, only those left).
+    Show {
+        name: String,
+        #[arg(long)]
+        undecided: bool,
+    },
+    /// Decide one item: keep, revoke, reassign (--owner), shorten (--ttl), reduce (--scopes).
+    Decide {
+        item: i64,
+        #[arg(value_parser = ["keep", "revoke", "reassign", "shorten", "reduce"])]
+        decision: String,
+        #[arg(long)]
+        reason: String,
+        /// reassign: the new owner's email.
+        #[arg(long)]
+        owner: Option<String>,
+        /// shorten: the credential expires this long from now (e.g. 7d).
+        #[arg(long)]
+        ttl: Option<String>,
+        /// reduce: the scopes to keep, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        scopes: Option<Vec<String>>,
+    },
+    /// Write the evidence: every item, decision, decider, time, reason, issuer answer, and the audit head hash.
+    Export {
+        name: String,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -362,7 +469,13 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Credentials { filter, sort, desc, limit } => credentials(&ctx, filter, &sort, desc, limit).await,
         Command::Show { id } => show(&ctx, &id).await,
         Command::Grants { status, order } => grants(&ctx, status, order).await,
-        Command::Revoke { id, reason } => revoke(&ctx, &id, &reason).await,
+        Command::Revoke { id: Some(id), reason, .. } => revoke(&ctx, &id, reason.as_deref().unwrap_or_default()).await,
+        Command::Revoke { id: None, owner, dry_run, reason } => revoke_owner(&ctx, owner.as_deref().unwrap_or_default(), reason.as_deref().unwrap_or_default(), dry_run).await,
+        Command::Owners { status, after, limit } => owners(&ctx, status, after, limit).await,
+        Command::Owner { email } => owner(&ctx, &email).await,
+        Command::Expiring { within, limit } => expiring(&ctx, &within, limit).await,
+        Command::Review { command } => review(&ctx, command).await,
+        Command::History { scope, at, limit } => history(&ctx, &scope, &at, limit).await,
         Command::Approve { id, justification, scopes, ttl, binding } => {
             let ttl_seconds = match ttl {
                 Some(t) => Some(crate::filter::parse_duration(&t).ok_or_else(|| eyre!("--ttl '{t}' is not a duration like 30m, 2h, 1d"))?.num_seconds()),
@@ -381,6 +494,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             grant_outcome(&ctx, &outcome)
         }
         Command::Audit { command } => audit(&ctx, command).await,
+        Command::Findings { rule, refresh, summary, rules, limit } => findings(&ctx, rule, refresh, summary, rules, limit).await,
         Command::Triage { revoke, reason } => triage(&ctx, revoke.then_some(reason).flatten()).await,
         Command::Bench { credentials, keep } => crate::bench::run(credentials, keep, ctx.format == Format::Json).await,
         Command::Completions { shell } => {
@@ -409,6 +523,7 @@ async fn sync(ctx: &Context, only: Option<String>, concurrency: usize) -> Result
     }
     let store = ctx.store().await?;
     let reports = crate::demo::sync_with_progress(&store, &connectors, concurrency).await;
+    recompute_findings(ctx, &store).await?;
     // Revocations queued while an issuer was unreachable get another try with every sync.
     let retried = Actions::new(store.clone(), &connectors, &ctx.operator, ctx.read_only).retry_outbox().await?;
     if retried > 0 {
@@ -423,6 +538,77 @@ async fn sync(ctx: &Context, only: Option<String>, concurrency: usize) -> Result
         println!("{}", serde_json::to_string_pretty(&reports)?);
     }
     if failed.is_empty() { Ok(()) } else { Err(eyre!("sync failed for {}", failed.join("; "))) }
+}
+
+/// After a sync (and on demand): every rule over the inventory, one line on stderr.
+pub async fn recompute_findings(ctx: &Context, store: &Store) -> Result<crate::store::RecomputeReport> {
+    let thresholds = ctx.config.findings.thresholds().map_err(|e| eyre!(e))?;
+    let report = crate::findings::recompute(store, &thresholds, chrono::Utc::now()).await?;
+    eprintln!("findings: {} open ({} new, {} closed) in {} ms", report.open, report.opened, report.closed, report.millis);
+    if std::env::var_os("TOKENWARD_FINDINGS_TIMING").is_some() {
+        for r in &report.rules {
+            eprintln!("  {:<26} {:>8} open {:>7} ms", r.rule, r.open, r.millis);
+        }
+    }
+    Ok(report)
+}
+
+async fn findings(ctx: &Context, rule: Option<String>, refresh: bool, summary: bool, rules: bool, limit: i64) -> Result<()> {
+    if rules {
+        match ctx.format {
+            Format::Json => println!("{}", serde_json::to_string_pretty(crate::findings::RULES)?),
+            f => {
+                let rows: Vec<Vec<String>> =
+                    crate::findings::RULES.iter().map(|r| vec![r.id.into(), r.severity.into(), r.fires_when.into(), r.frameworks.join("; ")]).collect();
+                print_rows(f, &["RULE", "SEVERITY", "FIRES WHEN", "FRAMEWORKS"], &rows)?;
+            }
+        }
+        return Ok(());
+    }
+    if let Some(r) = &rule {
+        if crate::findings::rule(r).is_none() {
+            let known: Vec<&str> = crate::findings::RULES.iter().map(|r| r.id).collect();
+            return Err(eyre!("unknown rule '{r}' (rules: {})", known.join(", ")));
+        }
+    }
+    let store = ctx.store().await?;
+    if refresh || store.last_findings_run().await?.is_none() {
+        recompute_findings(ctx, &store).await?;
+    }
+    if summary {
+        let mut counts = store.finding_counts().await?;
+        counts.retain(|c| rule.as_ref().is_none_or(|r| *r == c.rule));
+        counts.sort_by(|a, b| crate::findings::severity_rank(&a.severity).cmp(&crate::findings::severity_rank(&b.severity)).then(b.open.cmp(&a.open)));
+        match ctx.format {
+            Format::Json => println!("{}", serde_json::to_string_pretty(&counts)?),
+            f => print_rows(f, &["RULE", "SEVERITY", "OPEN"], &counts.iter().map(|c| vec![c.rule.clone(), c.severity.clone(), c.open.to_string()]).collect::<Vec<_>>())?,
+        }
+        return Ok(());
+    }
+    let limit = if limit <= 0 { i64::MAX } else { limit };
+    let rows = store.open_findings(rule.as_deref(), limit).await?;
+    match ctx.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        f => {
+            let table: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.rule.clone(),
+                        r.severity.clone(),
+                        r.credential_id.clone(),
+                        r.external_id.clone(),
+                        r.owner.clone().unwrap_or_default(),
+                        r.summary.clone(),
+                        r.frameworks.join("; "),
+                        r.first_seen.clone(),
+                    ]
+                })
+                .collect();
+            print_rows(f, &["RULE", "SEVERITY", "CREDENTIAL", "ISSUER ID", "OWNER", "SUMMARY", "FRAMEWORKS", "FIRST SEEN"], &table)?;
+        }
+    }
+    Ok(())
 }
 
 async fn issuers(ctx: &Context) -> Result<()> {
@@ -496,7 +682,7 @@ async fn credentials(ctx: &Context, filter: Option<String>, sort: &str, desc: bo
     match ctx.format {
         Format::Json => write!(out, "[")?,
         Format::Csv => writeln!(out, "{}", header.map(|h| h.to_lowercase().replace(' ', "_")).join(","))?,
-        Format::Table => {}
+        Format::Table | Format::Md => {}
     }
     let mut table: Vec<Vec<String>> = Vec::new();
     while left > 0 {
@@ -511,11 +697,11 @@ async fn credentials(ctx: &Context, filter: Option<String>, sort: &str, desc: bo
             match ctx.format {
                 Format::Json => write!(out, "{}{}", if first { "\n  " } else { ",\n  " }, credential_json(r))?,
                 Format::Csv => writeln!(out, "{}", fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","))?,
-                Format::Table => table.push(fields),
+                Format::Table | Format::Md => table.push(fields),
             }
             first = false;
         }
-        if ctx.format == Format::Table && table.len() >= 5000 {
+        if matches!(ctx.format, Format::Table | Format::Md) && table.len() >= 5000 {
             write_table(&mut out, &header, &table)?;
             table.clear();
         }
@@ -525,7 +711,7 @@ async fn credentials(ctx: &Context, filter: Option<String>, sort: &str, desc: bo
     }
     match ctx.format {
         Format::Json => writeln!(out, "{}]", if first { "" } else { "\n" })?,
-        Format::Table => write_table(&mut out, &header, &table)?,
+        Format::Table | Format::Md => write_table(&mut out, &header, &table)?,
         Format::Csv => {}
     }
     out.flush()?;
@@ -656,6 +842,238 @@ async fn revoke(ctx: &Context, id: &str, reason: &str) -> Result<()> {
     }
     if outcome.status == crate::actions::RevokeStatus::Queued {
         return Err(eyre!("{} is queued for retry, not revoked yet", outcome.credential_id));
+    }
+    Ok(())
+}
+
+async fn revoke_owner(ctx: &Context, owner: &str, reason: &str, dry_run: bool) -> Result<()> {
+    let actions = ctx.actions().await?;
+    let (ptx, mut prx) = tokio::sync::mpsc::channel::<crate::actions::BulkProgress>(64);
+    let show = ctx.format != Format::Json && !dry_run;
+    let printer = tokio::spawn(async move {
+        while let Some(p) = prx.recv().await {
+            if show {
+                eprintln!("[{}/{}] {}", p.done, p.total, p.last);
+            }
+        }
+    });
+    let report = actions.revoke_owner(owner, reason, dry_run, Some(ptx)).await?;
+    let _ = printer.await;
+    match ctx.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        f => {
+            let verb = if dry_run { "would revoke" } else { "revoked" };
+            let rows: Vec<Vec<String>> = report
+                .plan
+                .revocable()
+                .map(|c| {
+                    let done = report.revoked.iter().any(|o| o.credential_id == c.credential_id);
+                    let queued = report.queued.iter().any(|o| o.credential_id == c.credential_id);
+                    let outcome = if dry_run { verb.to_string() } else if done { "revoked".into() } else if queued { "queued (not yet revoked)".into() } else { "FAILED".into() };
+                    vec![c.credential_id.clone(), c.issuer.clone(), c.external_id.clone(), c.relation.clone(), c.scopes.clone(), outcome]
+                })
+                .chain(report.plan.pending_grants.iter().map(|g| {
+                    vec![g.id.clone(), g.issuer.clone(), g.external_id.clone(), "pending grant".into(), g.scopes.join(" "), if dry_run { "would deny".into() } else { "deny".into() }]
+                }))
+                .collect();
+            print_rows(f, &["CREDENTIAL", "ISSUER", "ISSUER ID", "RELATION", "SCOPES", "OUTCOME"], &rows)?;
+            eprintln!(
+                "{}: {} credential(s) {verb}, {} pending grant(s){}",
+                report.owner,
+                report.plan.revocable().count(),
+                report.plan.pending_grants.len(),
+                if dry_run { " would be denied; run again without --dry-run and with --reason".to_string() } else { format!(" denied; {} queued, {} failed", report.queued.len(), report.failed.len()) }
+            );
+            for f in &report.failed {
+                eprintln!("  failed {} at {}: {}", f.target, f.issuer, f.error);
+            }
+        }
+    }
+    if !report.failed.is_empty() || !report.queued.is_empty() {
+        return Err(eyre!("{} failed and {} queued for retry: not everything is revoked yet", report.failed.len(), report.queued.len()));
+    }
+    Ok(())
+}
+
+async fn owners(ctx: &Context, status: Option<String>, after: Option<String>, limit: i64) -> Result<()> {
+    if let Some(s) = &status {
+        if !["active", "offboarded", "unknown"].contains(&s.as_str()) {
+            return Err(eyre!("--status must be active, offboarded or unknown"));
+        }
+    }
+    let store = ctx.store().await?;
+    let rows = store.owners_page(status.as_deref(), after.as_deref(), limit.clamp(1, 100_000)).await?;
+    match ctx.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        f => print_rows(
+            f,
+            &["OWNER", "NAME", "TEAM", "STATUS", "LEFT", "ACTIVE", "TOTAL"],
+            &rows
+                .iter()
+                .map(|o| {
+                    vec![
+                        o.id.clone(),
+                        o.name.clone().unwrap_or_default(),
+                        o.team.clone().unwrap_or_default(),
+                        o.status.clone(),
+                        o.offboarded_at.clone().unwrap_or_default(),
+                        o.active.to_string(),
+                        o.total.to_string(),
+                    ]
+                })
+                .collect::<Vec<_>>(),
+        )?,
+    }
+    Ok(())
+}
+
+async fn owner(ctx: &Context, email: &str) -> Result<()> {
+    let plan = ctx.actions().await?.owner_plan(email).await?;
+    match ctx.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
+        f => {
+            let rows: Vec<Vec<String>> = plan
+                .credentials
+                .iter()
+                .map(|c| vec![c.credential_id.clone(), c.issuer.clone(), c.kind.clone(), c.relation.clone(), c.via.clone().unwrap_or_default(), c.scopes.clone(), c.status.clone()])
+                .collect();
+            print_rows(f, &["CREDENTIAL", "ISSUER", "KIND", "RELATION", "VIA", "SCOPES", "STATUS"], &rows)?;
+            eprintln!(
+                "{} ({}): {} credential(s), {} active; {} pending grant(s)",
+                plan.owner,
+                plan.status.as_deref().unwrap_or("unknown to the directory"),
+                plan.credentials.len(),
+                plan.revocable().count(),
+                plan.pending_grants.len()
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn expiring(ctx: &Context, within: &str, limit: i64) -> Result<()> {
+    let window = crate::filter::parse_duration(within).ok_or_else(|| eyre!("--within '{within}' is not a duration like 24h, 7d"))?;
+    let now = chrono::Utc::now();
+    let groups = ctx.store().await?.expiring_by_owner(now, now + window, limit).await?;
+    match ctx.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&groups)?),
+        f => print_rows(
+            f,
+            &["OWNER", "OWNER STATUS", "EXPIRING", "SOONEST", "WORKLOADS"],
+            &groups.iter().map(|g| vec![g.owner.clone(), g.owner_status.clone(), g.credentials.to_string(), g.soonest.clone(), g.workloads.clone()]).collect::<Vec<_>>(),
+        )?,
+    }
+    Ok(())
+}
+
+async fn history(ctx: &Context, scope: &str, at: &str, limit: i64) -> Result<()> {
+    let when = crate::store::people::parse_moment(at).ok_or_else(|| eyre!("--at '{at}' is not a date (2026-08-01) or RFC 3339 time"))?;
+    let rows = ctx.store().await?.held_scope_at(scope, when, limit).await?;
+    match ctx.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        f => print_rows(
+            f,
+            &["CREDENTIAL", "ISSUER", "ISSUER ID", "OWNER", "WORKLOAD", "SCOPES THEN", "ISSUED", "EXPIRES", "STATUS NOW"],
+            &rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.credential_id.clone(),
+                        r.issuer.clone(),
+                        r.external_id.clone(),
+                        r.owner.clone(),
+                        r.workload.clone(),
+                        r.scopes.clone(),
+                        r.issued_at.clone().unwrap_or_default(),
+                        r.expires_at.clone().unwrap_or_else(|| "never".into()),
+                        r.status_now.clone(),
+                    ]
+                })
+                .collect::<Vec<_>>(),
+        )?,
+    }
+    Ok(())
+}
+
+async fn review(ctx: &Context, command: ReviewCommand) -> Result<()> {
+    let actions = ctx.actions().await?;
+    match command {
+        ReviewCommand::Start { name, filter } => {
+            let c = actions.start_review(&name, filter.as_deref()).await?;
+            match ctx.format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&c)?),
+                _ => println!("campaign {} started: {} item(s) from `{}`", c.name, c.items, c.filter.unwrap_or_default()),
+            }
+        }
+        ReviewCommand::List => {
+            let all = actions.store.campaigns().await?;
+            match ctx.format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&all)?),
+                f => print_rows(
+                    f,
+                    &["CAMPAIGN", "FILTER", "STARTED", "BY", "DECIDED", "ITEMS"],
+                    &all.iter()
+                        .map(|c| vec![c.name.clone(), c.filter.clone().unwrap_or_default(), c.created_at.clone(), c.created_by.clone(), c.decided.to_string(), c.items.to_string()])
+                        .collect::<Vec<_>>(),
+                )?,
+            }
+        }
+        ReviewCommand::Show { name, undecided } => {
+            let mut evidence_items = Vec::new();
+            let c = actions.store.campaign(&name).await?;
+            let mut after = 0;
+            loop {
+                let page = actions.store.review_items(c.id, after, 5000).await?;
+                let Some(last) = page.last() else { break };
+                after = last.id;
+                evidence_items.extend(page.into_iter().filter(|i| !undecided || i.decision.is_none()));
+            }
+            match ctx.format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&evidence_items)?),
+                f => {
+                    let s = |i: &crate::store::ReviewItem, k: &str| i.snapshot.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+                    let rows: Vec<Vec<String>> = evidence_items
+                        .iter()
+                        .map(|i| vec![i.id.to_string(), i.credential_id.clone(), s(i, "owner"), s(i, "owner_status"), s(i, "scopes"), s(i, "findings"), i.decision.clone().unwrap_or_default()])
+                        .collect();
+                    print_rows(f, &["ITEM", "CREDENTIAL", "OWNER", "OWNER STATUS", "SCOPES", "FINDINGS", "DECISION"], &rows)?;
+                    eprintln!("{}: {} of {} decided", c.name, c.decided, c.items);
+                }
+            }
+        }
+        ReviewCommand::Decide { item, decision, reason, owner, ttl, scopes } => {
+            use crate::actions::ReviewDecision;
+            let d = match decision.as_str() {
+                "keep" => ReviewDecision::Keep,
+                "revoke" => ReviewDecision::Revoke,
+                "reassign" => ReviewDecision::Reassign { owner: owner.ok_or_else(|| eyre!("reassign needs --owner EMAIL"))? },
+                "shorten" => {
+                    let t = ttl.ok_or_else(|| eyre!("shorten needs --ttl (e.g. 7d)"))?;
+                    ReviewDecision::Shorten { ttl_seconds: crate::filter::parse_duration(&t).ok_or_else(|| eyre!("--ttl '{t}' is not a duration"))?.num_seconds() }
+                }
+                _ => ReviewDecision::Reduce { scopes: scopes.ok_or_else(|| eyre!("reduce needs --scopes a,b (those to keep)"))? },
+            };
+            let o = actions.decide_review(item, &d, &reason).await?;
+            match ctx.format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&o)?),
+                _ => println!("item {}: {} {} ({}; audit #{})", o.item, o.decision, o.credential_id, o.issuer_answer.clone().unwrap_or_else(|| "recorded".into()), o.audit_seq),
+            }
+        }
+        ReviewCommand::Export { name, output } => {
+            let evidence = actions.review_evidence(&name).await?;
+            let text = match ctx.format {
+                Format::Json => serde_json::to_string_pretty(&evidence)?,
+                Format::Md => evidence.to_markdown(),
+                _ => evidence.to_csv(),
+            };
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, text).wrap_err_with(|| format!("writing {}", path.display()))?;
+                    eprintln!("wrote {} ({} items; audit head #{} {})", path.display(), evidence.items.len(), evidence.audit_head_seq, evidence.audit_head_hash);
+                }
+                None => print!("{text}"),
+            }
+        }
     }
     Ok(())
 }

@@ -48,6 +48,7 @@ pub async fn run(ctx: &Context, args: DemoArgs, db_given: bool) -> Result<()> {
     if let Some(err) = reports.iter().find_map(|r| r.error.clone()) {
         return Err(eyre!("demo sync failed: {err}"));
     }
+    crate::cli::recompute_findings(ctx, &store).await?;
     let policy = crate::policy::PolicyEngine::load(ctx.config.policies.as_deref())?;
     let actions = Actions::new(store.clone(), std::slice::from_ref(&connector), &ctx.operator, ctx.read_only).with_governance(policy, ctx.config.operators.clone());
     if args.no_tui {

@@ -141,6 +141,21 @@ pub struct RevokeRequest {
     pub reason: String,
 }
 
+/// `POST /v1/credentials/{id}/update`: a review decision that changes a standing
+/// credential. Only narrowing: scopes a subset of those held, an earlier expiry;
+/// the owner may be anyone. Fields left out stay as they are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpdateRequest {
+    pub actor: String,
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub error: String,

@@ -121,6 +121,11 @@ pub trait Connector: Send + Sync {
         Box::pin(async move { Err(self.unsupported("revoke tokens by value")) })
     }
 
+    /// Narrows a standing credential (a review decision): new owner, fewer scopes, earlier expiry.
+    fn update<'a>(&'a self, _external_id: &'a str, _change: &'a crate::protocol::UpdateRequest) -> BoxFuture<'a, Result<IssuerAnswer>> {
+        Box::pin(async move { Err(self.unsupported("change a credential's owner, scopes or expiry")) })
+    }
+
     /// What the connector had to do that the operator should hear of (rate-limit waits).
     fn notes(&self) -> Vec<String> {
         Vec::new()

@@ -114,6 +114,10 @@ impl Connector for ProtocolV1 {
         })
     }
 
+    fn update<'a>(&'a self, external_id: &'a str, change: &'a protocol::UpdateRequest) -> BoxFuture<'a, Result<IssuerAnswer>> {
+        Box::pin(self.post_update(external_id, change))
+    }
+
     fn revoke<'a>(&'a self, external_id: &'a str, actor: &'a str, reason: &'a str) -> BoxFuture<'a, Result<IssuerAnswer>> {
         Box::pin(async move {
             let path = format!("/v1/credentials/{}/revoke", url_segment(external_id));
@@ -121,6 +125,14 @@ impl Connector for ProtocolV1 {
             let (status, body) = self.http.send(self.http.client.post(self.http.url(&path)).json(&body)).await?;
             Ok(IssuerAnswer { status, body: text::clean(&String::from_utf8_lossy(&body), 1000) })
         })
+    }
+}
+
+impl ProtocolV1 {
+    async fn post_update(&self, external_id: &str, change: &protocol::UpdateRequest) -> Result<IssuerAnswer> {
+        let path = format!("/v1/credentials/{}/update", url_segment(external_id));
+        let (status, body) = self.http.send(self.http.client.post(self.http.url(&path)).json(change)).await?;
+        Ok(IssuerAnswer { status, body: text::clean(&String::from_utf8_lossy(&body), 1000) })
     }
 }
 

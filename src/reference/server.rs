@@ -165,6 +165,44 @@ async fn revoke(State(s): State<Arc<IssuerState>>, Path(id): Path<String>, body:
     Json(serde_json::json!({"id": id, "status": "revoked"})).into_response()
 }
 
+async fn update(State(s): State<Arc<IssuerState>>, Path(id): Path<String>, body: Result<Json<crate::protocol::UpdateRequest>, axum::extract::rejection::JsonRejection>) -> Response {
+    let Json(req) = match body {
+        Ok(b) => b,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
+    };
+    if req.reason.trim().is_empty() {
+        return error(StatusCode::BAD_REQUEST, "reason is required");
+    }
+    let Some(mut c) = s.credential_by_id(&id) else {
+        return error(StatusCode::NOT_FOUND, format!("no credential {id}"));
+    };
+    if c.status != "active" {
+        return error(StatusCode::CONFLICT, format!("credential is {}, not active", c.status));
+    }
+    let now = fmt_ts(&Utc::now());
+    if let Some(scopes) = &req.scopes {
+        if scopes.is_empty() || scopes.iter().any(|x| !c.scopes.contains(x)) {
+            return error(StatusCode::UNPROCESSABLE_ENTITY, "scopes may only be reduced to a non-empty subset of those held");
+        }
+        c.scopes = scopes.clone();
+        c.consent.push(WireConsent { at: now.clone(), actor: req.actor.clone(), action: "scope_change".into(), scopes: scopes.clone(), note: Some(req.reason.clone()) });
+    }
+    if let Some(exp) = &req.expires_at {
+        let Some(new) = crate::domain::parse_ts(exp) else { return error(StatusCode::BAD_REQUEST, format!("expires_at '{exp}' is not RFC 3339")) };
+        let earlier = c.expires_at.as_deref().and_then(crate::domain::parse_ts).is_none_or(|old| new < old);
+        if !earlier || new <= Utc::now() {
+            return error(StatusCode::UNPROCESSABLE_ENTITY, "expires_at may only move earlier, and not into the past");
+        }
+        c.expires_at = Some(fmt_ts(&new));
+        c.consent.push(WireConsent { at: now.clone(), actor: req.actor.clone(), action: "renew".into(), scopes: Vec::new(), note: Some(format!("shortened: {}", req.reason)) });
+    }
+    if let Some(owner) = &req.owner {
+        c.owner = Some(owner.trim().to_lowercase());
+    }
+    s.changes().credentials.insert(id.clone(), c.clone());
+    Json(c).into_response()
+}
+
 async fn approve(State(s): State<Arc<IssuerState>>, Path(id): Path<String>, body: Result<Json<ApproveRequest>, axum::extract::rejection::JsonRejection>) -> Response {
     let Json(req) = match body {
         Ok(b) => b,
@@ -270,6 +308,7 @@ pub fn router(state: Arc<IssuerState>) -> Router {
         .route("/v1/grants/{id}/approve", post(approve))
         .route("/v1/grants/{id}/deny", post(deny))
         .route("/v1/credentials/{id}/revoke", post(revoke))
+        .route("/v1/credentials/{id}/update", post(update))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint") })
         .layer(middleware::from_fn_with_state(state.clone(), auth))
         .with_state(state)

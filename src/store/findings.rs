@@ -16,10 +16,10 @@ pub struct RuleQuery {
     pub binds: Vec<SqlValue>,
 }
 
-/// A human duration of an SQL expression in seconds: 45m, 7h, 143d.
+/// A human duration of an SQL expression in seconds: 45m, 36h, 143d (hours up to two days).
 fn human(seconds: &str) -> String {
     format!(
-        "(CASE WHEN ({s}) < 3600 THEN CAST(({s}) / 60 AS INTEGER) || 'm' WHEN ({s}) < 86400 THEN CAST(({s}) / 3600 AS INTEGER) || 'h' \
+        "(CASE WHEN ({s}) < 3600 THEN CAST(({s}) / 60 AS INTEGER) || 'm' WHEN ({s}) < 172800 THEN CAST(({s}) / 3600 AS INTEGER) || 'h' \
          ELSE CAST(({s}) / 86400 AS INTEGER) || 'd' END)",
         s = seconds
     )
@@ -80,23 +80,17 @@ pub fn owner_missing() -> RuleQuery {
 }
 
 pub fn stale_unused(t: &Thresholds, now: Timestamp) -> RuleQuery {
-    let cutoff = fmt_ts(&(now - t.stale));
-    let idle = format!("unixepoch(?) - unixepoch(coalesce(c.last_used_at, c.issued_at))");
     q(
         format!(
-            "SELECT c.id, c.owner,
-                    CASE WHEN c.last_used_at IS NULL THEN 'never used; issued ' || {h} || ' ago' ELSE 'unused for ' || {h} END,
-                    json_object('last_used_at', c.last_used_at, 'issued_at', c.issued_at, 'stale_after_days', ?)
-             FROM credentials c
-             WHERE c.status = 'active' AND coalesce(c.last_used_at, c.issued_at) < ?",
-            h = human(&idle)
+            "SELECT id, owner,
+                    CASE WHEN last_used_at IS NULL THEN 'never used; issued ' || {h} || ' ago' ELSE 'unused for ' || {h} END,
+                    json_object('last_used_at', last_used_at, 'issued_at', issued_at, 'stale_after_days', stale_days)
+             FROM (SELECT c.id, c.owner, c.last_used_at, c.issued_at, unixepoch(?) - unixepoch(coalesce(c.last_used_at, c.issued_at)) AS idle, ? AS stale_days
+                   FROM credentials c
+                   WHERE c.status = 'active' AND coalesce(c.last_used_at, c.issued_at) < ?)",
+            h = human("idle")
         ),
-        vec![
-            SqlValue::Text(fmt_ts(&now)),
-            SqlValue::Text(fmt_ts(&now)),
-            SqlValue::Int(t.stale.num_days()),
-            SqlValue::Text(cutoff),
-        ],
+        vec![SqlValue::Text(fmt_ts(&now)), SqlValue::Int(t.stale.num_days()), SqlValue::Text(fmt_ts(&(now - t.stale)))],
     )
 }
 
@@ -149,8 +143,8 @@ pub fn shared_across_workloads(t: &Thresholds) -> RuleQuery {
             "SELECT c.id, c.owner,
                     'used by ' || s.workloads || ' workload' || iif(s.workloads = 1, '', 's') || ' from ' || s.origins || ' origin' || iif(s.origins = 1, '', 's')
                     || ' in ' || {h},
-                    json_object('workloads', s.workloads, 'origins', s.origins, 'window_seconds', ?, 'last_use', s.last)
-             FROM (SELECT u.credential_id, count(DISTINCT u.workload) AS workloads, count(DISTINCT u.origin) AS origins, max(l.last) AS last
+                    json_object('workloads', s.workloads, 'origins', s.origins, 'window_seconds', s.win, 'last_use', s.last)
+             FROM (SELECT u.credential_id, count(DISTINCT u.workload) AS workloads, count(DISTINCT u.origin) AS origins, max(l.last) AS last, ? AS win
                    FROM usage_events u
                    JOIN (SELECT credential_id, max(at) AS last FROM usage_events GROUP BY credential_id) l ON l.credential_id = u.credential_id
                    WHERE u.at >= strftime('%Y-%m-%dT%H:%M:%SZ', l.last, '-' || ? || ' seconds') AND coalesce(u.workload, '') NOT LIKE '%@%'
@@ -158,13 +152,9 @@ pub fn shared_across_workloads(t: &Thresholds) -> RuleQuery {
                    HAVING count(DISTINCT u.workload) > 1 OR count(DISTINCT u.origin) > 1) s
              JOIN credentials c ON c.id = s.credential_id
              WHERE c.status = 'active'",
-            h = human("?")
+            h = human("s.win")
         ),
-        vec![
-            SqlValue::Int(t.shared_window.num_seconds()),
-            SqlValue::Int(t.shared_window.num_seconds()),
-            SqlValue::Int(t.shared_window.num_seconds()),
-        ],
+        vec![SqlValue::Int(t.shared_window.num_seconds()), SqlValue::Int(t.shared_window.num_seconds())],
     )
 }
 
@@ -247,6 +237,7 @@ pub fn human_use() -> RuleQuery {
 pub struct RuleRun {
     pub rule: String,
     pub open: i64,
+    pub millis: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -303,6 +294,7 @@ impl Store {
         let before: i64 = sqlx::query_scalar("SELECT count(*) FROM findings WHERE closed_at IS NULL").fetch_one(&mut *tx).await?;
         let mut per_rule = Vec::new();
         for spec in rules {
+            let rule_started = std::time::Instant::now();
             let sql = format!(
                 "INSERT INTO findings (rule, severity, credential_id, owner, summary, evidence, frameworks, first_seen, last_seen, seen_run)
                  SELECT ?, ?, f.id, nullif(f.owner, ''), f.summary, f.evidence, ?, ?, ?, ?
@@ -322,7 +314,7 @@ impl Store {
                 };
             }
             query.execute(&mut *tx).await?;
-            per_rule.push(RuleRun { rule: spec.rule.to_string(), open: 0 });
+            per_rule.push(RuleRun { rule: spec.rule.to_string(), open: 0, millis: rule_started.elapsed().as_millis() as i64 });
         }
         let counts: Vec<(String, i64)> =
             sqlx::query_as("SELECT rule, count(*) FROM findings WHERE seen_run = ? GROUP BY rule").bind(run).fetch_all(&mut *tx).await?;
@@ -396,15 +388,5 @@ impl Store {
         Ok(sqlx::query_as("SELECT started_at, millis FROM findings_runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1")
             .fetch_optional(&self.pool)
             .await?)
-    }
-
-    /// A credential's findings close as soon as tokenward revoked it: nothing to act on any more.
-    pub async fn close_findings_of(&self, credential_id: &str, now: Timestamp) -> Result<u64> {
-        Ok(sqlx::query("UPDATE findings SET closed_at = ? WHERE credential_id = ? AND closed_at IS NULL")
-            .bind(fmt_ts(&now))
-            .bind(credential_id)
-            .execute(&self.pool)
-            .await?
-            .rows_affected())
     }
 }

@@ -16,7 +16,11 @@ use crate::domain::{
 use crate::filter::{SqlFilter, SqlValue};
 
 pub mod findings;
+pub mod people;
+pub mod reviews;
 pub use findings::{FindingCount, FindingRow, RecomputeReport};
+pub use people::{BlastItem, BlastRadius, ExpiringGroup, HeldRow, OwnerRow};
+pub use reviews::{Campaign, ReviewItem, ReviewRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -30,6 +34,8 @@ pub enum StoreError {
     NotFound(String),
     #[error("'{0}' matches several credentials: give more of the id")]
     Ambiguous(String),
+    #[error("{0}")]
+    Conflict(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -157,6 +163,7 @@ impl Store {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         for chunk in items.chunks(CHUNK) {
             let known = existing_ids(&mut tx, chunk).await?;
+            snapshot_scope_changes(&mut tx, chunk, &known, &synced).await?;
             upsert_credentials(&mut tx, chunk, &synced, run_id).await?;
             replace_children(&mut tx, chunk, &known).await?;
         }
@@ -676,6 +683,8 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        // Revoked: nothing left to act on, so its findings close now rather than at the next recompute.
+        sqlx::query("UPDATE findings SET closed_at = ? WHERE credential_id = ? AND closed_at IS NULL").bind(&at).bind(id).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(written)
     }
@@ -779,6 +788,24 @@ async fn existing_ids(tx: &mut sqlx::SqliteConnection, chunk: &[Credential]) -> 
     }
     qb.push(")");
     Ok(qb.build_query_scalar().fetch_all(&mut *tx).await?)
+}
+
+/// Before a re-synced credential's scopes are replaced, keep what it held until now
+/// (only when they changed): history answers "who held scope S at D" from these.
+async fn snapshot_scope_changes(tx: &mut sqlx::SqliteConnection, chunk: &[Credential], known: &[String], synced: &str) -> Result<()> {
+    if known.is_empty() {
+        return Ok(());
+    }
+    let seen: Vec<&Credential> = chunk.iter().filter(|c| known.contains(&c.id)).collect();
+    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT OR IGNORE INTO scope_snapshots (credential_id, until_at, scopes) SELECT c.id, ");
+    qb.push_bind(synced.to_string());
+    qb.push(", c.scopes FROM credentials c JOIN (");
+    qb.push_values(seen, |mut b, c| {
+        b.push_bind(c.id.clone()).push_bind(c.scopes.join(" "));
+    });
+    qb.push(") n ON c.id = n.column1 WHERE c.scopes != n.column2");
+    qb.build().execute(&mut *tx).await?;
+    Ok(())
 }
 
 async fn upsert_credentials(tx: &mut sqlx::SqliteConnection, chunk: &[Credential], synced: &str, run_id: i64) -> Result<()> {

@@ -10,6 +10,11 @@ use crate::connectors::{Connector, ConnectorError};
 use crate::domain::{text, CredentialStatus, IssuerAnswer};
 use crate::store::{AuditDraft, Store, StoreError};
 
+pub mod bulk;
+pub mod review;
+pub use bulk::{BulkProgress, OwnerRevokeReport};
+pub use review::{ReviewDecision, ReviewEvidence, ReviewOutcome};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ActionError {
     #[error("read-only mode: {0} is not allowed")]

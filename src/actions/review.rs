@@ -1,0 +1,248 @@
+//! Access review campaigns: start one over a filter, decide item by item (the
+//! decisions that change something go to the issuer first), export the evidence
+//! with the audit log's head hash so an auditor can check it with `audit verify`.
+use chrono::Utc;
+use serde::Serialize;
+
+use super::{ActionError, Actions, RevokeStatus};
+use crate::domain::{fmt_ts, text};
+use crate::store::{AuditDraft, Campaign, ReviewItem, ReviewRecord};
+
+/// What a reviewer decides on one item.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReviewDecision {
+    Keep,
+    Revoke,
+    Reassign { owner: String },
+    Shorten { ttl_seconds: i64 },
+    Reduce { scopes: Vec<String> },
+}
+
+impl ReviewDecision {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ReviewDecision::Keep => "keep",
+            ReviewDecision::Revoke => "revoke",
+            ReviewDecision::Reassign { .. } => "reassign",
+            ReviewDecision::Shorten { .. } => "shorten",
+            ReviewDecision::Reduce { .. } => "reduce",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReviewOutcome {
+    pub item: i64,
+    pub credential_id: String,
+    pub decision: String,
+    pub issuer_answer: Option<String>,
+    pub audit_seq: i64,
+}
+
+/// The evidence of a campaign, as exported.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReviewEvidence {
+    pub campaign: Campaign,
+    pub exported_at: String,
+    pub exported_by: String,
+    /// The audit log's newest entry when exporting: `tokenward audit verify` reaches the same head.
+    pub audit_head_seq: i64,
+    pub audit_head_hash: String,
+    pub items: Vec<ReviewItem>,
+}
+
+impl Actions {
+    pub async fn start_review(&self, name: &str, filter_text: Option<&str>) -> Result<Campaign, ActionError> {
+        if self.read_only {
+            return Err(ActionError::ReadOnly("review start"));
+        }
+        let name = text::clean(name.trim(), 100);
+        if name.is_empty() {
+            return Err(ActionError::Input("a campaign needs a name".into()));
+        }
+        let query = match filter_text {
+            Some(f) => crate::filter::parse(f).map_err(|e| ActionError::Input(format!("filter: {} (at column {})", e.message, e.position + 1)))?,
+            None => crate::filter::parse("status:active").expect("a fixed filter parses"),
+        };
+        let now = Utc::now();
+        let entry = AuditDraft {
+            at: now,
+            actor: self.operator.clone(),
+            action: "review.start".into(),
+            target: format!("review:{name}"),
+            detail: serde_json::json!({"filter": query.to_string()}),
+        };
+        let (campaign, _) = self.store.start_campaign(&name, Some(&query.to_string()), &query.to_sql(now), &entry).await?;
+        Ok(campaign)
+    }
+
+    /// Decides one item. Revoke, reassign, shorten and reduce go to the issuer
+    /// first; only its answer records the decision.
+    pub async fn decide_review(&self, item_id: i64, decision: &ReviewDecision, reason: &str) -> Result<ReviewOutcome, ActionError> {
+        if self.read_only {
+            return Err(ActionError::ReadOnly("review decide"));
+        }
+        let reason = text::clean(reason.trim(), 2000);
+        if reason.is_empty() {
+            return Err(ActionError::NoReason);
+        }
+        let item = self.store.review_item(item_id).await?;
+        if let Some(d) = &item.decision {
+            return Err(ActionError::Input(format!("item {item_id} was decided already ({d} by {})", item.decided_by.clone().unwrap_or_default())));
+        }
+        let cred = self.store.credential(&item.credential_id).await?;
+        let now = Utc::now();
+        let mut detail = serde_json::json!({"credential": cred.id, "issuer": cred.issuer, "external_id": cred.external_id});
+        let answer = match decision {
+            ReviewDecision::Keep => None,
+            ReviewDecision::Revoke => {
+                let o = self.revoke(&cred.id, &format!("access review: {reason}")).await?;
+                detail["revoke"] = serde_json::to_value(&o).unwrap_or_default();
+                Some(if o.status == RevokeStatus::Revoked { o.message } else { format!("NOT yet revoked: {}", o.message) })
+            }
+            ReviewDecision::Reassign { .. } | ReviewDecision::Shorten { .. } | ReviewDecision::Reduce { .. } => {
+                if cred.status != crate::domain::CredentialStatus::Active {
+                    return Err(ActionError::Input(format!("credential is {}, nothing to change", cred.status)));
+                }
+                let mut change =
+                    crate::protocol::UpdateRequest { actor: self.operator.clone(), reason: reason.clone(), owner: None, scopes: None, expires_at: None };
+                let mut expires = None;
+                match decision {
+                    ReviewDecision::Reassign { owner } => {
+                        let owner = text::clean(owner.trim(), 320).to_lowercase();
+                        if !owner.contains('@') {
+                            return Err(ActionError::Input(format!("'{owner}' is not an email")));
+                        }
+                        detail["owner_before"] = cred.owner.clone().into();
+                        detail["owner"] = owner.clone().into();
+                        change.owner = Some(owner);
+                    }
+                    ReviewDecision::Shorten { ttl_seconds } => {
+                        let new = now + chrono::Duration::seconds(*ttl_seconds);
+                        if *ttl_seconds <= 0 || cred.expires_at.is_some_and(|e| new >= e) {
+                            return Err(ActionError::Input("shorten: the new expiry must come before the current one".into()));
+                        }
+                        detail["expires_before"] = cred.expires_at.map(|e| fmt_ts(&e)).into();
+                        detail["expires_at"] = fmt_ts(&new).into();
+                        change.expires_at = Some(fmt_ts(&new));
+                        expires = Some(new);
+                    }
+                    ReviewDecision::Reduce { scopes } => {
+                        if scopes.is_empty() || scopes.iter().any(|s| !cred.scopes.contains(s)) {
+                            return Err(ActionError::Input(format!("reduce: keep a non-empty subset of {}", cred.scopes.join(" "))));
+                        }
+                        detail["scopes_before"] = cred.scopes.join(" ").into();
+                        detail["scopes"] = scopes.join(" ").into();
+                        change.scopes = Some(scopes.clone());
+                    }
+                    _ => {}
+                }
+                let connector = self.connector(&cred.issuer)?;
+                let answer = connector.update(&cred.external_id, &change).await.map_err(ActionError::Issuer)?;
+                self.store
+                    .record_credential_change(&cred.id, change.owner.as_deref(), change.scopes.as_deref(), expires, &self.operator, now, &reason)
+                    .await?;
+                Some(format!("HTTP {}", answer.status))
+            }
+        };
+        detail["reason"] = reason.clone().into();
+        detail["issuer_answer"] = answer.clone().into();
+        let entry = AuditDraft {
+            at: now,
+            actor: self.operator.clone(),
+            action: format!("review.{}", decision.name()),
+            target: format!("review-item:{item_id}"),
+            detail: detail.clone(),
+        };
+        let record = ReviewRecord { decision: decision.name(), decider: &self.operator, at: now, reason: &reason, detail, issuer_answer: answer.clone() };
+        let written = self.store.record_review_decision(item_id, &record, &entry).await?;
+        Ok(ReviewOutcome { item: item_id, credential_id: cred.id, decision: decision.name().into(), issuer_answer: answer, audit_seq: written.seq })
+    }
+
+    /// Every item of a campaign with its decision, and the audit head at export time.
+    pub async fn review_evidence(&self, name: &str) -> Result<ReviewEvidence, ActionError> {
+        let campaign = self.store.campaign(name).await?;
+        let mut items = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = self.store.review_items(campaign.id, after, 5000).await?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            items.extend(page);
+        }
+        let exported_at = fmt_ts(&Utc::now());
+        let entry = AuditDraft {
+            at: Utc::now(),
+            actor: self.operator.clone(),
+            action: "review.export".into(),
+            target: format!("review:{}", campaign.name),
+            detail: serde_json::json!({"items": items.len(), "decided": campaign.decided}),
+        };
+        // The export itself is recorded; its entry is the head the evidence names.
+        let head = self.store.append_audit(&entry).await?;
+        Ok(ReviewEvidence { campaign, exported_at, exported_by: self.operator.clone(), audit_head_seq: head.seq, audit_head_hash: head.hash, items })
+    }
+}
+
+impl ReviewEvidence {
+    const COLUMNS: [&'static str; 13] = [
+        "item", "credential_id", "issuer", "external_id", "owner", "owner_status", "scopes", "findings", "decision", "decided_by", "decided_at", "reason", "issuer_answer",
+    ];
+
+    fn row(i: &ReviewItem) -> Vec<String> {
+        let s = |k: &str| i.snapshot.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+        vec![
+            i.id.to_string(),
+            i.credential_id.clone(),
+            s("issuer"),
+            s("external_id"),
+            s("owner"),
+            s("owner_status"),
+            s("scopes"),
+            s("findings"),
+            i.decision.clone().unwrap_or_else(|| "undecided".into()),
+            i.decided_by.clone().unwrap_or_default(),
+            i.decided_at.clone().unwrap_or_default(),
+            i.reason.clone().unwrap_or_default(),
+            i.issuer_answer.clone().unwrap_or_default(),
+        ]
+    }
+
+    pub fn to_csv(&self) -> String {
+        let quote = |v: &str| if v.contains([',', '"', '\n']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v.to_string() };
+        let mut out = format!(
+            "# campaign {} ({} of {} decided); exported {} by {}; audit head seq {} hash {}\n",
+            self.campaign.name, self.campaign.decided, self.campaign.items, self.exported_at, self.exported_by, self.audit_head_seq, self.audit_head_hash
+        );
+        out.push_str(&Self::COLUMNS.join(","));
+        out.push('\n');
+        for i in &self.items {
+            out.push_str(&Self::row(i).iter().map(|v| quote(v)).collect::<Vec<_>>().join(","));
+            out.push('\n');
+        }
+        out
+    }
+
+    pub fn to_markdown(&self) -> String {
+        let cell = |v: &str| v.replace('|', "\\|").replace('\n', " ");
+        let c = &self.campaign;
+        let mut out = format!(
+            "# Access review: {}\n\n- filter: `{}`\n- started {} by {}\n- decided: {} of {}\n- exported {} by {}\n- audit log head: seq {}, hash `{}` (check with `tokenward audit verify`)\n\n",
+            c.name,
+            c.filter.clone().unwrap_or_default(),
+            c.created_at,
+            c.created_by,
+            c.decided,
+            c.items,
+            self.exported_at,
+            self.exported_by,
+            self.audit_head_seq,
+            self.audit_head_hash
+        );
+        out.push_str(&format!("| {} |\n|{}\n", Self::COLUMNS.join(" | "), "---|".repeat(Self::COLUMNS.len())));
+        for i in &self.items {
+            out.push_str(&format!("| {} |\n", Self::row(i).iter().map(|v| cell(v)).collect::<Vec<_>>().join(" | ")));
+        }
+        out
+    }
+}

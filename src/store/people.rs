@@ -1,0 +1,233 @@
+//! People and what they hold: owners with their credential counts (paged by
+//! keyset), one owner's blast radius, credentials expiring soon by owner, and
+//! "who held scope S at date D".
+use sqlx::Row;
+
+use super::{Result, Store};
+use crate::domain::{fmt_ts, parse_ts, Grant, GrantStatus, Timestamp};
+
+/// One person in the owners view.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct OwnerRow {
+    pub id: String,
+    pub name: Option<String>,
+    pub team: Option<String>,
+    pub status: String,
+    pub offboarded_at: Option<String>,
+    pub source: Option<String>,
+    /// Credentials they own that are still active.
+    pub active: i64,
+    pub total: i64,
+}
+
+/// A credential in someone's blast radius and why it is there.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BlastItem {
+    pub credential_id: String,
+    pub issuer: String,
+    pub external_id: String,
+    pub kind: String,
+    pub owner: String,
+    pub workload: String,
+    pub scopes: String,
+    pub status: String,
+    /// owned | delegated (exchanged from one of theirs, or they are in its act chain)
+    pub relation: String,
+    /// For a delegated credential: the credential it descends from.
+    pub via: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BlastRadius {
+    pub owner: String,
+    pub status: Option<String>,
+    /// Live credentials (active) first; revoked/expired/gone ones are listed for the record.
+    pub credentials: Vec<BlastItem>,
+    pub pending_grants: Vec<Grant>,
+}
+
+impl BlastRadius {
+    /// What a bulk revoke would revoke: the active credentials, owned or delegated.
+    pub fn revocable(&self) -> impl Iterator<Item = &BlastItem> {
+        self.credentials.iter().filter(|c| c.status == "active")
+    }
+}
+
+/// Credentials expiring within a window, grouped by owner.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ExpiringGroup {
+    pub owner: String,
+    pub owner_status: String,
+    pub credentials: i64,
+    pub soonest: String,
+    pub workloads: String,
+}
+
+/// A credential that held a scope at a past moment.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HeldRow {
+    pub credential_id: String,
+    pub issuer: String,
+    pub external_id: String,
+    pub owner: String,
+    pub workload: String,
+    pub kind: String,
+    /// The scopes it held then.
+    pub scopes: String,
+    pub issued_at: Option<String>,
+    pub expires_at: Option<String>,
+    pub status_now: String,
+}
+
+/// Most blast-radius rows shown or revoked at once: a person with more is reported, not truncated silently.
+pub const BLAST_CAP: i64 = 50_000;
+
+impl Store {
+    /// A page of owners after `after` (by id), optionally of one status, with their counts.
+    pub async fn owners_page(&self, status: Option<&str>, after: Option<&str>, limit: i64) -> Result<Vec<OwnerRow>> {
+        let rows = sqlx::query(
+            "SELECT o.id, o.name, o.team, o.status, o.offboarded_at, o.source,
+                    (SELECT count(*) FROM credentials c WHERE c.owner = o.id AND c.status = 'active') AS active,
+                    (SELECT count(*) FROM credentials c WHERE c.owner = o.id) AS total
+             FROM owners o
+             WHERE (?1 IS NULL OR o.status = ?1) AND o.id > coalesce(?2, '')
+             ORDER BY o.id LIMIT ?3",
+        )
+        .bind(status)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| OwnerRow {
+                id: r.get("id"),
+                name: r.get("name"),
+                team: r.get("team"),
+                status: r.get("status"),
+                offboarded_at: r.get("offboarded_at"),
+                source: r.get("source"),
+                active: r.get("active"),
+                total: r.get("total"),
+            })
+            .collect())
+    }
+
+    /// Everything one person holds: credentials they own, credentials exchanged
+    /// from those (parent links, any depth) or naming them in an act chain, and
+    /// grants they asked for that are still pending.
+    pub async fn blast_radius(&self, owner: &str) -> Result<BlastRadius> {
+        let owner = owner.trim().to_lowercase();
+        let status: Option<String> = sqlx::query_scalar("SELECT status FROM owners WHERE id = ?").bind(&owner).fetch_optional(&self.pool).await?;
+        let rows = sqlx::query(
+            "WITH RECURSIVE
+               mine(id) AS (SELECT id FROM credentials WHERE owner = ?1),
+               down(id, via, depth) AS (
+                 SELECT c.id, c.parent_id, 1 FROM credentials c JOIN mine m ON c.parent_id = m.id
+                 UNION
+                 SELECT c.id, d.via, d.depth + 1 FROM credentials c JOIN down d ON c.parent_id = d.id WHERE d.depth < 16),
+               acted(id) AS (SELECT credential_id FROM delegation WHERE actor = ?1),
+               radius(id, relation, via) AS (
+                 SELECT id, 'owned', NULL FROM mine
+                 UNION SELECT id, 'delegated', via FROM down WHERE id NOT IN (SELECT id FROM mine)
+                 UNION SELECT id, 'delegated', NULL FROM acted WHERE id NOT IN (SELECT id FROM mine))
+             SELECT c.id, c.issuer, c.external_id, c.kind, c.owner, c.workload, c.scopes, c.status, r.relation, min(r.via) AS via
+             FROM radius r JOIN credentials c ON c.id = r.id
+             GROUP BY c.id
+             ORDER BY c.status != 'active', r.relation DESC, c.issuer, c.id
+             LIMIT ?2",
+        )
+        .bind(&owner)
+        .bind(BLAST_CAP)
+        .fetch_all(&self.pool)
+        .await?;
+        let credentials = rows
+            .into_iter()
+            .map(|r| BlastItem {
+                credential_id: r.get("id"),
+                issuer: r.get("issuer"),
+                external_id: r.get("external_id"),
+                kind: r.get("kind"),
+                owner: r.get("owner"),
+                workload: r.get("workload"),
+                scopes: r.get("scopes"),
+                status: r.get("status"),
+                relation: r.get("relation"),
+                via: r.get("via"),
+            })
+            .collect();
+        let mut pending_grants = self.grants(Some(GrantStatus::Pending), 10_000).await?;
+        pending_grants.retain(|g| g.requested_by.as_deref().is_some_and(|r| r.eq_ignore_ascii_case(&owner)));
+        Ok(BlastRadius { owner, status, credentials, pending_grants })
+    }
+
+    /// Active credentials expiring between now and now + window, grouped by owner, soonest first.
+    pub async fn expiring_by_owner(&self, now: Timestamp, until: Timestamp, limit: i64) -> Result<Vec<ExpiringGroup>> {
+        let rows = sqlx::query(
+            "SELECT c.owner, coalesce(o.status, CASE WHEN c.owner = '' THEN 'none' ELSE 'unknown' END) AS owner_status,
+                    count(*) AS n, min(c.expires_at) AS soonest, group_concat(DISTINCT c.workload) AS workloads
+             FROM credentials c LEFT JOIN owners o ON o.id = c.owner
+             WHERE coalesce(c.expires_at, '9999-12-31T23:59:59Z') >= ?1 AND coalesce(c.expires_at, '9999-12-31T23:59:59Z') < ?2 AND c.status = 'active'
+             GROUP BY c.owner ORDER BY soonest, c.owner LIMIT ?3",
+        )
+        .bind(fmt_ts(&now))
+        .bind(fmt_ts(&until))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ExpiringGroup {
+                owner: r.get("owner"),
+                owner_status: r.get("owner_status"),
+                credentials: r.get("n"),
+                soonest: r.get("soonest"),
+                workloads: r.get::<Option<String>, _>("workloads").unwrap_or_default().replace(',', " "),
+            })
+            .collect())
+    }
+
+    /// Which credentials held `scope` at `at`: issued by then, not yet expired,
+    /// revoked or gone, and holding the scope then (the scopes a sync saw before
+    /// a change are kept in scope_snapshots; otherwise the current scopes stood).
+    pub async fn held_scope_at(&self, scope: &str, at: Timestamp, limit: i64) -> Result<Vec<HeldRow>> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.issuer, c.external_id, c.owner, c.workload, c.kind, c.issued_at, c.expires_at, c.status,
+                    coalesce((SELECT s.scopes FROM scope_snapshots s WHERE s.credential_id = c.id AND s.until_at > ?2 ORDER BY s.until_at LIMIT 1), c.scopes) AS held
+             FROM credentials c
+             WHERE c.id IN (SELECT credential_id FROM credential_scopes WHERE scope = ?1
+                            UNION SELECT credential_id FROM scope_snapshots WHERE (' ' || scopes || ' ') LIKE '% ' || ?1 || ' %')
+               AND (c.issued_at IS NULL OR c.issued_at <= ?2)
+               AND (c.expires_at IS NULL OR c.expires_at > ?2)
+               AND (c.gone_at IS NULL OR c.gone_at > ?2)
+               AND NOT EXISTS (SELECT 1 FROM consent_events e WHERE e.credential_id = c.id AND e.action = 'revoke' AND e.at <= ?2)
+             ORDER BY c.owner, c.id",
+        )
+        .bind(scope)
+        .bind(fmt_ts(&at))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| r.get::<String, _>("held").split(' ').any(|s| s == scope))
+            .take(limit.max(0) as usize)
+            .map(|r| HeldRow {
+                credential_id: r.get("id"),
+                issuer: r.get("issuer"),
+                external_id: r.get("external_id"),
+                owner: r.get("owner"),
+                workload: r.get("workload"),
+                kind: r.get("kind"),
+                scopes: r.get("held"),
+                issued_at: r.get("issued_at"),
+                expires_at: r.get("expires_at"),
+                status_now: r.get("status"),
+            })
+            .collect())
+    }
+}
+
+/// Parses a date or a moment for `--at`: 2026-08-01 (midnight UTC) or RFC 3339.
+pub fn parse_moment(s: &str) -> Option<Timestamp> {
+    parse_ts(s).or_else(|| parse_ts(&format!("{}T00:00:00Z", s.trim())))
+}

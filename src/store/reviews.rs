@@ -1,0 +1,221 @@
+//! Access review campaigns: a snapshot of the credentials in scope, one item
+//! each, and the decisions taken on them with the issuer's answers.
+use sqlx::{AssertSqlSafe, Row};
+
+use super::{append_audit, AuditDraft, AuditEntry, Result, Store, StoreError};
+use crate::domain::{fmt_ts, Timestamp};
+use crate::filter::{SqlFilter, SqlValue};
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Campaign {
+    pub id: i64,
+    pub name: String,
+    pub filter: Option<String>,
+    pub created_by: String,
+    pub created_at: String,
+    pub items: i64,
+    pub decided: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ReviewItem {
+    pub id: i64,
+    pub campaign_id: i64,
+    pub credential_id: String,
+    /// The credential as it stood when the campaign started (JSON object).
+    pub snapshot: serde_json::Value,
+    pub decision: Option<String>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+    pub reason: Option<String>,
+    /// The decision's parameters (new owner, TTL, scopes kept), JSON.
+    pub detail: Option<serde_json::Value>,
+    pub issuer_answer: Option<String>,
+}
+
+/// A decision as it is recorded.
+pub struct ReviewRecord<'a> {
+    pub decision: &'a str,
+    pub decider: &'a str,
+    pub at: Timestamp,
+    pub reason: &'a str,
+    pub detail: serde_json::Value,
+    pub issuer_answer: Option<String>,
+}
+
+fn item_from(r: &sqlx::sqlite::SqliteRow) -> ReviewItem {
+    let json = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
+    ReviewItem {
+        id: r.get("id"),
+        campaign_id: r.get("campaign_id"),
+        credential_id: r.get("credential_id"),
+        snapshot: json(r.get("snapshot")).unwrap_or(serde_json::Value::Null),
+        decision: r.get("decision"),
+        decided_by: r.get("decided_by"),
+        decided_at: r.get("decided_at"),
+        reason: r.get("reason"),
+        detail: json(r.get("detail")),
+        issuer_answer: r.get("issuer_answer"),
+    }
+}
+
+const ITEM_COLUMNS: &str = "id, campaign_id, credential_id, snapshot, decision, decided_by, decided_at, reason, detail, issuer_answer";
+
+impl Store {
+    /// Starts a campaign: every credential the filter matches now becomes an item,
+    /// with a snapshot of what a reviewer needs (owner status, findings included).
+    pub async fn start_campaign(&self, name: &str, filter_text: Option<&str>, filter: &SqlFilter, entry: &AuditDraft) -> Result<(Campaign, AuditEntry)> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM review_campaigns WHERE name = ?").bind(name).fetch_optional(&mut *tx).await?;
+        if exists.is_some() {
+            return Err(StoreError::Conflict(format!("a campaign named '{name}' exists already")));
+        }
+        let at = fmt_ts(&entry.at);
+        let id: i64 = sqlx::query_scalar("INSERT INTO review_campaigns (name, filter, created_by, created_at) VALUES (?, ?, ?, ?) RETURNING id")
+            .bind(name)
+            .bind(filter_text)
+            .bind(&entry.actor)
+            .bind(&at)
+            .fetch_one(&mut *tx)
+            .await?;
+        let sql = format!(
+            "INSERT INTO review_items (campaign_id, credential_id, snapshot)
+             SELECT ?, c.id, json_object('id', c.id, 'issuer', c.issuer, 'external_id', c.external_id, 'kind', c.kind,
+                 'owner', c.owner, 'owner_status', coalesce((SELECT status FROM owners WHERE id = c.owner), CASE WHEN c.owner = '' THEN 'none' ELSE 'unknown' END),
+                 'workload', c.workload, 'scopes', c.scopes, 'audience', c.audience, 'binding', c.binding, 'issued_at', c.issued_at,
+                 'expires_at', c.expires_at, 'last_used_at', c.last_used_at, 'status', c.status, 'task_id', c.task_id,
+                 'findings', (SELECT group_concat(f.rule || ': ' || f.summary, '; ') FROM findings f WHERE f.credential_id = c.id AND f.closed_at IS NULL),
+                 'consent', (SELECT group_concat(e.at || ' ' || e.action || ' by ' || e.actor || CASE WHEN e.scopes != '' THEN ' [' || e.scopes || ']' ELSE '' END, '; ')
+                             FROM consent_events e WHERE e.credential_id = c.id))
+             FROM credentials c WHERE {} ORDER BY c.owner, c.id",
+            filter.sql
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
+        for b in &filter.binds {
+            q = match b {
+                SqlValue::Text(s) => q.bind(s.clone()),
+                SqlValue::Int(i) => q.bind(*i),
+            };
+        }
+        let items = q.execute(&mut *tx).await?.rows_affected() as i64;
+        let mut entry = entry.clone();
+        entry.detail["items"] = items.into();
+        let written = append_audit(&mut tx, &entry).await?;
+        tx.commit().await?;
+        let campaign = Campaign { id, name: name.into(), filter: filter_text.map(str::to_string), created_by: entry.actor.clone(), created_at: at, items, decided: 0 };
+        Ok((campaign, written))
+    }
+
+    pub async fn campaigns(&self) -> Result<Vec<Campaign>> {
+        let rows = sqlx::query(
+            "SELECT r.id, r.name, r.filter, r.created_by, r.created_at,
+                    (SELECT count(*) FROM review_items i WHERE i.campaign_id = r.id) AS items,
+                    (SELECT count(*) FROM review_items i WHERE i.campaign_id = r.id AND i.decision IS NOT NULL) AS decided
+             FROM review_campaigns r ORDER BY r.id DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Campaign {
+                id: r.get("id"),
+                name: r.get("name"),
+                filter: r.get("filter"),
+                created_by: r.get("created_by"),
+                created_at: r.get("created_at"),
+                items: r.get("items"),
+                decided: r.get("decided"),
+            })
+            .collect())
+    }
+
+    pub async fn campaign(&self, name: &str) -> Result<Campaign> {
+        self.campaigns().await?.into_iter().find(|c| c.name == name).ok_or_else(|| StoreError::NotFound(format!("campaign {name}")))
+    }
+
+    /// Items of a campaign after `after` (by id), in order.
+    pub async fn review_items(&self, campaign_id: i64, after: i64, limit: i64) -> Result<Vec<ReviewItem>> {
+        let rows = sqlx::query(AssertSqlSafe(format!("SELECT {ITEM_COLUMNS} FROM review_items WHERE campaign_id = ? AND id > ? ORDER BY id LIMIT ?")))
+            .bind(campaign_id)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(item_from).collect())
+    }
+
+    pub async fn review_item(&self, id: i64) -> Result<ReviewItem> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {ITEM_COLUMNS} FROM review_items WHERE id = ?")))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("review item {id}")))?;
+        Ok(item_from(&row))
+    }
+
+    /// Records a decision and its audit entry together. An item is decided once.
+    pub async fn record_review_decision(&self, item: i64, rec: &ReviewRecord<'_>, entry: &AuditDraft) -> Result<AuditEntry> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let done = sqlx::query(
+            "UPDATE review_items SET decision = ?, decided_by = ?, decided_at = ?, reason = ?, detail = ?, issuer_answer = ?
+             WHERE id = ? AND decision IS NULL",
+        )
+        .bind(rec.decision)
+        .bind(rec.decider)
+        .bind(fmt_ts(&rec.at))
+        .bind(rec.reason)
+        .bind(rec.detail.to_string())
+        .bind(&rec.issuer_answer)
+        .bind(item)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if done == 0 {
+            return Err(StoreError::Conflict(format!("review item {item} is already decided")));
+        }
+        let written = append_audit(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    /// A standing credential narrowed at its issuer (a review decision): the
+    /// local row follows the issuer's answer until the next sync confirms it.
+    pub async fn record_credential_change(
+        &self,
+        id: &str,
+        owner: Option<&str>,
+        scopes: Option<&[String]>,
+        expires_at: Option<Timestamp>,
+        actor: &str,
+        at: Timestamp,
+        reason: &str,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let now = fmt_ts(&at);
+        if let Some(o) = owner {
+            sqlx::query("UPDATE credentials SET owner = ? WHERE id = ?").bind(o.trim().to_lowercase()).bind(id).execute(&mut *tx).await?;
+        }
+        if let Some(s) = scopes {
+            sqlx::query("INSERT OR IGNORE INTO scope_snapshots (credential_id, until_at, scopes) SELECT id, ?, scopes FROM credentials WHERE id = ?")
+                .bind(&now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE credentials SET scopes = ? WHERE id = ?").bind(s.join(" ")).bind(id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM credential_scopes WHERE credential_id = ?").bind(id).execute(&mut *tx).await?;
+            for scope in s {
+                sqlx::query("INSERT OR IGNORE INTO credential_scopes (credential_id, scope) VALUES (?, ?)").bind(id).bind(scope).execute(&mut *tx).await?;
+            }
+            super::insert_consent(
+                &mut tx,
+                &super::TokenwardConsent { credential_id: Some(id), grant_id: None, at: &now, actor, action: "scope_change", scopes: &s.join(" "), note: Some(reason) },
+            )
+            .await?;
+        }
+        if let Some(e) = expires_at {
+            sqlx::query("UPDATE credentials SET expires_at = ? WHERE id = ?").bind(fmt_ts(&e)).bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
