@@ -2,7 +2,8 @@
 -- so what it lacked is added here rather than edited in.
 
 -- Each recompute of the findings: when, how long, what changed. A finding is
--- open while the latest run saw it (seen_run) and closed when a run did not.
+-- open while the latest run sees it (its last_seen is that run's time) and is
+-- closed, with the last time it was seen, when a run no longer does.
 CREATE TABLE findings_runs (
     id          INTEGER PRIMARY KEY,
     started_at  TEXT NOT NULL,
@@ -12,9 +13,12 @@ CREATE TABLE findings_runs (
     closed      INTEGER NOT NULL DEFAULT 0,
     millis      INTEGER NOT NULL DEFAULT 0
 );
-ALTER TABLE findings ADD COLUMN seen_run INTEGER;
-CREATE INDEX findings_open_sev ON findings(severity, rule) WHERE closed_at IS NULL;
-CREATE INDEX findings_owner ON findings(owner) WHERE closed_at IS NULL;
+-- The findings rules group usage and consent per credential in one pass: with
+-- the columns they read in the index, that pass never visits the table.
+DROP INDEX usage_events_cred;
+CREATE INDEX usage_events_cred ON usage_events(credential_id, at, workload, origin);
+DROP INDEX consent_events_cred;
+CREATE INDEX consent_events_cred ON consent_events(credential_id, at, action, scopes);
 
 -- What a credential held before a sync saw its scopes change: scopes held up to
 -- `until_at`. With issued/expiry/revocation times this answers "who held scope S at D".

@@ -282,6 +282,7 @@ pub async fn approvals(count: usize) -> Result<ApprovalFigures> {
         grant_sla: chrono::Duration::minutes(15),
         grants_newest_first: true,
         bell: false,
+        thresholds: crate::config::Thresholds::default(),
         _connectors: vec![connector],
     };
     let mut app = App::new(keymap, operator, "bench", false, now);
@@ -371,6 +372,7 @@ fn baseline(org: &Org, n: u64, path: &std::path::Path) -> Result<Duration> {
     // The same pragmas as the store, so the ratio measures tokenward, not settings.
     conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-262144; PRAGMA mmap_size=8589934592; PRAGMA temp_store=memory; PRAGMA wal_autocheckpoint=65536;")?;
     conn.execute_batch(include_str!("../migrations/0001_inventory.sql"))?;
+    conn.execute_batch(include_str!("../migrations/0002_findings_reviews_history.sql"))?;
     let mut total = Duration::ZERO;
     let tx = conn.transaction()?;
     {

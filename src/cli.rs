@@ -546,6 +546,7 @@ pub async fn recompute_findings(ctx: &Context, store: &Store) -> Result<crate::s
     let report = crate::findings::recompute(store, &thresholds, chrono::Utc::now()).await?;
     eprintln!("findings: {} open ({} new, {} closed) in {} ms", report.open, report.opened, report.closed, report.millis);
     if std::env::var_os("TOKENWARD_FINDINGS_TIMING").is_some() {
+        eprintln!("  {:<26} {:>8}      {:>7} ms", "(fact tables)", "", report.facts_millis);
         for r in &report.rules {
             eprintln!("  {:<26} {:>8} open {:>7} ms", r.rule, r.open, r.millis);
         }

@@ -127,6 +127,42 @@ fn a_person_deactivated_in_the_directory_is_offboarded_after_the_next_sync() {
     assert!(off.as_array().expect("array").iter().all(|c| c["owner_status"] == "offboarded"));
     let issuers = json_of(tw(dir.path()).args(["issuers", "--format", "json"]));
     assert!(issuers.as_array().expect("array").iter().any(|i| i["name"] == "directory" && i["last_run"]["status"] == "ok"));
+
+    // The sync computed findings: owner-offboarded fires on exactly the leaver's active credentials.
+    let live: std::collections::BTreeSet<String> = theirs
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|c| c["status"] == "active")
+        .map(|c| c["id"].as_str().expect("id").to_string())
+        .collect();
+    let findings = json_of(tw(dir.path()).args(["findings", "--rule", "owner-offboarded", "--format", "json"]));
+    let flagged: std::collections::BTreeSet<String> =
+        findings.as_array().expect("array").iter().map(|f| f["credential_id"].as_str().expect("id").to_string()).collect();
+    assert_eq!(flagged, live, "{findings}");
+    assert!(findings.as_array().expect("array").iter().all(|f| f["owner"] == leaver.as_str() && f["frameworks"].as_array().is_some_and(|a| !a.is_empty())));
+
+    // Offboarding: the dry run lists exactly what would be revoked and changes nothing ...
+    let plan = json_of(tw(dir.path()).args(["revoke", "--owner", &leaver, "--dry-run", "--format", "json"]));
+    assert_eq!(plan["dry_run"], true);
+    let planned: std::collections::BTreeSet<String> = plan["plan"]["credentials"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|c| c["status"] == "active" && c["relation"] == "owned")
+        .map(|c| c["credential_id"].as_str().expect("id").to_string())
+        .collect();
+    assert_eq!(planned, live);
+    assert_eq!(json_of(tw(dir.path()).args(["findings", "--rule", "owner-offboarded", "--format", "json"])).as_array().map(Vec::len), Some(live.len()));
+    // ... then the run revokes it all at the issuer, confirmed by a fresh sync from the issuer itself.
+    let done = json_of(tw(dir.path()).args(["revoke", "--owner", &leaver, "--reason", "left the company, HR-1", "--format", "json"]));
+    assert!(done["failed"].as_array().is_some_and(Vec::is_empty) && done["queued"].as_array().is_some_and(Vec::is_empty), "{done}");
+    tw(dir.path()).arg("sync").assert().success();
+    let after = json_of(tw(dir.path()).args(["credentials", "--format", "json", "--filter", &format!("owner:{leaver} status:active")]));
+    assert_eq!(after.as_array().map(Vec::len), Some(0), "the issuer reports none of theirs active: {after}");
+    let findings = json_of(tw(dir.path()).args(["findings", "--rule", "owner-offboarded", "--format", "json"]));
+    assert_eq!(findings.as_array().map(Vec::len), Some(0), "{findings}");
+    tw(dir.path()).args(["audit", "verify"]).assert().success();
 }
 
 fn agent_token(client: &reqwest::blocking::Client, oauth: &str, scope: &str) -> String {

@@ -35,7 +35,36 @@ async fn settle(app: &mut App, store: &Store, mut fx: Vec<Effect>) {
                 app.update(Msg::SyncRuns(store.sync_runs(50).await.map_err(|e| e.to_string())));
                 Msg::Issuers(store.issuer_summaries().await.map_err(|e| e.to_string()))
             }
-            Effect::Revoke { .. } | Effect::Quit | Effect::SyncIssuer { .. } | Effect::Triage { .. } | Effect::Approve(_) | Effect::Deny { .. } | Effect::Bell => continue,
+            Effect::LoadFindings => Msg::Findings(
+                async { Ok::<_, tokenward::store::StoreError>((store.finding_counts().await?, store.last_findings_run().await?)) }.await.map_err(|e| e.to_string()),
+            ),
+            Effect::RecomputeFindings => Msg::Recomputed(
+                tokenward::findings::recompute(store, &Default::default(), common::fixed_now()).await.map_err(|e| e.to_string()),
+            ),
+            Effect::LoadOwners { status, after } => Msg::Owners(store.owners_page(status.as_deref(), after.as_deref(), 200).await.map_err(|e| e.to_string())),
+            Effect::LoadBlast { owner } => Msg::Blast(store.blast_radius(&owner).await.map(Box::new).map_err(|e| e.to_string())),
+            Effect::LoadExpiring { window } => {
+                let until = common::fixed_now() + tokenward::filter::parse_duration(&window).expect("window");
+                Msg::Expiring(store.expiring_by_owner(common::fixed_now(), until, 100).await.map_err(|e| e.to_string()))
+            }
+            Effect::LoadCampaigns => Msg::Campaigns(store.campaigns().await.map_err(|e| e.to_string())),
+            Effect::LoadReview { name, after } => {
+                let campaign = store.campaign(&name).await.map_err(|e| e.to_string());
+                let items = match &campaign {
+                    Ok(c) => store.review_items(c.id, after, 200).await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e.clone()),
+                };
+                Msg::ReviewItems { campaign, items }
+            }
+            Effect::Revoke { .. }
+            | Effect::Quit
+            | Effect::SyncIssuer { .. }
+            | Effect::Triage { .. }
+            | Effect::Approve(_)
+            | Effect::Deny { .. }
+            | Effect::Bell
+            | Effect::RevokeOwner { .. }
+            | Effect::ReviewDecide { .. } => continue,
         };
         fx.extend(app.update(msg));
     }

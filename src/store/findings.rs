@@ -56,12 +56,17 @@ fn q(sql: String, binds: Vec<SqlValue>) -> RuleQuery {
     RuleQuery { sql, binds }
 }
 
+// The rules read three fact tables `prepare_facts` builds in one pass each at the
+// start of a recompute (temporary, in memory): `fx_cred` (every ACTIVE credential,
+// narrow, with its owner's status), `fx_usage` (per credential: last use and
+// whether more than one workload/origin or a person appears) and `fx_consent`
+// (per credential: last consent, approvals, the scopes approved, renewals).
+
 pub fn owner_offboarded() -> RuleQuery {
     q(
-        "SELECT c.id, c.owner, 'owner ' || c.owner || ' left' || coalesce(' on ' || substr(o.offboarded_at, 1, 10), '') || '; still ' || c.status,
-                json_object('owner', c.owner, 'offboarded_at', o.offboarded_at, 'source', o.source)
-         FROM credentials c JOIN owners o ON o.id = c.owner
-         WHERE o.status = 'offboarded' AND c.status = 'active'"
+        "SELECT c.id, c.owner, 'owner ' || c.owner || ' left' || coalesce(' on ' || substr(c.offboarded_at, 1, 10), '') || '; still active',
+                json_object('owner', c.owner, 'offboarded_at', c.offboarded_at)
+         FROM fx_cred c WHERE c.owner_status = 'offboarded'"
             .into(),
         vec![],
     )
@@ -72,8 +77,7 @@ pub fn owner_missing() -> RuleQuery {
         "SELECT c.id, c.owner,
                 CASE WHEN c.owner = '' THEN 'no owner on record' ELSE 'owner ' || c.owner || ' is unknown to the directory' END,
                 json_object('owner', c.owner)
-         FROM credentials c LEFT JOIN owners o ON o.id = c.owner
-         WHERE c.status = 'active' AND (c.owner = '' OR o.id IS NULL OR o.status = 'unknown')"
+         FROM fx_cred c WHERE c.owner = '' OR c.owner_status IS NULL OR c.owner_status = 'unknown'"
             .into(),
         vec![],
     )
@@ -86,8 +90,7 @@ pub fn stale_unused(t: &Thresholds, now: Timestamp) -> RuleQuery {
                     CASE WHEN last_used_at IS NULL THEN 'never used; issued ' || {h} || ' ago' ELSE 'unused for ' || {h} END,
                     json_object('last_used_at', last_used_at, 'issued_at', issued_at, 'stale_after_days', stale_days)
              FROM (SELECT c.id, c.owner, c.last_used_at, c.issued_at, unixepoch(?) - unixepoch(coalesce(c.last_used_at, c.issued_at)) AS idle, ? AS stale_days
-                   FROM credentials c
-                   WHERE c.status = 'active' AND coalesce(c.last_used_at, c.issued_at) < ?)",
+                   FROM fx_cred c WHERE coalesce(c.last_used_at, c.issued_at) < ?)",
             h = human("idle")
         ),
         vec![SqlValue::Text(fmt_ts(&now)), SqlValue::Int(t.stale.num_days()), SqlValue::Text(fmt_ts(&(now - t.stale)))],
@@ -95,15 +98,13 @@ pub fn stale_unused(t: &Thresholds, now: Timestamp) -> RuleQuery {
 }
 
 pub fn long_lived(t: &Thresholds) -> RuleQuery {
-    let life = "unixepoch(c.expires_at) - unixepoch(c.issued_at)";
     q(
         format!(
             "SELECT id, owner, 'lifetime ' || {h} || ' on ' || class || ' scopes (policy maximum ' || {m} || ')',
                     json_object('issued_at', issued_at, 'expires_at', expires_at, 'class', class, 'max_seconds', max_s)
-             FROM (SELECT c.id, c.owner, c.issued_at, c.expires_at, {life} AS life, {class} AS class,
+             FROM (SELECT c.id, c.owner, c.issued_at, c.expires_at, unixepoch(c.expires_at) - unixepoch(c.issued_at) AS life, {class} AS class,
                           CASE {class} WHEN 'admin' THEN ? WHEN 'write' THEN ? ELSE ? END AS max_s
-                   FROM credentials c
-                   WHERE c.status = 'active' AND c.expires_at IS NOT NULL AND c.issued_at IS NOT NULL)
+                   FROM fx_cred c WHERE c.expires_at IS NOT NULL AND c.issued_at IS NOT NULL)
              WHERE life > max_s",
             h = human("life"),
             m = human("max_s"),
@@ -117,7 +118,7 @@ pub fn no_expiry() -> RuleQuery {
     q(
         "SELECT c.id, c.owner, c.kind || ' never expires' || coalesce('; issued ' || substr(c.issued_at, 1, 10), ''),
                 json_object('kind', c.kind, 'issued_at', c.issued_at)
-         FROM credentials c WHERE c.status = 'active' AND c.expires_at IS NULL"
+         FROM fx_cred c WHERE c.expires_at IS NULL"
             .into(),
         vec![],
     )
@@ -129,29 +130,27 @@ pub fn bearer_sensitive(t: &Thresholds) -> RuleQuery {
     q(
         format!(
             "SELECT c.id, c.owner, 'bearer (unbound) token holding ' || c.scopes, json_object('scopes', c.scopes, 'binding', c.binding)
-             FROM credentials c WHERE c.status = 'active' AND c.binding = 'bearer' AND {cond}"
+             FROM fx_cred c WHERE c.binding = 'bearer' AND {cond}"
         ),
         binds,
     )
 }
 
 pub fn shared_across_workloads(t: &Thresholds) -> RuleQuery {
-    // Within the window before each credential's latest use: distinct workloads (people
-    // excluded: that is human-use) and origins. The same workload from one origin is normal.
+    // Candidates saw more than one workload or origin at all; for them, count the distinct
+    // workloads (people excluded: that is human-use) and origins within the window before the latest use.
     q(
         format!(
             "SELECT c.id, c.owner,
                     'used by ' || s.workloads || ' workload' || iif(s.workloads = 1, '', 's') || ' from ' || s.origins || ' origin' || iif(s.origins = 1, '', 's')
                     || ' in ' || {h},
                     json_object('workloads', s.workloads, 'origins', s.origins, 'window_seconds', s.win, 'last_use', s.last)
-             FROM (SELECT u.credential_id, count(DISTINCT u.workload) AS workloads, count(DISTINCT u.origin) AS origins, max(l.last) AS last, ? AS win
-                   FROM usage_events u
-                   JOIN (SELECT credential_id, max(at) AS last FROM usage_events GROUP BY credential_id) l ON l.credential_id = u.credential_id
-                   WHERE u.at >= strftime('%Y-%m-%dT%H:%M:%SZ', l.last, '-' || ? || ' seconds') AND coalesce(u.workload, '') NOT LIKE '%@%'
+             FROM (SELECT u.credential_id, count(DISTINCT u.workload) AS workloads, count(DISTINCT u.origin) AS origins, max(x.last) AS last, ? AS win
+                   FROM fx_usage x CROSS JOIN usage_events u ON u.credential_id = x.credential_id
+                   WHERE x.mixed AND u.at >= strftime('%Y-%m-%dT%H:%M:%SZ', x.last, '-' || ? || ' seconds') AND coalesce(u.workload, '') NOT LIKE '%@%'
                    GROUP BY u.credential_id
                    HAVING count(DISTINCT u.workload) > 1 OR count(DISTINCT u.origin) > 1) s
-             JOIN credentials c ON c.id = s.credential_id
-             WHERE c.status = 'active'",
+             JOIN fx_cred c ON c.id = s.credential_id",
             h = human("s.win")
         ),
         vec![SqlValue::Int(t.shared_window.num_seconds()), SqlValue::Int(t.shared_window.num_seconds())],
@@ -164,8 +163,7 @@ pub fn used_after_task() -> RuleQuery {
         format!(
             "SELECT c.id, c.owner, 'used ' || {h} || ' after its task ' || c.task_id || ' ended',
                     json_object('task_id', c.task_id, 'task_ended_at', c.task_ended_at, 'last_used_at', c.last_used_at)
-             FROM credentials c
-             WHERE c.status = 'active' AND c.task_ended_at IS NOT NULL AND c.last_used_at > c.task_ended_at",
+             FROM fx_cred c WHERE c.task_ended_at IS NOT NULL AND c.last_used_at > c.task_ended_at",
             h = human(after)
         ),
         vec![],
@@ -173,18 +171,15 @@ pub fn used_after_task() -> RuleQuery {
 }
 
 pub fn scope_beyond_consent() -> RuleQuery {
-    // Only credentials with a consent record (without one, no-consent-trail fires):
-    // each scope held must appear in some approval.
+    // Only credentials with an approval on record (without one, no-consent-trail
+    // fires): each scope held must appear in some approval.
     q(
         "SELECT c.id, c.owner, 'holds ' || x.scopes || ' that no approval granted', json_object('unconsented', x.scopes)
          FROM (SELECT s.credential_id, group_concat(s.scope, ' ') AS scopes
-               FROM credential_scopes s
-               WHERE EXISTS (SELECT 1 FROM consent_events a WHERE a.credential_id = s.credential_id AND a.action = 'approve')
-                 AND NOT EXISTS (SELECT 1 FROM consent_events a WHERE a.credential_id = s.credential_id AND a.action = 'approve'
-                                 AND (' ' || a.scopes || ' ') LIKE '% ' || s.scope || ' %')
+               FROM fx_consent k JOIN credential_scopes s ON s.credential_id = k.credential_id
+               WHERE k.approvals > 0 AND (' ' || k.granted || ' ') NOT LIKE '% ' || s.scope || ' %'
                GROUP BY s.credential_id) x
-         JOIN credentials c ON c.id = x.credential_id
-         WHERE c.status = 'active'"
+         JOIN fx_cred c ON c.id = x.credential_id"
             .into(),
         vec![],
     )
@@ -193,16 +188,13 @@ pub fn scope_beyond_consent() -> RuleQuery {
 pub fn silent_renewal(t: &Thresholds) -> RuleQuery {
     q(
         "SELECT c.id, c.owner, 'renewed ' || r.n || ' times since the last consent', json_object('renewals', r.n, 'last_consent', r.consent)
-         FROM (SELECT e.credential_id, count(*) AS n, max(k.at) AS consent
-               FROM consent_events e
-               LEFT JOIN (SELECT credential_id, max(at) AS at FROM consent_events WHERE action IN ('request', 'approve') GROUP BY credential_id) k
-                 ON k.credential_id = e.credential_id
-               WHERE e.action = 'renew' AND e.at > coalesce(k.at, '')
-               GROUP BY e.credential_id HAVING count(*) >= ?) r
-         JOIN credentials c ON c.id = r.credential_id
-         WHERE c.status = 'active'"
+         FROM (SELECT k.credential_id, count(*) AS n, max(k.consent_at) AS consent
+               FROM fx_consent k CROSS JOIN consent_events e ON e.credential_id = k.credential_id
+               WHERE k.renewals >= ? AND e.action = 'renew' AND e.at > coalesce(k.consent_at, '')
+               GROUP BY k.credential_id HAVING count(*) >= ?) r
+         JOIN fx_cred c ON c.id = r.credential_id"
             .into(),
-        vec![SqlValue::Int(t.renewals as i64)],
+        vec![SqlValue::Int(t.renewals as i64), SqlValue::Int(t.renewals as i64)],
     )
 }
 
@@ -210,9 +202,8 @@ pub fn no_consent_trail() -> RuleQuery {
     q(
         format!(
             "SELECT c.id, c.owner, 'agent credential of ' || c.workload || ' with no request or approval on record', json_object('workload', c.workload)
-             FROM credentials c
-             WHERE c.status = 'active' AND {AGENT}
-               AND NOT EXISTS (SELECT 1 FROM consent_events e WHERE e.credential_id = c.id AND e.action IN ('request', 'approve'))"
+             FROM fx_cred c LEFT JOIN fx_consent k ON k.credential_id = c.id
+             WHERE {AGENT} AND k.consent_at IS NULL"
         ),
         vec![],
     )
@@ -221,15 +212,42 @@ pub fn no_consent_trail() -> RuleQuery {
 pub fn human_use() -> RuleQuery {
     q(
         format!(
-            "SELECT c.id, c.owner, 'used interactively by ' || h.who || ' from ' || coalesce(h.origin, 'unknown origin'),
-                    json_object('person', h.who, 'origin', h.origin, 'at', h.at)
-             FROM (SELECT credential_id, max(workload) AS who, max(origin) AS origin, max(at) AS at FROM usage_events
-                   WHERE workload LIKE '%@%' GROUP BY credential_id) h
-             JOIN credentials c ON c.id = h.credential_id
-             WHERE c.status = 'active' AND {AGENT}"
+            "SELECT c.id, c.owner, 'used interactively by ' || x.person || ' from ' || coalesce(x.person_origin, 'unknown origin'),
+                    json_object('person', x.person, 'origin', x.person_origin)
+             FROM fx_usage x JOIN fx_cred c ON c.id = x.credential_id
+             WHERE x.person IS NOT NULL AND {AGENT}"
         ),
         vec![],
     )
+}
+
+/// Builds the fact tables the rules read, one pass over each source table.
+async fn prepare_facts(tx: &mut sqlx::SqliteConnection) -> Result<()> {
+    for sql in [
+        "DROP TABLE IF EXISTS temp.fx_cred",
+        "DROP TABLE IF EXISTS temp.fx_usage",
+        "DROP TABLE IF EXISTS temp.fx_consent",
+        "CREATE TEMP TABLE fx_cred (id TEXT PRIMARY KEY, owner TEXT NOT NULL, owner_status TEXT, offboarded_at TEXT, kind TEXT, workload TEXT,
+            scopes TEXT, binding TEXT, issued_at TEXT, expires_at TEXT, last_used_at TEXT, task_id TEXT, task_ended_at TEXT) WITHOUT ROWID",
+        "INSERT INTO fx_cred SELECT c.id, c.owner, o.status, o.offboarded_at, c.kind, c.workload, c.scopes, c.binding, c.issued_at, c.expires_at,
+            c.last_used_at, c.task_id, c.task_ended_at
+         FROM credentials c LEFT JOIN owners o ON o.id = c.owner WHERE c.status = 'active' ORDER BY c.id",
+        "CREATE TEMP TABLE fx_usage (credential_id TEXT PRIMARY KEY, last TEXT, mixed INTEGER, person TEXT, person_origin TEXT) WITHOUT ROWID",
+        "INSERT INTO fx_usage
+         SELECT credential_id, max(at), min(coalesce(workload, '')) != max(coalesce(workload, '')) OR min(coalesce(origin, '')) != max(coalesce(origin, '')),
+                max(CASE WHEN workload LIKE '%@%' THEN workload END), max(CASE WHEN workload LIKE '%@%' THEN origin END)
+         FROM usage_events GROUP BY credential_id
+         HAVING min(coalesce(workload, '')) != max(coalesce(workload, '')) OR min(coalesce(origin, '')) != max(coalesce(origin, ''))
+             OR max(CASE WHEN workload LIKE '%@%' THEN 1 END) IS NOT NULL",
+        "CREATE TEMP TABLE fx_consent (credential_id TEXT PRIMARY KEY, consent_at TEXT, approvals INTEGER, granted TEXT, renewals INTEGER) WITHOUT ROWID",
+        "INSERT INTO fx_consent
+         SELECT credential_id, max(CASE WHEN action IN ('request', 'approve') THEN at END), sum(action = 'approve'),
+                coalesce(group_concat(CASE WHEN action = 'approve' THEN scopes END, ' '), ''), sum(action = 'renew')
+         FROM consent_events WHERE credential_id IS NOT NULL GROUP BY credential_id",
+    ] {
+        sqlx::query(sql).execute(&mut *tx).await?;
+    }
+    Ok(())
 }
 
 /// What one recompute found and changed, per rule.
@@ -247,6 +265,8 @@ pub struct RecomputeReport {
     pub opened: i64,
     pub closed: i64,
     pub millis: i64,
+    /// Building the fact tables the rules read.
+    pub facts_millis: i64,
     pub rules: Vec<RuleRun>,
 }
 
@@ -284,53 +304,84 @@ pub struct RuleSpec<'a> {
 }
 
 impl Store {
-    /// Runs every rule in one transaction: what fires is upserted open (first seen
-    /// kept, or reset if it had closed), what no longer fires is closed.
+    /// Runs every rule in one transaction: the fact tables first, then each rule
+    /// into a temporary set of what fires now; findings new (or back) are opened,
+    /// changed ones updated, unchanged ones left alone, and those no rule saw are closed.
     pub async fn recompute_findings(&self, rules: Vec<RuleSpec<'_>>, now: Timestamp) -> Result<RecomputeReport> {
         let started = std::time::Instant::now();
         let at = fmt_ts(&now);
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let previous: Option<String> =
+            sqlx::query_scalar("SELECT started_at FROM findings_runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1").fetch_optional(&mut *tx).await?;
         let run: i64 = sqlx::query_scalar("INSERT INTO findings_runs (started_at) VALUES (?) RETURNING id").bind(&at).fetch_one(&mut *tx).await?;
-        let before: i64 = sqlx::query_scalar("SELECT count(*) FROM findings WHERE closed_at IS NULL").fetch_one(&mut *tx).await?;
+        let facts_started = std::time::Instant::now();
+        prepare_facts(&mut tx).await?;
+        let facts_millis = facts_started.elapsed().as_millis() as i64;
+        sqlx::query("DROP TABLE IF EXISTS temp.fx_found").execute(&mut *tx).await?;
+        sqlx::query(
+            "CREATE TEMP TABLE fx_found (rule TEXT NOT NULL, credential_id TEXT NOT NULL, severity TEXT, owner TEXT, summary TEXT, evidence TEXT,
+               frameworks TEXT, PRIMARY KEY (rule, credential_id)) WITHOUT ROWID",
+        )
+        .execute(&mut *tx)
+        .await?;
         let mut per_rule = Vec::new();
         for spec in rules {
             let rule_started = std::time::Instant::now();
             let sql = format!(
-                "INSERT INTO findings (rule, severity, credential_id, owner, summary, evidence, frameworks, first_seen, last_seen, seen_run)
-                 SELECT ?, ?, f.id, nullif(f.owner, ''), f.summary, f.evidence, ?, ?, ?, ?
-                 FROM (SELECT NULL AS id, NULL AS owner, NULL AS summary, NULL AS evidence WHERE 0 UNION ALL {}) f WHERE true
-                 ON CONFLICT(rule, credential_id) DO UPDATE SET
-                   severity = excluded.severity, owner = excluded.owner, summary = excluded.summary, evidence = excluded.evidence,
-                   frameworks = excluded.frameworks, last_seen = excluded.last_seen, seen_run = excluded.seen_run,
-                   first_seen = CASE WHEN findings.closed_at IS NULL THEN findings.first_seen ELSE excluded.first_seen END,
-                   closed_at = NULL",
+                "INSERT OR IGNORE INTO fx_found (rule, credential_id, severity, owner, summary, evidence, frameworks)
+                 SELECT ?, f.id, ?, nullif(f.owner, ''), f.summary, f.evidence, ?
+                 FROM (SELECT NULL AS id, NULL AS owner, NULL AS summary, NULL AS evidence WHERE 0 UNION ALL {}) f",
                 spec.query.sql
             );
-            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(spec.rule).bind(spec.severity).bind(spec.frameworks).bind(&at).bind(&at).bind(run);
+            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(spec.rule).bind(spec.severity).bind(spec.frameworks);
             for b in &spec.query.binds {
                 query = match b {
                     SqlValue::Text(s) => query.bind(s.clone()),
                     SqlValue::Int(i) => query.bind(*i),
                 };
             }
-            query.execute(&mut *tx).await?;
-            per_rule.push(RuleRun { rule: spec.rule.to_string(), open: 0, millis: rule_started.elapsed().as_millis() as i64 });
+            let open = query.execute(&mut *tx).await?.rows_affected() as i64;
+            per_rule.push(RuleRun { rule: spec.rule.to_string(), open, millis: rule_started.elapsed().as_millis() as i64 });
         }
-        let counts: Vec<(String, i64)> =
-            sqlx::query_as("SELECT rule, count(*) FROM findings WHERE seen_run = ? GROUP BY rule").bind(run).fetch_all(&mut *tx).await?;
-        for r in &mut per_rule {
-            r.open = counts.iter().find(|(rule, _)| *rule == r.rule).map(|(_, n)| *n).unwrap_or(0);
+        // New, or back after closing: (re)opened with this run as first seen.
+        let opened = sqlx::query(
+            "INSERT INTO findings (rule, severity, credential_id, owner, summary, evidence, frameworks, first_seen, last_seen)
+             SELECT t.rule, t.severity, t.credential_id, t.owner, t.summary, t.evidence, t.frameworks, ?1, ?1
+             FROM fx_found t LEFT JOIN findings f ON f.rule = t.rule AND f.credential_id = t.credential_id
+             WHERE f.id IS NULL OR f.closed_at IS NOT NULL
+             ON CONFLICT(rule, credential_id) DO UPDATE SET severity = excluded.severity, owner = excluded.owner, summary = excluded.summary,
+               evidence = excluded.evidence, frameworks = excluded.frameworks, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
+               closed_at = NULL",
+        )
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected() as i64;
+        // Still open with new evidence (e.g. "unused for 121d" a day later): only those rows are written.
+        sqlx::query(
+            "UPDATE findings SET severity = t.severity, owner = t.owner, summary = t.summary, evidence = t.evidence, frameworks = t.frameworks
+             FROM fx_found t
+             WHERE findings.rule = t.rule AND findings.credential_id = t.credential_id AND findings.closed_at IS NULL
+               AND (findings.summary IS NOT t.summary OR findings.severity IS NOT t.severity OR findings.owner IS NOT t.owner
+                    OR findings.frameworks IS NOT t.frameworks)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        // Open findings no rule saw this time close; they were last seen by the previous run.
+        let closed = sqlx::query(
+            "UPDATE findings SET closed_at = ?1, last_seen = coalesce(?2, last_seen)
+             WHERE closed_at IS NULL AND NOT EXISTS (SELECT 1 FROM fx_found t WHERE t.rule = findings.rule AND t.credential_id = findings.credential_id)",
+        )
+        .bind(&at)
+        .bind(&previous)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected() as i64;
+        for t in ["fx_found", "fx_cred", "fx_usage", "fx_consent"] {
+            sqlx::query(AssertSqlSafe(format!("DROP TABLE IF EXISTS temp.{t}"))).execute(&mut *tx).await?;
         }
-        let closed = sqlx::query("UPDATE findings SET closed_at = ? WHERE closed_at IS NULL AND seen_run IS NOT ?")
-            .bind(&at)
-            .bind(run)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected() as i64;
         let open: i64 = per_rule.iter().map(|r| r.open).sum();
         let millis = started.elapsed().as_millis() as i64;
-        // Every finding open before was either seen again (still open) or closed; the rest opened now.
-        let opened = open - (before - closed);
         sqlx::query("UPDATE findings_runs SET finished_at = ?, open = ?, opened = ?, closed = ?, millis = ? WHERE id = ?")
             .bind(fmt_ts(&chrono::Utc::now()))
             .bind(open)
@@ -341,13 +392,14 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(RecomputeReport { run, open, opened, closed, millis, rules: per_rule })
+        Ok(RecomputeReport { run, open, opened, closed, millis, facts_millis, rules: per_rule })
     }
 
     /// Open findings, optionally of one rule, most severe first; at most `limit`.
     pub async fn open_findings(&self, rule: Option<&str>, limit: i64) -> Result<Vec<FindingRow>> {
         let rows = sqlx::query(
-            "SELECT f.rule, f.severity, f.credential_id, f.owner, f.summary, f.frameworks, f.first_seen, f.last_seen,
+            "SELECT f.rule, f.severity, f.credential_id, f.owner, f.summary, f.frameworks, f.first_seen,
+                    coalesce((SELECT started_at FROM findings_runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1), f.last_seen) AS last_seen,
                     coalesce(c.external_id, '') AS external_id, coalesce(c.issuer, '') AS issuer
              FROM findings f LEFT JOIN credentials c ON c.id = f.credential_id
              WHERE f.closed_at IS NULL AND (?1 IS NULL OR f.rule = ?1)

@@ -33,6 +33,13 @@ pub enum Action {
     Approve,
     Deny,
     ToggleOrder,
+    Recompute,
+    CycleFilter,
+    Keep,
+    Reassign,
+    Shorten,
+    Reduce,
+    NextUndecided,
 }
 
 impl Action {
@@ -61,6 +68,13 @@ impl Action {
             Action::Approve => "approve the grant: narrower scopes, shorter TTL, tighter binding, a justification",
             Action::Deny => "deny the grant with a reason",
             Action::ToggleOrder => "newest or oldest first",
+            Action::Recompute => "recompute every findings rule now",
+            Action::CycleFilter => "cycle the filter (owners: all/offboarded/unknown/active; expiring: 24h/7d/30d)",
+            Action::Keep => "keep the credential (asks a reason)",
+            Action::Reassign => "reassign the owner at the issuer (asks the new owner and a reason)",
+            Action::Shorten => "shorten its lifetime at the issuer (asks a duration and a reason)",
+            Action::Reduce => "reduce its scopes at the issuer (asks the scopes to keep and a reason)",
+            Action::NextUndecided => "next undecided item",
         }
     }
 
@@ -80,6 +94,13 @@ impl Action {
             Action::Approve => "approve",
             Action::Deny => "deny",
             Action::ToggleOrder => "order",
+            Action::Recompute => "recompute",
+            Action::CycleFilter => "filter",
+            Action::Keep => "keep",
+            Action::Reassign => "reassign",
+            Action::Shorten => "shorten",
+            Action::Reduce => "reduce",
+            Action::NextUndecided => "next undecided",
             _ => "",
         }
     }

@@ -12,10 +12,12 @@ use crate::cli::Context;
 use crate::connectors::Connector;
 use crate::store::Store;
 
+pub mod governance;
 pub mod keymap;
 pub mod state;
 pub mod theme;
 pub mod view;
+pub mod view_governance;
 
 use state::{App, Effect, Msg};
 use theme::Theme;
@@ -34,6 +36,8 @@ pub struct Session {
     pub grant_sla: chrono::Duration,
     pub grants_newest_first: bool,
     pub bell: bool,
+    /// `[findings]` thresholds, for a recompute from the findings view or after a sync.
+    pub thresholds: crate::config::Thresholds,
     /// Kept alive for the session (the demo's in-process issuer connector).
     pub _connectors: Vec<Arc<dyn Connector>>,
 }
@@ -52,6 +56,7 @@ impl Session {
             grant_sla: grants.sla().unwrap_or(chrono::Duration::minutes(15)),
             grants_newest_first: grants.newest_first().unwrap_or(true),
             bell: grants.bell.unwrap_or(true) && std::env::var_os("TOKENWARD_NO_BELL").is_none(),
+            thresholds: ctx.config.findings.thresholds().unwrap_or_default(),
             db_label: store.location().to_string(),
             store,
             actions,
@@ -239,6 +244,7 @@ pub fn perform(effect: Effect, session: &Session, tx: &mpsc::Sender<Msg>) {
             });
         }
         Effect::SyncIssuer { name } => {
+            let thresholds = session.thresholds.clone();
             let Some(connector) = session.actions.connector_named(&name) else {
                 let report = crate::sync::SyncReport { issuer: name.clone(), run_id: 0, owners: 0, credentials: 0, pages: 0, grants: 0, gone: 0, resumed: false, seconds: 0.0,
                     error: Some(format!("issuer '{name}' is not configured here")), notes: Vec::new() };
@@ -257,6 +263,9 @@ pub fn perform(effect: Effect, session: &Session, tx: &mpsc::Sender<Msg>) {
                 });
                 crate::sync::sync_issuer(&store, connector.as_ref(), Some(ptx)).await;
                 let _ = relay.await;
+                // Findings follow every sync.
+                let r = crate::findings::recompute(&store, &thresholds, chrono::Utc::now()).await.map_err(|e| e.to_string());
+                let _ = tx.send(Msg::Recomputed(r)).await;
             });
         }
         Effect::Approve(input) => {
@@ -278,6 +287,77 @@ pub fn perform(effect: Effect, session: &Session, tx: &mpsc::Sender<Msg>) {
             tokio::spawn(async move {
                 let result = actions.triage(&token.0, reason.as_deref()).await.map(Box::new).map_err(|e| e.to_string());
                 let _ = tx.send(Msg::Triaged(result)).await;
+            });
+        }
+        Effect::LoadFindings => {
+            tokio::spawn(async move {
+                let r = async { Ok::<_, crate::store::StoreError>((store.finding_counts().await?, store.last_findings_run().await?)) }.await.map_err(|e| e.to_string());
+                let _ = tx.send(Msg::Findings(r)).await;
+            });
+        }
+        Effect::RecomputeFindings => {
+            let thresholds = session.thresholds.clone();
+            tokio::spawn(async move {
+                let r = crate::findings::recompute(&store, &thresholds, chrono::Utc::now()).await.map_err(|e| e.to_string());
+                let _ = tx.send(Msg::Recomputed(r)).await;
+            });
+        }
+        Effect::LoadOwners { status, after } => {
+            tokio::spawn(async move {
+                let r = store.owners_page(status.as_deref(), after.as_deref(), governance::OWNERS_PAGE).await.map_err(|e| e.to_string());
+                let _ = tx.send(Msg::Owners(r)).await;
+            });
+        }
+        Effect::LoadBlast { owner } => {
+            tokio::spawn(async move {
+                let r = store.blast_radius(&owner).await.map(Box::new).map_err(|e| e.to_string());
+                let _ = tx.send(Msg::Blast(r)).await;
+            });
+        }
+        Effect::RevokeOwner { owner, reason } => {
+            let actions = session.actions.clone();
+            tokio::spawn(async move {
+                let (ptx, mut prx) = mpsc::channel(64);
+                let forward = tx.clone();
+                let relay = tokio::spawn(async move {
+                    while let Some(p) = prx.recv().await {
+                        let _ = forward.send(Msg::BulkProgress(p)).await;
+                    }
+                });
+                let r = actions.revoke_owner(&owner, &reason, false, Some(ptx)).await.map(Box::new).map_err(|e| e.to_string());
+                let _ = relay.await;
+                let _ = tx.send(Msg::BulkDone(r)).await;
+            });
+        }
+        Effect::LoadExpiring { window } => {
+            tokio::spawn(async move {
+                let now = chrono::Utc::now();
+                let until = now + crate::filter::parse_duration(&window).unwrap_or(chrono::Duration::days(7));
+                let r = store.expiring_by_owner(now, until, 2000).await.map_err(|e| e.to_string());
+                let _ = tx.send(Msg::Expiring(r)).await;
+            });
+        }
+        Effect::LoadCampaigns => {
+            tokio::spawn(async move {
+                let r = store.campaigns().await.map_err(|e| e.to_string());
+                let _ = tx.send(Msg::Campaigns(r)).await;
+            });
+        }
+        Effect::LoadReview { name, after } => {
+            tokio::spawn(async move {
+                let campaign = store.campaign(&name).await.map_err(|e| e.to_string());
+                let items = match &campaign {
+                    Ok(c) => store.review_items(c.id, after, governance::REVIEW_PAGE).await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e.clone()),
+                };
+                let _ = tx.send(Msg::ReviewItems { campaign, items }).await;
+            });
+        }
+        Effect::ReviewDecide { item, decision, reason } => {
+            let actions = session.actions.clone();
+            tokio::spawn(async move {
+                let r = actions.decide_review(item, &decision, &reason).await.map(Box::new).map_err(|e| e.to_string());
+                let _ = tx.send(Msg::Reviewed(r)).await;
             });
         }
         Effect::Revoke { id, reason } => {

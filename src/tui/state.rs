@@ -19,16 +19,24 @@ pub const WINDOW_CAP: usize = 3 * FETCH;
 pub enum View {
     Credentials,
     Grants,
+    Findings,
+    Owners,
+    Expiring,
+    Review,
     Issuers,
 }
 
 impl View {
-    pub const ALL: &'static [View] = &[View::Credentials, View::Grants, View::Issuers];
+    pub const ALL: &'static [View] = &[View::Credentials, View::Grants, View::Findings, View::Owners, View::Expiring, View::Review, View::Issuers];
 
     pub fn name(self) -> &'static str {
         match self {
             View::Credentials => "credentials",
             View::Grants => "grants",
+            View::Findings => "findings",
+            View::Owners => "owners",
+            View::Expiring => "expiring",
+            View::Review => "review",
             View::Issuers => "issuers",
         }
     }
@@ -68,6 +76,15 @@ pub enum Effect {
     Approve(crate::actions::ApproveInput),
     Deny { grant: String, reason: String },
     Triage { token: Secret, reason: Option<String> },
+    LoadFindings,
+    RecomputeFindings,
+    LoadOwners { status: Option<String>, after: Option<String> },
+    LoadBlast { owner: String },
+    RevokeOwner { owner: String, reason: String },
+    LoadExpiring { window: String },
+    LoadCampaigns,
+    LoadReview { name: String, after: i64 },
+    ReviewDecide { item: i64, decision: crate::actions::ReviewDecision, reason: String },
     /// The terminal bell: a new grant arrived.
     Bell,
     Quit,
@@ -90,6 +107,16 @@ pub enum Msg {
     Sync(crate::sync::SyncEvent),
     Decided(Result<Box<crate::actions::GrantOutcome>, String>),
     Triaged(Result<Box<crate::actions::TriageReport>, String>),
+    Findings(Result<(Vec<crate::store::FindingCount>, Option<(String, i64)>), String>),
+    Recomputed(Result<crate::store::RecomputeReport, String>),
+    Owners(Result<Vec<crate::store::OwnerRow>, String>),
+    Blast(Result<Box<crate::store::BlastRadius>, String>),
+    BulkProgress(crate::actions::BulkProgress),
+    BulkDone(Result<Box<crate::actions::OwnerRevokeReport>, String>),
+    Expiring(Result<Vec<crate::store::ExpiringGroup>, String>),
+    Campaigns(Result<Vec<crate::store::Campaign>, String>),
+    ReviewItems { campaign: Result<crate::store::Campaign, String>, items: Result<Vec<crate::store::ReviewItem>, String> },
+    Reviewed(Result<Box<crate::actions::ReviewOutcome>, String>),
     Tick(Timestamp),
 }
 
@@ -188,6 +215,8 @@ pub enum Mode {
     Filter(TextArea<'static>),
     Command(TextArea<'static>),
     Revoke(Box<RevokeForm>),
+    Bulk(Box<super::governance::BulkForm>),
+    Review(Box<super::governance::ReviewForm>),
     Help,
 }
 
@@ -236,6 +265,10 @@ pub struct App {
     pub bell: bool,
     pub issuers: Vec<IssuerSummary>,
     pub issuers_selected: usize,
+    pub findings: super::governance::FindingsState,
+    pub owners: super::governance::OwnersState,
+    pub expiring: super::governance::ExpiringState,
+    pub review: super::governance::ReviewState,
     pub sync_runs: Vec<SyncRun>,
     pub verdicts: std::collections::HashMap<String, crate::policy::Verdict>,
     pub syncing: std::collections::BTreeMap<String, SyncProgress>,
@@ -269,6 +302,10 @@ impl App {
             bell: true,
             issuers: Vec::new(),
             issuers_selected: 0,
+            findings: Default::default(),
+            owners: Default::default(),
+            expiring: Default::default(),
+            review: Default::default(),
             sync_runs: Vec::new(),
             verdicts: std::collections::HashMap::new(),
             syncing: std::collections::BTreeMap::new(),
@@ -323,6 +360,10 @@ impl App {
 
     fn page(&self, anchor: PageAnchor) -> PageRequest {
         PageRequest { filter: self.sql(), sort: self.sort, anchor, limit: FETCH }
+    }
+
+    pub fn reload_public(&mut self, landing: Landing) -> Vec<Effect> {
+        self.reload(landing)
     }
 
     /// A new order or filter: a new generation, so late replies of the old one are dropped.
@@ -463,6 +504,37 @@ impl App {
                 }
                 Vec::new()
             }
+            Msg::Findings(r) => {
+                self.on_findings(r);
+                Vec::new()
+            }
+            Msg::Recomputed(r) => self.on_recomputed(r),
+            Msg::Owners(r) => {
+                self.on_owners(r);
+                Vec::new()
+            }
+            Msg::Blast(r) => {
+                self.on_blast(r);
+                Vec::new()
+            }
+            Msg::BulkProgress(p) => {
+                self.on_bulk_progress(p);
+                Vec::new()
+            }
+            Msg::BulkDone(r) => self.on_bulk_done(r),
+            Msg::Expiring(r) => {
+                self.on_expiring(r);
+                Vec::new()
+            }
+            Msg::Campaigns(r) => {
+                self.on_campaigns(r);
+                Vec::new()
+            }
+            Msg::ReviewItems { campaign, items } => {
+                self.on_review_items(campaign, items);
+                Vec::new()
+            }
+            Msg::Reviewed(r) => self.on_reviewed(r),
             Msg::Tick(now) => {
                 self.now = now;
                 // The queue is live: re-read it on every tick.
@@ -640,6 +712,7 @@ impl App {
                 self.issuers_selected = step(self.issuers_selected, delta, self.issuers.len());
                 Vec::new()
             }
+            View::Findings | View::Owners | View::Expiring | View::Review => self.move_governance(delta),
         }
     }
 
@@ -655,6 +728,8 @@ impl App {
             Mode::Revoke(form) => self.on_revoke_key(form, key),
             Mode::Triage(form) => self.on_triage_key(form, key),
             Mode::Decide(form) => self.on_decide_key(form, key),
+            Mode::Bulk(form) => self.on_bulk_key(form, key),
+            Mode::Review(form) => self.on_review_key(form, key),
         }
     }
 
@@ -850,6 +925,9 @@ impl App {
         };
         self.status = None;
         let page = self.viewport.max(1) as isize;
+        if let Some(fx) = self.governance_action(action) {
+            return fx;
+        }
         match action {
             Action::Quit => {
                 self.quit = true;
@@ -860,7 +938,7 @@ impl App {
                 Vec::new()
             }
             Action::Command => {
-                self.mode = Mode::Command(single_line("credentials | grants | issuers | triage | theme NAME | sort COLUMN | q"));
+                self.mode = Mode::Command(single_line("credentials | grants | findings | owners | expiring | review [NAME] | issuers | triage | theme NAME | sort COLUMN | q"));
                 Vec::new()
             }
             Action::CycleTheme => {
@@ -898,7 +976,9 @@ impl App {
                 vec![Effect::LoadDetail { id }]
             }
             Action::Back => {
-                if self.detail.is_some() {
+                if self.back_governance() {
+                    Vec::new()
+                } else if self.detail.is_some() {
                     self.detail = None;
                     Vec::new()
                 } else if self.view != View::Credentials {
@@ -946,6 +1026,8 @@ impl App {
                 }
                 None => Vec::new(),
             },
+            // Handled by `governance_action` in the views that bind them.
+            Action::Recompute | Action::CycleFilter | Action::Keep | Action::Reassign | Action::Shorten | Action::Reduce | Action::NextUndecided => Vec::new(),
             Action::DetailDown | Action::DetailUp => {
                 if let Some(p) = &mut self.detail {
                     p.scroll = if action == Action::DetailDown { p.scroll.saturating_add(3) } else { p.scroll.saturating_sub(3) };
@@ -957,6 +1039,7 @@ impl App {
 
     fn refresh(&mut self) -> Vec<Effect> {
         let mut fx = vec![Effect::LoadGrants, Effect::LoadIssuers];
+        fx.extend(self.load_view());
         // Re-read the window where it stands; the cursor stays on its row (by id).
         let anchor = match self.window.rows.first() {
             Some(first) if !self.window.at_start => PageAnchor::From(first.key.clone()),
@@ -1122,6 +1205,10 @@ impl App {
         let mut words = line.split_whitespace();
         let Some(cmd) = words.next() else { return Vec::new() };
         let arg = words.next();
+        if let ("review" | "rev" | "re", Some(name)) = (cmd, arg) {
+            self.detail = None;
+            return self.open_campaign(name);
+        }
         if let Some(v) = View::ALL.iter().find(|v| v.name().starts_with(cmd) && cmd.len() >= 2) {
             self.view = *v;
             self.detail = None;
@@ -1129,6 +1216,7 @@ impl App {
                 View::Credentials => Vec::new(),
                 View::Grants => vec![Effect::LoadGrants],
                 View::Issuers => vec![Effect::LoadIssuers],
+                _ => self.load_view(),
             };
         }
         match (cmd, arg) {
@@ -1162,7 +1250,7 @@ impl App {
                 }
             },
             _ => {
-                self.set_status(Tone::Error, format!("unknown command ':{line}' (try :credentials, :grants, :issuers, :triage, :theme, :sort, :q)"));
+                self.set_status(Tone::Error, format!("unknown command ':{line}' (try :credentials, :grants, :findings, :owners, :expiring, :review, :issuers, :triage, :theme, :sort, :q)"));
                 Vec::new()
             }
         }

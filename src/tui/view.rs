@@ -28,6 +28,10 @@ pub fn draw(f: &mut Frame, app: &App, theme: &Theme) {
         View::Credentials => draw_credentials(f, app, theme, body),
         View::Grants => draw_grants(f, app, theme, body),
         View::Issuers => draw_issuers(f, app, theme, body),
+        View::Findings => super::view_governance::draw_findings(f, app, theme, body),
+        View::Owners => super::view_governance::draw_owners(f, app, theme, body),
+        View::Expiring => super::view_governance::draw_expiring(f, app, theme, body),
+        View::Review => super::view_governance::draw_review(f, app, theme, body),
     }
     draw_status(f, app, theme, status);
     draw_footer(f, app, theme, footer);
@@ -36,11 +40,13 @@ pub fn draw(f: &mut Frame, app: &App, theme: &Theme) {
         Mode::Revoke(_) => draw_revoke(f, app, theme, area),
         Mode::Triage(_) => draw_triage(f, app, theme, area),
         Mode::Decide(_) => draw_decision(f, app, theme, area),
+        Mode::Bulk(_) => super::view_governance::draw_bulk(f, app, theme, area),
+        Mode::Review(_) => super::view_governance::draw_review_form(f, app, theme, area),
         _ => {}
     }
 }
 
-fn safe(s: &str, max: usize) -> String {
+pub(super) fn safe(s: &str, max: usize) -> String {
     text::clean(s, max)
 }
 
@@ -431,12 +437,12 @@ fn draw_sync_runs(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
 }
 
 /// A text gauge: `▕████░░░░░░▏ 4,000` against the count the last sync left.
-fn gauge(done: u64, expected: u64) -> String {
+pub(super) fn gauge(done: u64, expected: u64) -> String {
     let filled = if expected == 0 { 0 } else { ((done.min(expected) * 10) / expected) as usize };
     format!("▕{}{}▏ {}", "█".repeat(filled), "░".repeat(10 - filled), thousands(done as i64))
 }
 
-fn thousands(n: i64) -> String {
+pub(super) fn thousands(n: i64) -> String {
     let s = n.abs().to_string();
     let mut out = String::new();
     for (i, ch) in s.chars().enumerate() {
@@ -514,6 +520,12 @@ fn draw_footer(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
                 View::Credentials => {}
                 View::Grants => shown = vec![Action::Approve, Action::Deny, Action::Refresh, Action::Command, Action::Help, Action::Quit],
                 View::Issuers => shown = vec![Action::SyncNow, Action::Refresh, Action::Command, Action::Help, Action::Quit],
+                View::Findings => shown = vec![Action::Detail, Action::Recompute, Action::Command, Action::Help, Action::Quit],
+                View::Owners => shown = vec![Action::Detail, Action::Revoke, Action::CycleFilter, Action::Command, Action::Help, Action::Quit],
+                View::Expiring => shown = vec![Action::Detail, Action::CycleFilter, Action::Command, Action::Help, Action::Quit],
+                View::Review => {
+                    shown = vec![Action::Keep, Action::Revoke, Action::Reassign, Action::Shorten, Action::Reduce, Action::NextUndecided, Action::Back, Action::Help, Action::Quit]
+                }
             }
             for a in shown {
                 if let Some(k) = app.keymap.first_key(view, a) {
@@ -526,7 +538,7 @@ fn draw_footer(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     }
 }
 
-fn centered(area: Rect, width: u16, height: u16) -> Rect {
+pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let [v] = Layout::vertical([Constraint::Length(height.min(area.height))]).flex(Flex::Center).areas(area);
     let [h] = Layout::horizontal([Constraint::Length(width.min(area.width))]).flex(Flex::Center).areas(v);
     h
