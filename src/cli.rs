@@ -1032,7 +1032,7 @@ async fn review(ctx: &Context, command: ReviewCommand) -> Result<()> {
             match ctx.format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&evidence_items)?),
                 f => {
-                    let s = |i: &crate::store::ReviewItem, k: &str| i.snapshot.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+                    let s = |i: &crate::store::ReviewItem, k: &str| i.snapshot.get(k).and_then(|v| v.as_str()).unwrap_or("").replace('\n', "; ");
                     let rows: Vec<Vec<String>> = evidence_items
                         .iter()
                         .map(|i| vec![i.id.to_string(), i.credential_id.clone(), s(i, "owner"), s(i, "owner_status"), s(i, "scopes"), s(i, "findings"), i.decision.clone().unwrap_or_default()])

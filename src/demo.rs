@@ -16,6 +16,10 @@ use crate::sync::{self, SyncEvent, SyncReport};
 
 pub const DEMO_ISSUER: &str = "acme-broker";
 
+/// The review campaign every demo starts with.
+pub const DEMO_CAMPAIGN: &str = "q4-admin-api-keys";
+pub const DEMO_CAMPAIGN_FILTER: &str = "status:active scope:admin:org kind:api_key";
+
 pub async fn run(ctx: &Context, args: DemoArgs, db_given: bool) -> Result<()> {
     let db_path = if db_given { ctx.db_path.clone() } else { config::demo_db_path() };
     // The demo rebuilds its own file each time; it never touches a real inventory.
@@ -51,6 +55,13 @@ pub async fn run(ctx: &Context, args: DemoArgs, db_given: bool) -> Result<()> {
     crate::cli::recompute_findings(ctx, &store).await?;
     let policy = crate::policy::PolicyEngine::load(ctx.config.policies.as_deref())?;
     let actions = Actions::new(store.clone(), std::slice::from_ref(&connector), &ctx.operator, ctx.read_only).with_governance(policy, ctx.config.operators.clone());
+    // A quarterly review to walk: standing API keys with admin scopes (about 50 in the default org).
+    if !ctx.read_only {
+        match actions.start_review(DEMO_CAMPAIGN, Some(DEMO_CAMPAIGN_FILTER)).await {
+            Ok(c) => eprintln!("review campaign {} ready: {} item(s) (`:review {}` in the TUI)", c.name, c.items, c.name),
+            Err(e) => eprintln!("review campaign not started: {e}"),
+        }
+    }
     if args.no_tui {
         let summary = serde_json::json!({
             "database": db_path.display().to_string(),

@@ -79,7 +79,7 @@ fn a_review_campaign_decided_at_the_issuer_exports_evidence_audit_verify_accepts
     assert_eq!(r["issuer_answer"], "HTTP 200");
     tw(dir.path()).args(["review", "decide", &id(shorten), "shorten", "--ttl", "1d", "--reason", "rotate sooner"]).assert().success();
     tw(dir.path()).args(["review", "decide", &id(reassign), "reassign", "--owner", "new.owner@acme.test", "--reason", "team moved"]).assert().success();
-    // Decided once; widening is refused by the issuer and nothing is recorded.
+    // An item is decided once: a second decision is refused.
     tw(dir.path()).args(["review", "decide", &id(keep), "revoke", "--reason", "again"]).assert().failure().stderr(predicates::str::contains("decided already"));
 
     // The issuer holds the changes: a fresh sync brings them back.

@@ -64,6 +64,7 @@ async fn settle(app: &mut App, store: &Store, mut fx: Vec<Effect>) {
             | Effect::Deny { .. }
             | Effect::Bell
             | Effect::RevokeOwner { .. }
+            | Effect::StartReview { .. }
             | Effect::ReviewDecide { .. } => continue,
         };
         fx.extend(app.update(msg));
@@ -492,4 +493,97 @@ async fn the_queue_orders_by_age_calls_out_the_sla_and_says_when_two_approvers_a
     let verdict = tokenward::policy::Verdict { allowed: true, reasons: vec![], errors: vec![], second_approval: Some("two-person-rule: ...".into()) };
     app.update(Msg::Verdicts([("g1".to_string(), verdict)].into_iter().collect()));
     assert!(render(&app, 150, 30).contains("needs a 2nd approver"));
+}
+
+fn type_text(app: &mut App, s: &str) {
+    for c in s.chars() {
+        app.update(key(c));
+    }
+}
+
+#[tokio::test]
+async fn findings_owners_blast_radius_and_review_views() {
+    use tokenward::tui::governance::{BulkStage, ReviewKind};
+    let store = common::seeded_store(400).await;
+    tokenward::findings::recompute(&store, &Default::default(), common::fixed_now()).await.expect("findings");
+    let mut app = app_on(&store, 150, 30).await;
+
+    // Findings: counts by rule and severity, most severe first; Enter lists the rule's credentials.
+    let fx = app.run_command("findings");
+    settle(&mut app, &store, fx).await;
+    assert!(!app.findings.counts.is_empty());
+    assert_eq!(app.findings.counts[0].severity, "high");
+    // How long the recompute took varies from run to run; the snapshot pins it.
+    if let Some(run) = &mut app.findings.last_run {
+        run.1 = 12;
+    }
+    insta::assert_snapshot!("findings_150x30", render(&app, 150, 30));
+    let rule = app.findings.counts[0].rule.clone();
+    let fx = app.update(code(KeyCode::Enter));
+    assert_eq!((app.view, app.query_text.clone()), (View::Credentials, format!("finding:{rule}")));
+    settle(&mut app, &store, fx).await;
+    assert_eq!(app.window.total, Some(app.findings.counts[0].open), "the drill-down lists exactly the rule's credentials");
+
+    // Owners: `f` shows the people who left; Enter opens one's blast radius.
+    let fx = app.run_command("owners");
+    settle(&mut app, &store, fx).await;
+    let fx = app.update(key('f'));
+    settle(&mut app, &store, fx).await;
+    assert!(!app.owners.rows.is_empty() && app.owners.rows.iter().all(|o| o.status == "offboarded"));
+    let with_live = app.owners.rows.iter().position(|o| o.active > 0).expect("a leaver with live credentials");
+    for _ in 0..with_live {
+        app.update(key('j'));
+    }
+    let fx = app.update(code(KeyCode::Enter));
+    settle(&mut app, &store, fx).await;
+    let blast = app.owners.blast.as_ref().and_then(|b| b.data.clone()).expect("blast radius loaded");
+    assert!(blast.revocable().count() as i64 >= app.owners.rows[with_live].active);
+    insta::assert_snapshot!("owners_blast_150x30", render(&app, 150, 30));
+
+    // `r`: the dry run and a reason, then a confirm, then one effect that revokes it all.
+    app.update(key('r'));
+    assert!(matches!(&app.mode, Mode::Bulk(f) if f.stage == BulkStage::Reason));
+    assert!(render(&app, 150, 30).contains("dry run:"));
+    app.update(code(KeyCode::Enter));
+    assert!(matches!(&app.mode, Mode::Bulk(f) if f.error.as_deref() == Some("a reason is required")));
+    type_text(&mut app, "left the company, HR-7");
+    app.update(code(KeyCode::Enter));
+    assert!(matches!(&app.mode, Mode::Bulk(f) if f.stage == BulkStage::Confirm));
+    let fx = app.update(key('y'));
+    assert_eq!(fx, vec![Effect::RevokeOwner { owner: blast.owner.clone(), reason: "left the company, HR-7".into() }]);
+
+    // Review: a campaign walked item by item with the evidence beside it.
+    app.mode = Mode::Normal;
+    let q = tokenward::filter::parse("status:active scope:admin:org").expect("filter");
+    let draft = tokenward::store::AuditDraft {
+        at: common::fixed_now(),
+        actor: "ana@acme.test".into(),
+        action: "review.start".into(),
+        target: "review:q4".into(),
+        detail: serde_json::json!({}),
+    };
+    store.start_campaign("q4", Some(&q.to_string()), &q.to_sql(common::fixed_now()), &draft).await.expect("campaign");
+    let fx = app.run_command("review q4");
+    settle(&mut app, &store, fx).await;
+    assert!(app.review.open.as_ref().is_some_and(|c| c.items as usize == app.review.items.len() && c.items > 0));
+    insta::assert_snapshot!("review_150x30", render(&app, 150, 30));
+    // `c` reduces scopes: the form offers the scopes held, the reviewer removes one and gives a reason.
+    app.update(key('c'));
+    let Mode::Review(form) = &app.mode else { panic!("review form") };
+    assert_eq!(form.kind, ReviewKind::Reduce);
+    let held = form.param.lines().join(" ");
+    assert!(held.contains("admin:org"), "{held}");
+    let item = form.item.id;
+    for _ in 0.."admin:org".len() {
+        app.update(code(KeyCode::Backspace));
+    }
+    app.update(code(KeyCode::Tab));
+    type_text(&mut app, "admin not needed");
+    let fx = app.update(code(KeyCode::Enter));
+    let kept: Vec<String> = held.split_whitespace().filter(|s| *s != "admin:org").map(str::to_string).collect();
+    assert!(held.ends_with("admin:org"), "the org puts admin:org last: {held}");
+    assert_eq!(
+        fx,
+        vec![Effect::ReviewDecide { item, decision: tokenward::actions::ReviewDecision::Reduce { scopes: kept }, reason: "admin not needed".into() }]
+    );
 }

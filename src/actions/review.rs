@@ -224,7 +224,7 @@ impl ReviewEvidence {
     }
 
     pub fn to_markdown(&self) -> String {
-        let cell = |v: &str| v.replace('|', "\\|").replace('\n', " ");
+        let cell = |v: &str| v.replace('|', "\\|").replace('\n', " · ");
         let c = &self.campaign;
         let mut out = format!(
             "# Access review: {}\n\n- filter: `{}`\n- started {} by {}\n- decided: {} of {}\n- exported {} by {}\n- audit log head: seq {}, hash `{}` (check with `tokenward audit verify`)\n\n",

@@ -84,8 +84,8 @@ impl Store {
                  'owner', c.owner, 'owner_status', coalesce((SELECT status FROM owners WHERE id = c.owner), CASE WHEN c.owner = '' THEN 'none' ELSE 'unknown' END),
                  'workload', c.workload, 'scopes', c.scopes, 'audience', c.audience, 'binding', c.binding, 'issued_at', c.issued_at,
                  'expires_at', c.expires_at, 'last_used_at', c.last_used_at, 'status', c.status, 'task_id', c.task_id,
-                 'findings', (SELECT group_concat(f.rule || ': ' || f.summary, '; ') FROM findings f WHERE f.credential_id = c.id AND f.closed_at IS NULL),
-                 'consent', (SELECT group_concat(e.at || ' ' || e.action || ' by ' || e.actor || CASE WHEN e.scopes != '' THEN ' [' || e.scopes || ']' ELSE '' END, '; ')
+                 'findings', (SELECT group_concat(f.rule || ': ' || f.summary, char(10)) FROM findings f WHERE f.credential_id = c.id AND f.closed_at IS NULL),
+                 'consent', (SELECT group_concat(e.at || ' ' || e.action || ' by ' || e.actor || CASE WHEN e.scopes != '' THEN ' [' || e.scopes || ']' ELSE '' END, char(10))
                              FROM consent_events e WHERE e.credential_id = c.id))
              FROM credentials c WHERE {} ORDER BY c.owner, c.id",
             filter.sql

@@ -63,6 +63,8 @@ pub struct ReviewState {
     pub selected: usize,
     pub after: i64,
     pub pages: Vec<i64>,
+    /// The last reason given per decision, offered again (a campaign repeats itself).
+    pub last_reasons: std::collections::HashMap<&'static str, String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -537,7 +539,8 @@ impl App {
         }
         let prefill = if kind == ReviewKind::Reduce { snap(&item, "scopes").to_string() } else { String::new() };
         let param = field(kind.param().unwrap_or(""), &prefill);
-        let reason = field("reason (required; recorded in the evidence and the audit log)", "");
+        let last = self.review.last_reasons.get(kind.name()).cloned().unwrap_or_default();
+        let reason = field("reason (required; recorded in the evidence and the audit log)", &last);
         let field = if kind.param().is_some() { 0 } else { 1 };
         self.mode = Mode::Review(Box::new(ReviewForm { item, kind, param, reason, field, waiting: false, error: None }));
         Vec::new()
@@ -579,6 +582,7 @@ impl App {
                         form.field = 1;
                     }
                     Ok(decision) => {
+                        self.review.last_reasons.insert(form.kind.name(), reason.clone());
                         form.waiting = true;
                         form.error = None;
                         let effect = Effect::ReviewDecide { item: form.item.id, decision, reason };

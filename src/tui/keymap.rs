@@ -101,6 +101,7 @@ impl Action {
             Action::Shorten => "shorten",
             Action::Reduce => "reduce",
             Action::NextUndecided => "next undecided",
+            Action::Back => "back",
             _ => "",
         }
     }

@@ -343,6 +343,13 @@ pub fn perform(effect: Effect, session: &Session, tx: &mpsc::Sender<Msg>) {
                 let _ = tx.send(Msg::Campaigns(r)).await;
             });
         }
+        Effect::StartReview { name, filter } => {
+            let actions = session.actions.clone();
+            tokio::spawn(async move {
+                let r = actions.start_review(&name, filter.as_deref()).await.map_err(|e| e.to_string());
+                let _ = tx.send(Msg::ReviewStarted(r)).await;
+            });
+        }
         Effect::LoadReview { name, after } => {
             tokio::spawn(async move {
                 let campaign = store.campaign(&name).await.map_err(|e| e.to_string());

@@ -83,6 +83,7 @@ pub enum Effect {
     RevokeOwner { owner: String, reason: String },
     LoadExpiring { window: String },
     LoadCampaigns,
+    StartReview { name: String, filter: Option<String> },
     LoadReview { name: String, after: i64 },
     ReviewDecide { item: i64, decision: crate::actions::ReviewDecision, reason: String },
     /// The terminal bell: a new grant arrived.
@@ -117,6 +118,7 @@ pub enum Msg {
     Campaigns(Result<Vec<crate::store::Campaign>, String>),
     ReviewItems { campaign: Result<crate::store::Campaign, String>, items: Result<Vec<crate::store::ReviewItem>, String> },
     Reviewed(Result<Box<crate::actions::ReviewOutcome>, String>),
+    ReviewStarted(Result<crate::store::Campaign, String>),
     Tick(Timestamp),
 }
 
@@ -535,6 +537,16 @@ impl App {
                 Vec::new()
             }
             Msg::Reviewed(r) => self.on_reviewed(r),
+            Msg::ReviewStarted(r) => match r {
+                Ok(c) => {
+                    self.set_status(Tone::Ok, format!("campaign {} started: {} item(s) from `{}`", c.name, c.items, c.filter.clone().unwrap_or_default()));
+                    self.open_campaign(&c.name)
+                }
+                Err(e) => {
+                    self.set_status(Tone::Error, format!("review: {e}"));
+                    Vec::new()
+                }
+            },
             Msg::Tick(now) => {
                 self.now = now;
                 // The queue is live: re-read it on every tick.
@@ -1207,6 +1219,19 @@ impl App {
         let arg = words.next();
         if let ("review" | "rev" | "re", Some(name)) = (cmd, arg) {
             self.detail = None;
+            if name == "start" {
+                let rest: Vec<&str> = words.collect();
+                let Some((campaign, filter)) = rest.split_first() else {
+                    self.set_status(Tone::Error, "usage: :review start NAME [FILTER], e.g. :review start q4-admin scope:admin:org status:active");
+                    return Vec::new();
+                };
+                if self.read_only {
+                    self.set_status(Tone::Warning, "read-only mode: starting a review is not allowed");
+                    return Vec::new();
+                }
+                let filter = (!filter.is_empty()).then(|| filter.join(" "));
+                return vec![Effect::StartReview { name: campaign.to_string(), filter }];
+            }
             return self.open_campaign(name);
         }
         if let Some(v) = View::ALL.iter().find(|v| v.name().starts_with(cmd) && cmd.len() >= 2) {

@@ -86,7 +86,7 @@ pub fn draw_owners(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     f.render_widget(
         Paragraph::new(Line::from(vec![
             Span::styled(format!(" people: {filter}"), theme.header),
-            Span::styled(format!(" · page {} · f filter · Enter blast radius · r revoke all they hold", o.pages.len() + 1), theme.muted),
+            Span::styled(format!(" · page {} · f filter · Enter blast radius · r revoke all", o.pages.len() + 1), theme.muted),
         ])),
         head,
     );
@@ -114,7 +114,8 @@ pub fn draw_owners(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             ])
         })
         .collect();
-    let widths = [Constraint::Min(24), Constraint::Length(10), Constraint::Length(10), Constraint::Length(9), Constraint::Length(7), Constraint::Length(6)];
+    // Fits the 45% a blast radius pane leaves at 140 columns: an overconstrained table lays out unpredictably.
+    let widths = [Constraint::Min(20), Constraint::Length(9), Constraint::Length(10), Constraint::Length(8), Constraint::Length(6), Constraint::Length(5)];
     let header = Row::new(["OWNER", "TEAM", "STATUS", "LEFT", "ACTIVE", "TOTAL"]).style(theme.header);
     let mut state = TableState::default().with_selected((!o.rows.is_empty()).then(|| o.selected - offset));
     f.render_stateful_widget(Table::new(rows, widths).header(header).row_highlight_style(theme.selection), body, &mut state);
@@ -257,7 +258,7 @@ pub fn draw_review(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             Row::new(vec![
                 Cell::from(Span::styled(format!("#{}", i.id), theme.muted)),
                 Cell::from(Span::styled(d, st)),
-                Cell::from(Span::styled(safe(&s(i, "owner"), 40), if s(i, "owner_status") == "offboarded" { theme.danger } else { theme.text })),
+                Cell::from(Span::styled(if s(i, "owner").is_empty() { "(none)".to_string() } else { safe(&s(i, "owner"), 40) }, if s(i, "owner_status") == "offboarded" { theme.danger } else { theme.text })),
                 Cell::from(Span::styled(safe(&s(i, "scopes"), 80), theme.accent)),
             ])
         })
@@ -292,7 +293,7 @@ pub fn draw_review(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     if findings.is_empty() {
         lines.push(Line::styled("  none", theme.muted));
     }
-    for fnd in findings.split("; ").filter(|x| !x.is_empty()) {
+    for fnd in findings.lines().filter(|x| !x.is_empty()) {
         lines.push(Line::styled(format!("  {}", safe(fnd, 200)), theme.warning));
     }
     lines.push(Line::styled("consent trail", theme.header));
@@ -300,7 +301,7 @@ pub fn draw_review(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     if consent.is_empty() {
         lines.push(Line::styled("  no consent on record", theme.warning));
     }
-    for e in consent.split("; ").filter(|x| !x.is_empty()) {
+    for e in consent.lines().filter(|x| !x.is_empty()) {
         lines.push(Line::styled(format!("  {}", safe(e, 200)), theme.text));
     }
     lines.push(Line::raw(""));
