@@ -41,11 +41,14 @@ async fn settle(app: &mut App, store: &Store, mut fx: Vec<Effect>) {
             Effect::RecomputeFindings => Msg::Recomputed(
                 tokenward::findings::recompute(store, &Default::default(), common::fixed_now()).await.map_err(|e| e.to_string()),
             ),
-            Effect::LoadOwners { status, after } => Msg::Owners(store.owners_page(status.as_deref(), after.as_deref(), 200).await.map_err(|e| e.to_string())),
+            Effect::LoadOwners { status, after } => {
+                let rows = store.owners_page(status.as_deref(), after.as_deref(), 200).await.map_err(|e| e.to_string());
+                Msg::Owners { status, after, rows }
+            }
             Effect::LoadBlast { owner } => Msg::Blast(store.blast_radius(&owner).await.map(Box::new).map_err(|e| e.to_string())),
             Effect::LoadExpiring { window } => {
                 let until = common::fixed_now() + tokenward::filter::parse_duration(&window).expect("window");
-                Msg::Expiring(store.expiring_by_owner(common::fixed_now(), until, 100).await.map_err(|e| e.to_string()))
+                Msg::Expiring { groups: store.expiring_by_owner(common::fixed_now(), until, 100).await.map_err(|e| e.to_string()), window }
             }
             Effect::LoadCampaigns => Msg::Campaigns(store.campaigns().await.map_err(|e| e.to_string())),
             Effect::LoadReview { name, after } => {
@@ -54,7 +57,7 @@ async fn settle(app: &mut App, store: &Store, mut fx: Vec<Effect>) {
                     Ok(c) => store.review_items(c.id, after, 200).await.map_err(|e| e.to_string()),
                     Err(e) => Err(e.clone()),
                 };
-                Msg::ReviewItems { campaign, items }
+                Msg::ReviewItems { after, campaign, items }
             }
             Effect::Revoke { .. }
             | Effect::Quit
@@ -586,4 +589,20 @@ async fn findings_owners_blast_radius_and_review_views() {
         fx,
         vec![Effect::ReviewDecide { item, decision: tokenward::actions::ReviewDecision::Reduce { scopes: kept }, reason: "admin not needed".into() }]
     );
+}
+
+#[tokio::test]
+async fn a_late_owners_page_of_an_older_filter_is_dropped() {
+    let store = common::seeded_store(50).await;
+    let mut app = app_on(&store, 150, 30).await;
+    let first = app.run_command("owners");
+    assert_eq!(first, vec![Effect::LoadOwners { status: None, after: None }]);
+    let fx = app.update(key('f'));
+    assert_eq!(fx, vec![Effect::LoadOwners { status: Some("offboarded".into()), after: None }]);
+    // The reply to the first request arrives after the filter changed: it must not show.
+    let everyone = store.owners_page(None, None, 200).await.expect("owners");
+    app.update(Msg::Owners { status: None, after: None, rows: Ok(everyone) });
+    assert!(app.owners.rows.is_empty());
+    settle(&mut app, &store, fx).await;
+    assert!(!app.owners.rows.is_empty() && app.owners.rows.iter().all(|o| o.status == "offboarded"));
 }

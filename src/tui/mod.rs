@@ -304,8 +304,8 @@ pub fn perform(effect: Effect, session: &Session, tx: &mpsc::Sender<Msg>) {
         }
         Effect::LoadOwners { status, after } => {
             tokio::spawn(async move {
-                let r = store.owners_page(status.as_deref(), after.as_deref(), governance::OWNERS_PAGE).await.map_err(|e| e.to_string());
-                let _ = tx.send(Msg::Owners(r)).await;
+                let rows = store.owners_page(status.as_deref(), after.as_deref(), governance::OWNERS_PAGE).await.map_err(|e| e.to_string());
+                let _ = tx.send(Msg::Owners { status, after, rows }).await;
             });
         }
         Effect::LoadBlast { owner } => {
@@ -333,8 +333,8 @@ pub fn perform(effect: Effect, session: &Session, tx: &mpsc::Sender<Msg>) {
             tokio::spawn(async move {
                 let now = chrono::Utc::now();
                 let until = now + crate::filter::parse_duration(&window).unwrap_or(chrono::Duration::days(7));
-                let r = store.expiring_by_owner(now, until, 2000).await.map_err(|e| e.to_string());
-                let _ = tx.send(Msg::Expiring(r)).await;
+                let groups = store.expiring_by_owner(now, until, 2000).await.map_err(|e| e.to_string());
+                let _ = tx.send(Msg::Expiring { window, groups }).await;
             });
         }
         Effect::LoadCampaigns => {
@@ -357,7 +357,7 @@ pub fn perform(effect: Effect, session: &Session, tx: &mpsc::Sender<Msg>) {
                     Ok(c) => store.review_items(c.id, after, governance::REVIEW_PAGE).await.map_err(|e| e.to_string()),
                     Err(e) => Err(e.clone()),
                 };
-                let _ = tx.send(Msg::ReviewItems { campaign, items }).await;
+                let _ = tx.send(Msg::ReviewItems { after, campaign, items }).await;
             });
         }
         Effect::ReviewDecide { item, decision, reason } => {

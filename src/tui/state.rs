@@ -110,13 +110,14 @@ pub enum Msg {
     Triaged(Result<Box<crate::actions::TriageReport>, String>),
     Findings(Result<(Vec<crate::store::FindingCount>, Option<(String, i64)>), String>),
     Recomputed(Result<crate::store::RecomputeReport, String>),
-    Owners(Result<Vec<crate::store::OwnerRow>, String>),
+    /// A page of owners, with the request it answers (a late reply to an older request is dropped).
+    Owners { status: Option<String>, after: Option<String>, rows: Result<Vec<crate::store::OwnerRow>, String> },
     Blast(Result<Box<crate::store::BlastRadius>, String>),
     BulkProgress(crate::actions::BulkProgress),
     BulkDone(Result<Box<crate::actions::OwnerRevokeReport>, String>),
-    Expiring(Result<Vec<crate::store::ExpiringGroup>, String>),
+    Expiring { window: String, groups: Result<Vec<crate::store::ExpiringGroup>, String> },
     Campaigns(Result<Vec<crate::store::Campaign>, String>),
-    ReviewItems { campaign: Result<crate::store::Campaign, String>, items: Result<Vec<crate::store::ReviewItem>, String> },
+    ReviewItems { after: i64, campaign: Result<crate::store::Campaign, String>, items: Result<Vec<crate::store::ReviewItem>, String> },
     Reviewed(Result<Box<crate::actions::ReviewOutcome>, String>),
     ReviewStarted(Result<crate::store::Campaign, String>),
     Tick(Timestamp),
@@ -511,8 +512,11 @@ impl App {
                 Vec::new()
             }
             Msg::Recomputed(r) => self.on_recomputed(r),
-            Msg::Owners(r) => {
-                self.on_owners(r);
+            Msg::Owners { status, after, rows } => {
+                let current = super::governance::OWNER_FILTERS[self.owners.filter].map(str::to_string);
+                if status == current && after == self.owners.after {
+                    self.on_owners(rows);
+                }
                 Vec::new()
             }
             Msg::Blast(r) => {
@@ -524,16 +528,20 @@ impl App {
                 Vec::new()
             }
             Msg::BulkDone(r) => self.on_bulk_done(r),
-            Msg::Expiring(r) => {
-                self.on_expiring(r);
+            Msg::Expiring { window, groups } => {
+                if window == super::governance::EXPIRING_WINDOWS[self.expiring.window] {
+                    self.on_expiring(groups);
+                }
                 Vec::new()
             }
             Msg::Campaigns(r) => {
                 self.on_campaigns(r);
                 Vec::new()
             }
-            Msg::ReviewItems { campaign, items } => {
-                self.on_review_items(campaign, items);
+            Msg::ReviewItems { after, campaign, items } => {
+                if after == self.review.after {
+                    self.on_review_items(campaign, items);
+                }
                 Vec::new()
             }
             Msg::Reviewed(r) => self.on_reviewed(r),

@@ -127,10 +127,10 @@ pub fn draw_owners(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             (None, _) => lines.push(Line::styled("loading…", theme.muted)),
             (Some(b), _) => {
                 let live = b.revocable().count();
-                let delegated = b.credentials.iter().filter(|c| c.relation == "delegated").count();
+                let delegated = b.revocable().filter(|c| c.relation == "delegated").count();
                 lines.push(Line::from(vec![
                     Span::styled(format!("{} ", b.status.as_deref().unwrap_or("unknown")), if b.status.as_deref() == Some("offboarded") { theme.danger } else { theme.text }),
-                    Span::styled(format!("· {live} live credential(s), {delegated} delegated from theirs, {} pending grant(s)", b.pending_grants.len()), theme.text),
+                    Span::styled(format!("· {live} live credential(s) ({delegated} delegated from theirs), {} pending grant(s)", b.pending_grants.len()), theme.text),
                 ]));
                 let mut issuers: Vec<&str> = b.revocable().map(|c| c.issuer.as_str()).collect();
                 issuers.sort();
