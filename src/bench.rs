@@ -30,29 +30,13 @@ pub struct BenchReport {
     pub filters: Vec<FilterFigure>,
     pub frame_ms_p50: f64,
     pub frame_ms_p95: f64,
-    pub approvals: ApprovalFigures,
+    pub approvals: crate::bench_tui::ApprovalFigures,
+    pub review: crate::bench_tui::ReviewFigures,
     /// Every findings rule over the whole inventory, one transaction (goal: <= 10 s at 1M).
     pub findings_recompute_seconds: f64,
     /// The same again, with the findings already open (the usual case after a sync).
     pub findings_rerun_seconds: f64,
     pub findings_open: i64,
-}
-
-/// Clearing a grant queue through the TUI's own update loop and effects, against
-/// the reference issuer over HTTP: the keys an approver presses, and the time
-/// from the Enter that sends a decision to the issuer's answer on screen.
-#[derive(Debug, Serialize)]
-pub struct ApprovalFigures {
-    pub decided: usize,
-    pub approved: usize,
-    pub first_of_two: usize,
-    pub denied: usize,
-    /// Every key pressed, all of them letters, space, Enter or `j`: the home row.
-    pub keys: usize,
-    pub keypress_to_answer_p50_ms: f64,
-    pub keypress_to_answer_p95_ms: f64,
-    /// Machine time to clear the queue (the approver's typing excluded).
-    pub clear_seconds: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -79,7 +63,7 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn percentile(samples: &mut [Duration], p: f64) -> f64 {
+pub(crate) fn percentile(samples: &mut [Duration], p: f64) -> f64 {
     samples.sort();
     if samples.is_empty() {
         return 0.0;
@@ -188,7 +172,9 @@ pub async fn run(n: u64, keep: Option<PathBuf>, json: bool) -> Result<()> {
     let findings_rerun_seconds = t.elapsed().as_secs_f64();
     let (p50, p95) = frame_times(&store).await?;
     say("bench: clearing 20 grants through the TUI loop against the reference issuer".into());
-    let approvals = approvals(20).await?;
+    let approvals = crate::bench_tui::approvals(20).await?;
+    say("bench: walking a 50-item review campaign through the TUI loop against the reference issuer".into());
+    let review = crate::bench_tui::review(50).await?;
     let ingest_rate = n as f64 / ingest.as_secs_f64().max(1e-9);
     let baseline_rate = n as f64 / baseline.as_secs_f64().max(1e-9);
     let report = BenchReport {
@@ -204,6 +190,7 @@ pub async fn run(n: u64, keep: Option<PathBuf>, json: bool) -> Result<()> {
         frame_ms_p50: p50,
         frame_ms_p95: p95,
         approvals,
+        review,
         findings_recompute_seconds,
         findings_rerun_seconds,
         findings_open: first.open,
@@ -241,128 +228,11 @@ fn print_report(r: &BenchReport) {
         "grants   {} decided ({} approved, {} first of two, {} denied) in {} keys, {:.2}s machine time; keypress to issuer answer p50 {:.2} ms  p95 {:.2} ms",
         a.decided, a.approved, a.first_of_two, a.denied, a.keys, a.clear_seconds, a.keypress_to_answer_p50_ms, a.keypress_to_answer_p95_ms
     );
-}
-
-/// Drives the real `App::update` and `tui::perform` (the code the terminal runs)
-/// through `count` decisions: approve as asked where Cedar allows it, else deny.
-pub async fn approvals(count: usize) -> Result<ApprovalFigures> {
-    use crate::tui::state::{App, Effect, Mode, Msg, View};
-    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-    use tokio::sync::mpsc;
-
-    let now = chrono::Utc::now();
-    let issuer = crate::reference::server::spawn("127.0.0.1:0", Org::new(1000, 11, now), None).await?;
-    let cfg = crate::config::IssuerConfig {
-        name: "broker".into(),
-        kind: crate::domain::IssuerKind::Tokenward,
-        url: issuer.url(),
-        timeout_s: Some(10),
-        ..Default::default()
-    };
-    let connector: std::sync::Arc<dyn crate::connectors::Connector> = std::sync::Arc::from(crate::connectors::build(&cfg)?);
-    let dir = tempfile::tempdir()?;
-    let store = Store::open(&dir.path().join("approvals.db")).await?;
-    store.upsert_issuer("broker", "tokenward", Some(&issuer.url())).await?;
-    let report = crate::sync::sync_issuer(&store, connector.as_ref(), None).await;
-    if let Some(e) = report.error {
-        return Err(eyre!("bench sync of the reference issuer failed: {e}"));
-    }
-    let operator = "bench-oncall@acme.test";
-    let actions = crate::actions::Actions::new(store.clone(), std::slice::from_ref(&connector), operator, false);
-    let keymap = crate::tui::keymap::Keymap::default_map();
-    let session = crate::tui::Session {
-        store: store.clone(),
-        actions,
-        themes: vec![crate::tui::theme::Theme::monochrome()],
-        keymap: keymap.clone(),
-        operator: operator.into(),
-        read_only: false,
-        db_label: "bench".into(),
-        warnings: Vec::new(),
-        grant_sla: chrono::Duration::minutes(15),
-        grants_newest_first: true,
-        bell: false,
-        thresholds: crate::config::Thresholds::default(),
-        _connectors: vec![connector],
-    };
-    let mut app = App::new(keymap, operator, "bench", false, now);
-    app.bell = false;
-    let (tx, mut rx) = mpsc::channel::<Msg>(1024);
-    let apply = |app: &mut App, msg: Msg, tx: &mpsc::Sender<Msg>| {
-        for e in app.update(msg) {
-            if !matches!(e, Effect::Quit | Effect::Bell) {
-                crate::tui::perform(e, &session, tx);
-            }
-        }
-    };
-    // Wait for replies until `done` holds (or give up after 10 s).
-    async fn settle(app: &mut App, rx: &mut mpsc::Receiver<Msg>, apply: &dyn Fn(&mut App, Msg, &mpsc::Sender<Msg>), tx: &mpsc::Sender<Msg>, done: &dyn Fn(&App) -> bool) -> Result<()> {
-        while !done(app) {
-            match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
-                Ok(Some(m)) => apply(app, m, tx),
-                _ => return Err(eyre!("the TUI loop stopped answering")),
-            }
-        }
-        Ok(())
-    }
-    let key = |c: KeyCode| Msg::Key(KeyEvent::new(c, KeyModifiers::NONE));
-    app.update(Msg::Resize { width: 160, height: 48 });
-    app.run_command("grants");
-    assert_eq!(app.view, View::Grants);
-    apply(&mut app, Msg::Tick(now), &tx);
-    settle(&mut app, &mut rx, &apply, &tx, &|a| !a.grants.is_empty() && a.grants.iter().all(|g| a.verdicts.contains_key(&g.id))).await?;
-
-    let mut decided = std::collections::HashSet::new();
-    let (mut approved, mut first_of_two, mut denied, mut keys) = (0, 0, 0, 0);
-    let mut samples = Vec::new();
-    let started = Instant::now();
-    while decided.len() < count {
-        // `j` past the grants already decided (a first-of-two approval stays in the queue).
-        while app.grants.get(app.grants_selected).is_some_and(|g| decided.contains(&g.id)) && app.grants_selected + 1 < app.grants.len() {
-            apply(&mut app, key(KeyCode::Char('j')), &tx);
-            keys += 1;
-        }
-        let Some(grant) = app.grants.get(app.grants_selected).cloned() else { break };
-        if decided.contains(&grant.id) {
-            break;
-        }
-        let allowed = app.verdicts.get(&grant.id).is_some_and(|v| v.allowed);
-        let (open, text) = if allowed { ('a', "one task, as asked") } else { ('d', "outside policy, ask again narrower") };
-        apply(&mut app, key(KeyCode::Char(open)), &tx);
-        for c in text.chars() {
-            apply(&mut app, key(KeyCode::Char(c)), &tx);
-        }
-        keys += 2 + text.chars().count();
-        let t = Instant::now();
-        apply(&mut app, key(KeyCode::Enter), &tx);
-        settle(&mut app, &mut rx, &apply, &tx, &|a| matches!(a.mode, Mode::Normal) || matches!(&a.mode, Mode::Decide(f) if !f.waiting)).await?;
-        samples.push(t.elapsed());
-        if let Mode::Decide(f) = &app.mode {
-            return Err(eyre!("grant {} was not decided: {}", grant.external_id, f.error.clone().unwrap_or_default()));
-        }
-        let status = app.status.as_ref().map(|(_, s)| s.clone()).unwrap_or_default();
-        if status.contains("first approval") {
-            first_of_two += 1;
-        } else if allowed {
-            approved += 1;
-        } else {
-            denied += 1;
-        }
-        decided.insert(grant.id.clone());
-        // The queue re-reads after each decision; wait for it before the next key.
-        settle(&mut app, &mut rx, &apply, &tx, &|a| a.grants.iter().all(|g| a.verdicts.contains_key(&g.id)) && !a.grants.iter().any(|g| g.id == grant.id && !status.contains("first approval"))).await?;
-    }
-    let clear_seconds = started.elapsed().as_secs_f64();
-    Ok(ApprovalFigures {
-        decided: decided.len(),
-        approved,
-        first_of_two,
-        denied,
-        keys,
-        keypress_to_answer_p50_ms: percentile(&mut samples, 0.5),
-        keypress_to_answer_p95_ms: percentile(&mut samples, 0.95),
-        clear_seconds,
-    })
+    let v = &r.review;
+    println!(
+        "review   {} items decided ({} kept, {} revoked at the issuer) in {} keys, {:.2}s machine time; keypress to issuer answer p50 {:.2} ms  p95 {:.2} ms",
+        v.decided, v.kept, v.revoked, v.keys, v.seconds, v.keypress_to_answer_p50_ms, v.keypress_to_answer_p95_ms
+    );
 }
 
 /// The same rows (credentials and their child rows), one prepared statement per

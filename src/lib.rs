@@ -2,6 +2,7 @@
 pub mod actions;
 pub mod audit;
 pub mod bench;
+pub mod bench_tui;
 pub mod cli;
 pub mod config;
 pub mod connectors;

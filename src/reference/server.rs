@@ -146,16 +146,20 @@ async fn list_grants(State(s): State<Arc<IssuerState>>, Query(p): Query<GrantPar
     Json(Page { items, next_cursor: None }).into_response()
 }
 
-async fn revoke(State(s): State<Arc<IssuerState>>, Path(id): Path<String>, body: Result<Json<RevokeRequest>, axum::extract::rejection::JsonRejection>) -> Response {
-    let Json(req) = match body {
-        Ok(b) => b,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
-    };
-    if req.reason.trim().is_empty() {
-        return error(StatusCode::BAD_REQUEST, "reason is required");
+/// A change to one credential: the body must parse, carry a reason, and name a credential we hold.
+fn credential_change<T>(s: &IssuerState, id: &str, body: Result<Json<T>, axum::extract::rejection::JsonRejection>, reason: impl Fn(&T) -> &str) -> Result<(T, WireCredential), Response> {
+    let Json(req) = body.map_err(|e| error(StatusCode::BAD_REQUEST, e.body_text()))?;
+    if reason(&req).trim().is_empty() {
+        return Err(error(StatusCode::BAD_REQUEST, "reason is required"));
     }
-    let Some(mut c) = s.credential_by_id(&id) else {
-        return error(StatusCode::NOT_FOUND, format!("no credential {id}"));
+    let c = s.credential_by_id(id).ok_or_else(|| error(StatusCode::NOT_FOUND, format!("no credential {id}")))?;
+    Ok((req, c))
+}
+
+async fn revoke(State(s): State<Arc<IssuerState>>, Path(id): Path<String>, body: Result<Json<RevokeRequest>, axum::extract::rejection::JsonRejection>) -> Response {
+    let (req, mut c) = match credential_change(&s, &id, body, |r| &r.reason) {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     if c.status != "revoked" {
         c.status = "revoked".into();
@@ -166,15 +170,9 @@ async fn revoke(State(s): State<Arc<IssuerState>>, Path(id): Path<String>, body:
 }
 
 async fn update(State(s): State<Arc<IssuerState>>, Path(id): Path<String>, body: Result<Json<crate::protocol::UpdateRequest>, axum::extract::rejection::JsonRejection>) -> Response {
-    let Json(req) = match body {
-        Ok(b) => b,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
-    };
-    if req.reason.trim().is_empty() {
-        return error(StatusCode::BAD_REQUEST, "reason is required");
-    }
-    let Some(mut c) = s.credential_by_id(&id) else {
-        return error(StatusCode::NOT_FOUND, format!("no credential {id}"));
+    let (req, mut c) = match credential_change(&s, &id, body, |r| &r.reason) {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     if c.status != "active" {
         return error(StatusCode::CONFLICT, format!("credential is {}, not active", c.status));
