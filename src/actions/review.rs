@@ -190,7 +190,8 @@ impl ReviewEvidence {
     ];
 
     fn row(i: &ReviewItem) -> Vec<String> {
-        let s = |k: &str| i.snapshot.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+        // One line per record: the snapshot's multi-line fields (findings) join with "; ".
+        let s = |k: &str| i.snapshot.get(k).and_then(|v| v.as_str()).unwrap_or("").replace('\n', "; ");
         vec![
             i.id.to_string(),
             i.credential_id.clone(),
@@ -224,7 +225,7 @@ impl ReviewEvidence {
     }
 
     pub fn to_markdown(&self) -> String {
-        let cell = |v: &str| v.replace('|', "\\|").replace('\n', " · ");
+        let cell = |v: &str| v.replace('|', "\\|").replace('\n', " ");
         let c = &self.campaign;
         let mut out = format!(
             "# Access review: {}\n\n- filter: `{}`\n- started {} by {}\n- decided: {} of {}\n- exported {} by {}\n- audit log head: seq {}, hash `{}` (check with `tokenward audit verify`)\n\n",
