@@ -131,7 +131,7 @@ pub enum Command {
         #[arg(long)]
         reason: String,
     },
-    /// Revoke a credential at its issuer, then record it.
+    /// Revoke a credential at its issuer, then record it; or, with --owner, everything one person holds.
     Revoke {
         /// Local id, a unique prefix, the issuer's id or the fingerprint.
         #[arg(required_unless_present = "owner", conflicts_with = "owner")]
@@ -159,6 +159,7 @@ pub enum Command {
     },
     /// One person's blast radius: credentials owned, delegated from theirs, grants they asked for.
     Owner {
+        /// The person's email, as the directory or the issuers know it.
         email: String,
     },
     /// Active credentials expiring within a window, grouped by owner (tell them before automation breaks).
@@ -176,6 +177,7 @@ pub enum Command {
     },
     /// Which credentials held a scope at a past date (from sync snapshots and consent events).
     History {
+        /// The scope, e.g. admin:org.
         #[arg(long)]
         scope: String,
         /// A date (2026-08-01, midnight UTC) or an RFC 3339 time.
@@ -285,7 +287,9 @@ pub enum ConfigCommand {
 pub enum ReviewCommand {
     /// Snapshot the credentials the filter matches (default: status:active) into a new campaign.
     Start {
+        /// A unique name, e.g. q4-admin.
         name: String,
+        /// Which credentials to review (the filter query of `credentials`).
         #[arg(long)]
         filter: Option<String>,
     },
@@ -293,15 +297,20 @@ pub enum ReviewCommand {
     List,
     /// A campaign's items (with --undecided, only those left).
     Show {
+        /// The campaign.
         name: String,
+        /// Only the items nobody has decided yet.
         #[arg(long)]
         undecided: bool,
     },
     /// Decide one item: keep, revoke, reassign (--owner), shorten (--ttl), reduce (--scopes).
     Decide {
+        /// The item number (`review show NAME`).
         item: i64,
+        /// What to do with the credential.
         #[arg(value_parser = ["keep", "revoke", "reassign", "shorten", "reduce"])]
         decision: String,
+        /// Why: recorded in the evidence and the audit log, and sent to the issuer.
         #[arg(long)]
         reason: String,
         /// reassign: the new owner's email.
@@ -316,6 +325,7 @@ pub enum ReviewCommand {
     },
     /// Write the evidence: every item, decision, decider, time, reason, issuer answer, and the audit head hash.
     Export {
+        /// The campaign.
         name: String,
         /// Write to this file instead of standard output.
         #[arg(long)]
