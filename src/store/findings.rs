@@ -267,6 +267,8 @@ pub struct RecomputeReport {
     pub millis: i64,
     /// Building the fact tables the rules read.
     pub facts_millis: i64,
+    /// The write transaction at the end: the only time syncs and revocations wait.
+    pub write_millis: i64,
     pub rules: Vec<RuleRun>,
 }
 
@@ -304,25 +306,26 @@ pub struct RuleSpec<'a> {
 }
 
 impl Store {
-    /// Runs every rule in one transaction: the fact tables first, then each rule
-    /// into a temporary set of what fires now; findings new (or back) are opened,
-    /// changed ones updated, unchanged ones left alone, and those no rule saw are closed.
+    /// Runs every rule: first a read phase on one connection that only writes its
+    /// temporary tables (the fact tables, then what each rule fires on), so syncs and
+    /// revocations are not held up while it runs; then one short write transaction
+    /// that opens what is new (or back), rewrites findings whose evidence changed,
+    /// leaves unchanged ones alone and closes those no rule saw.
     pub async fn recompute_findings(&self, rules: Vec<RuleSpec<'_>>, now: Timestamp) -> Result<RecomputeReport> {
+        use sqlx::{Acquire, Connection};
         let started = std::time::Instant::now();
         let at = fmt_ts(&now);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let previous: Option<String> =
-            sqlx::query_scalar("SELECT started_at FROM findings_runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1").fetch_optional(&mut *tx).await?;
-        let run: i64 = sqlx::query_scalar("INSERT INTO findings_runs (started_at) VALUES (?) RETURNING id").bind(&at).fetch_one(&mut *tx).await?;
+        let mut conn = self.pool.acquire().await?;
+        let mut read = conn.begin().await?;
         let facts_started = std::time::Instant::now();
-        prepare_facts(&mut tx).await?;
+        prepare_facts(&mut read).await?;
         let facts_millis = facts_started.elapsed().as_millis() as i64;
-        sqlx::query("DROP TABLE IF EXISTS temp.fx_found").execute(&mut *tx).await?;
+        sqlx::query("DROP TABLE IF EXISTS temp.fx_found").execute(&mut *read).await?;
         sqlx::query(
             "CREATE TEMP TABLE fx_found (rule TEXT NOT NULL, credential_id TEXT NOT NULL, severity TEXT, owner TEXT, summary TEXT, evidence TEXT,
                frameworks TEXT, PRIMARY KEY (rule, credential_id)) WITHOUT ROWID",
         )
-        .execute(&mut *tx)
+        .execute(&mut *read)
         .await?;
         let mut per_rule = Vec::new();
         for spec in rules {
@@ -340,15 +343,23 @@ impl Store {
                     SqlValue::Int(i) => query.bind(*i),
                 };
             }
-            let open = query.execute(&mut *tx).await?.rows_affected() as i64;
+            let open = query.execute(&mut *read).await?.rows_affected() as i64;
             per_rule.push(RuleRun { rule: spec.rule.to_string(), open, millis: rule_started.elapsed().as_millis() as i64 });
         }
+        read.commit().await?;
+        let write_started = std::time::Instant::now();
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let previous: Option<String> =
+            sqlx::query_scalar("SELECT started_at FROM findings_runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1").fetch_optional(&mut *tx).await?;
+        let run: i64 = sqlx::query_scalar("INSERT INTO findings_runs (started_at) VALUES (?) RETURNING id").bind(&at).fetch_one(&mut *tx).await?;
         // New, or back after closing: (re)opened with this run as first seen.
         let opened = sqlx::query(
             "INSERT INTO findings (rule, severity, credential_id, owner, summary, evidence, frameworks, first_seen, last_seen)
              SELECT t.rule, t.severity, t.credential_id, t.owner, t.summary, t.evidence, t.frameworks, ?1, ?1
              FROM fx_found t LEFT JOIN findings f ON f.rule = t.rule AND f.credential_id = t.credential_id
-             WHERE f.id IS NULL OR f.closed_at IS NOT NULL
+             WHERE (f.id IS NULL OR f.closed_at IS NOT NULL)
+               -- revoked while the rules ran: its findings were closed then, and stay closed
+               AND EXISTS (SELECT 1 FROM credentials c WHERE c.id = t.credential_id AND c.status = 'active')
              ON CONFLICT(rule, credential_id) DO UPDATE SET severity = excluded.severity, owner = excluded.owner, summary = excluded.summary,
                evidence = excluded.evidence, frameworks = excluded.frameworks, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
                closed_at = NULL",
@@ -392,7 +403,8 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(RecomputeReport { run, open, opened, closed, millis, facts_millis, rules: per_rule })
+        let write_millis = write_started.elapsed().as_millis() as i64;
+        Ok(RecomputeReport { run, open, opened, closed, millis, facts_millis, write_millis, rules: per_rule })
     }
 
     /// Open findings, optionally of one rule, most severe first; at most `limit`.
