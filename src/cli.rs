@@ -898,6 +898,9 @@ async fn revoke_owner(ctx: &Context, owner: &str, reason: &str, dry_run: bool) -
             for f in &report.failed {
                 eprintln!("  failed {} at {}: {}", f.target, f.issuer, f.error);
             }
+            if report.plan.truncated {
+                eprintln!("  more than {} credentials: run it again for the rest", crate::store::people::BLAST_CAP);
+            }
         }
     }
     if !report.failed.is_empty() || !report.queued.is_empty() {

@@ -44,6 +44,8 @@ pub struct BlastRadius {
     /// Live credentials (active) first; revoked/expired/gone ones are listed for the record.
     pub credentials: Vec<BlastItem>,
     pub pending_grants: Vec<Grant>,
+    /// More than BLAST_CAP credentials: only the first BLAST_CAP are listed (and revoked by one run).
+    pub truncated: bool,
 }
 
 impl BlastRadius {
@@ -138,9 +140,10 @@ impl Store {
              LIMIT ?2",
         )
         .bind(&owner)
-        .bind(BLAST_CAP)
+        .bind(BLAST_CAP + 1)
         .fetch_all(&self.pool)
         .await?;
+        let truncated = rows.len() as i64 > BLAST_CAP;
         let credentials = rows
             .into_iter()
             .map(|r| BlastItem {
@@ -155,10 +158,11 @@ impl Store {
                 relation: r.get("relation"),
                 via: r.get("via"),
             })
+            .take(BLAST_CAP as usize)
             .collect();
         let mut pending_grants = self.grants(Some(GrantStatus::Pending), 10_000).await?;
         pending_grants.retain(|g| g.requested_by.as_deref().is_some_and(|r| r.eq_ignore_ascii_case(&owner)));
-        Ok(BlastRadius { owner, status, credentials, pending_grants })
+        Ok(BlastRadius { owner, status, credentials, pending_grants, truncated })
     }
 
     /// Active credentials expiring between now and now + window, grouped by owner, soonest first.

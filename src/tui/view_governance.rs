@@ -338,7 +338,7 @@ pub fn draw_bulk(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             if issuers.is_empty() { "-".into() } else { issuers.join(", ") },
             live.iter().filter(|c| c.relation == "delegated").count(),
             plan.pending_grants.len()
-        ))
+        ) + if plan.truncated { " More than 50,000: one run revokes these, run it again for the rest." } else { "" })
         .style(theme.text)
         .wrap(Wrap { trim: true }),
         summary,
