@@ -204,7 +204,7 @@ pub async fn review(count: usize) -> Result<ReviewFigures> {
             rig.press(KeyCode::Char('n'));
         }
         let Some(item) = rig.app.review.items.get(rig.app.review.selected).cloned() else { break };
-        let findings = item.snapshot.get("findings").and_then(|v| v.as_str()).unwrap_or("");
+        let findings = item.field("findings");
         let revoke = ["owner-offboarded", "owner-missing", "stale-unused", "used-after-task"].iter().any(|r| findings.contains(r));
         let (key, reason) = if revoke { ('r', "nobody answers for it") } else { ('y', "owner confirmed it is still needed") };
         rig.press(KeyCode::Char(key));

@@ -1033,19 +1033,13 @@ async fn review(ctx: &Context, command: ReviewCommand) -> Result<()> {
             }
         }
         ReviewCommand::Show { name, undecided } => {
-            let mut evidence_items = Vec::new();
             let c = actions.store.campaign(&name).await?;
-            let mut after = 0;
-            loop {
-                let page = actions.store.review_items(c.id, after, 5000).await?;
-                let Some(last) = page.last() else { break };
-                after = last.id;
-                evidence_items.extend(page.into_iter().filter(|i| !undecided || i.decision.is_none()));
-            }
+            let mut evidence_items = actions.store.all_review_items(c.id).await?;
+            evidence_items.retain(|i| !undecided || i.decision.is_none());
             match ctx.format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&evidence_items)?),
                 f => {
-                    let s = |i: &crate::store::ReviewItem, k: &str| i.snapshot.get(k).and_then(|v| v.as_str()).unwrap_or("").replace('\n', "; ");
+                    let s = |i: &crate::store::ReviewItem, k: &str| i.field(k).replace('\n', "; ");
                     let rows: Vec<Vec<String>> = evidence_items
                         .iter()
                         .map(|i| vec![i.id.to_string(), i.credential_id.clone(), s(i, "owner"), s(i, "owner_status"), s(i, "scopes"), s(i, "findings"), i.decision.clone().unwrap_or_default()])

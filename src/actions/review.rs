@@ -162,14 +162,7 @@ impl Actions {
     /// Every item of a campaign with its decision, and the audit head at export time.
     pub async fn review_evidence(&self, name: &str) -> Result<ReviewEvidence, ActionError> {
         let campaign = self.store.campaign(name).await?;
-        let mut items = Vec::new();
-        let mut after = 0;
-        loop {
-            let page = self.store.review_items(campaign.id, after, 5000).await?;
-            let Some(last) = page.last() else { break };
-            after = last.id;
-            items.extend(page);
-        }
+        let items = self.store.all_review_items(campaign.id).await?;
         let exported_at = fmt_ts(&Utc::now());
         let entry = AuditDraft {
             at: Utc::now(),
@@ -191,7 +184,7 @@ impl ReviewEvidence {
 
     fn row(i: &ReviewItem) -> Vec<String> {
         // One line per record: the snapshot's multi-line fields (findings) join with "; ".
-        let s = |k: &str| i.snapshot.get(k).and_then(|v| v.as_str()).unwrap_or("").replace('\n', "; ");
+        let s = |k: &str| i.field(k).replace('\n', "; ");
         vec![
             i.id.to_string(),
             i.credential_id.clone(),

@@ -108,30 +108,26 @@ impl Connector for ProtocolV1 {
     fn deny<'a>(&'a self, external_id: &'a str, approver: &'a str, reason: &'a str) -> BoxFuture<'a, Result<IssuerAnswer>> {
         Box::pin(async move {
             let path = format!("/v1/grants/{}/deny", url_segment(external_id));
-            let body = protocol::DenyRequest { approver: approver.to_string(), reason: reason.to_string() };
-            let (status, body) = self.http.send(self.http.client.post(self.http.url(&path)).json(&body)).await?;
-            Ok(IssuerAnswer { status, body: text::clean(&String::from_utf8_lossy(&body), 1000) })
+            self.post(&path, &protocol::DenyRequest { approver: approver.to_string(), reason: reason.to_string() }).await
         })
     }
 
     fn update<'a>(&'a self, external_id: &'a str, change: &'a protocol::UpdateRequest) -> BoxFuture<'a, Result<IssuerAnswer>> {
-        Box::pin(self.post_update(external_id, change))
+        Box::pin(async move { self.post(&format!("/v1/credentials/{}/update", url_segment(external_id)), change).await })
     }
 
     fn revoke<'a>(&'a self, external_id: &'a str, actor: &'a str, reason: &'a str) -> BoxFuture<'a, Result<IssuerAnswer>> {
         Box::pin(async move {
             let path = format!("/v1/credentials/{}/revoke", url_segment(external_id));
-            let body = protocol::RevokeRequest { actor: actor.to_string(), reason: reason.to_string() };
-            let (status, body) = self.http.send(self.http.client.post(self.http.url(&path)).json(&body)).await?;
-            Ok(IssuerAnswer { status, body: text::clean(&String::from_utf8_lossy(&body), 1000) })
+            self.post(&path, &protocol::RevokeRequest { actor: actor.to_string(), reason: reason.to_string() }).await
         })
     }
 }
 
 impl ProtocolV1 {
-    async fn post_update(&self, external_id: &str, change: &protocol::UpdateRequest) -> Result<IssuerAnswer> {
-        let path = format!("/v1/credentials/{}/update", url_segment(external_id));
-        let (status, body) = self.http.send(self.http.client.post(self.http.url(&path)).json(change)).await?;
+    /// POSTs a JSON body; the issuer's answer comes back cleaned and capped.
+    async fn post<B: serde::Serialize>(&self, path: &str, body: &B) -> Result<IssuerAnswer> {
+        let (status, body) = self.http.send(self.http.client.post(self.http.url(path)).json(body)).await?;
         Ok(IssuerAnswer { status, body: text::clean(&String::from_utf8_lossy(&body), 1000) })
     }
 }

@@ -336,14 +336,8 @@ impl Store {
                  FROM (SELECT NULL AS id, NULL AS owner, NULL AS summary, NULL AS evidence WHERE 0 UNION ALL {}) f",
                 spec.query.sql
             );
-            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(spec.rule).bind(spec.severity).bind(spec.frameworks);
-            for b in &spec.query.binds {
-                query = match b {
-                    SqlValue::Text(s) => query.bind(s.clone()),
-                    SqlValue::Int(i) => query.bind(*i),
-                };
-            }
-            let open = query.execute(&mut *read).await?.rows_affected() as i64;
+            let query = sqlx::query(AssertSqlSafe(sql)).bind(spec.rule).bind(spec.severity).bind(spec.frameworks);
+            let open = super::bind_values(query, &spec.query.binds).execute(&mut *read).await?.rows_affected() as i64;
             per_rule.push(RuleRun { rule: spec.rule.to_string(), open, millis: rule_started.elapsed().as_millis() as i64 });
         }
         read.commit().await?;

@@ -768,10 +768,17 @@ impl Store {
 }
 
 fn bind_filter<'q>(
-    mut q: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>,
+    q: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>,
     filter: &SqlFilter,
 ) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments> {
-    for v in &filter.binds {
+    bind_values(q, &filter.binds)
+}
+
+fn bind_values<'q>(
+    mut q: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>,
+    values: &[SqlValue],
+) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments> {
+    for v in values {
         q = match v {
             SqlValue::Text(s) => q.bind(s.clone()),
             SqlValue::Int(i) => q.bind(*i),

@@ -4,7 +4,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::{append_audit, AuditDraft, AuditEntry, Result, Store, StoreError};
 use crate::domain::{fmt_ts, Timestamp};
-use crate::filter::{SqlFilter, SqlValue};
+use crate::filter::SqlFilter;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Campaign {
@@ -41,6 +41,13 @@ pub struct ReviewRecord<'a> {
     pub reason: &'a str,
     pub detail: serde_json::Value,
     pub issuer_answer: Option<String>,
+}
+
+impl ReviewItem {
+    /// A text field of the snapshot ('' when absent).
+    pub fn field(&self, key: &str) -> &str {
+        self.snapshot.get(key).and_then(|v| v.as_str()).unwrap_or("")
+    }
 }
 
 fn item_from(r: &sqlx::sqlite::SqliteRow) -> ReviewItem {
@@ -90,14 +97,7 @@ impl Store {
              FROM credentials c WHERE {} ORDER BY c.owner, c.id",
             filter.sql
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-        for b in &filter.binds {
-            q = match b {
-                SqlValue::Text(s) => q.bind(s.clone()),
-                SqlValue::Int(i) => q.bind(*i),
-            };
-        }
-        let items = q.execute(&mut *tx).await?.rows_affected() as i64;
+        let items = super::bind_filter(sqlx::query(AssertSqlSafe(sql)).bind(id), filter).execute(&mut *tx).await?.rows_affected() as i64;
         let mut entry = entry.clone();
         entry.detail["items"] = items.into();
         let written = append_audit(&mut tx, &entry).await?;
@@ -107,12 +107,22 @@ impl Store {
     }
 
     pub async fn campaigns(&self) -> Result<Vec<Campaign>> {
+        self.campaigns_named(None).await
+    }
+
+    pub async fn campaign(&self, name: &str) -> Result<Campaign> {
+        self.campaigns_named(Some(name)).await?.pop().ok_or_else(|| StoreError::NotFound(format!("campaign {name}")))
+    }
+
+    /// Campaigns with their progress, newest first; one by name when given.
+    async fn campaigns_named(&self, name: Option<&str>) -> Result<Vec<Campaign>> {
         let rows = sqlx::query(
             "SELECT r.id, r.name, r.filter, r.created_by, r.created_at,
                     (SELECT count(*) FROM review_items i WHERE i.campaign_id = r.id) AS items,
                     (SELECT count(*) FROM review_items i WHERE i.campaign_id = r.id AND i.decision IS NOT NULL) AS decided
-             FROM review_campaigns r ORDER BY r.id DESC",
+             FROM review_campaigns r WHERE ?1 IS NULL OR r.name = ?1 ORDER BY r.id DESC",
         )
+        .bind(name)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
@@ -129,10 +139,6 @@ impl Store {
             .collect())
     }
 
-    pub async fn campaign(&self, name: &str) -> Result<Campaign> {
-        self.campaigns().await?.into_iter().find(|c| c.name == name).ok_or_else(|| StoreError::NotFound(format!("campaign {name}")))
-    }
-
     /// Items of a campaign after `after` (by id), in order.
     pub async fn review_items(&self, campaign_id: i64, after: i64, limit: i64) -> Result<Vec<ReviewItem>> {
         let rows = sqlx::query(AssertSqlSafe(format!("SELECT {ITEM_COLUMNS} FROM review_items WHERE campaign_id = ? AND id > ? ORDER BY id LIMIT ?")))
@@ -142,6 +148,19 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.iter().map(item_from).collect())
+    }
+
+    /// Every item of a campaign, read page by page (export and listing need them all).
+    pub async fn all_review_items(&self, campaign_id: i64) -> Result<Vec<ReviewItem>> {
+        let mut items = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = self.review_items(campaign_id, after, 5000).await?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            items.extend(page);
+        }
+        Ok(items)
     }
 
     pub async fn review_item(&self, id: i64) -> Result<ReviewItem> {

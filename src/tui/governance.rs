@@ -136,10 +136,6 @@ fn field(placeholder: &str, text: &str) -> TextArea<'static> {
     ta
 }
 
-fn snap<'a>(item: &'a ReviewItem, key: &str) -> &'a str {
-    item.snapshot.get(key).and_then(|v| v.as_str()).unwrap_or("")
-}
-
 impl App {
     /// The effect that loads a governance view's data when it is opened or refreshed.
     pub fn load_view(&mut self) -> Vec<Effect> {
@@ -254,11 +250,9 @@ impl App {
                     Tone::Ok,
                     format!("item {}: {} {} ({}, audit #{})", o.item, o.decision, super::state::short(&o.credential_id), o.issuer_answer.clone().unwrap_or_else(|| "recorded".into()), o.audit_seq),
                 );
-                // On to the next item; the list is re-read so decisions and progress show.
+                // On to the next item; the list is re-read (with the campaign's progress) so the decision shows.
                 self.review.selected = (self.review.selected + 1).min(self.review.items.len().saturating_sub(1));
-                let mut fx = self.load_view();
-                fx.push(Effect::LoadCampaigns);
-                fx
+                self.load_view()
             }
             Err(e) => {
                 if let Mode::Review(form) = &mut self.mode {
@@ -308,9 +302,7 @@ impl App {
 
     /// Moving in a governance view; owners and review items page by keyset past either end.
     pub fn move_governance(&mut self, delta: isize) -> Vec<Effect> {
-        let step = |i: usize, len: usize| -> usize {
-            if len == 0 { 0 } else { (i as isize).saturating_add(delta).clamp(0, len as isize - 1) as usize }
-        };
+        let step = |i: usize, len: usize| super::state::step(i, delta, len);
         match self.view {
             View::Findings => self.findings.selected = step(self.findings.selected, self.findings.counts.len()),
             View::Expiring => self.expiring.selected = step(self.expiring.selected, self.expiring.groups.len()),
@@ -415,7 +407,7 @@ impl App {
                 self.view = View::Credentials;
                 self.detail = None;
                 self.set_status(Tone::Info, format!("{text}: Enter opens a credential, r revokes it, Esc clears the filter"));
-                self.reload_first()
+                self.reload(Landing::First)
             }
             Err(e) => {
                 self.set_status(Tone::Error, e.message);
@@ -537,7 +529,7 @@ impl App {
             self.set_status(Tone::Info, format!("item {} is decided already: {d} by {}", item.id, item.decided_by.clone().unwrap_or_default()));
             return Vec::new();
         }
-        let prefill = if kind == ReviewKind::Reduce { snap(&item, "scopes").to_string() } else { String::new() };
+        let prefill = if kind == ReviewKind::Reduce { item.field("scopes").to_string() } else { String::new() };
         let param = field(kind.param().unwrap_or(""), &prefill);
         let last = self.review.last_reasons.get(kind.name()).cloned().unwrap_or_default();
         let reason = field("reason (required; recorded in the evidence and the audit log)", &last);
@@ -630,10 +622,5 @@ impl App {
             (_, Action::NextUndecided) => self.next_undecided(),
             _ => return None,
         })
-    }
-
-    /// A credentials reload from the first row (after a drill-down filter).
-    pub fn reload_first(&mut self) -> Vec<Effect> {
-        self.reload_public(Landing::First)
     }
 }

@@ -184,6 +184,19 @@ fn spawn_ticks(tx: mpsc::Sender<Msg>, actions: Actions) {
     });
 }
 
+/// A progress channel for a long worker, each event forwarded to the UI as a message;
+/// await the handle once the worker is done so every event lands before its result.
+fn relay<T: Send + 'static>(tx: &mpsc::Sender<Msg>, wrap: fn(T) -> Msg) -> (mpsc::Sender<T>, tokio::task::JoinHandle<()>) {
+    let (ptx, mut prx) = mpsc::channel(64);
+    let forward = tx.clone();
+    let handle = tokio::spawn(async move {
+        while let Some(ev) = prx.recv().await {
+            let _ = forward.send(wrap(ev)).await;
+        }
+    });
+    (ptx, handle)
+}
+
 /// Runs one effect off the input path; its reply comes back as a message.
 pub fn perform(effect: Effect, session: &Session, tx: &mpsc::Sender<Msg>) {
     let store = session.store.clone();
@@ -254,13 +267,7 @@ pub fn perform(effect: Effect, session: &Session, tx: &mpsc::Sender<Msg>) {
                 return;
             };
             tokio::spawn(async move {
-                let (ptx, mut prx) = mpsc::channel(64);
-                let forward = tx.clone();
-                let relay = tokio::spawn(async move {
-                    while let Some(ev) = prx.recv().await {
-                        let _ = forward.send(Msg::Sync(ev)).await;
-                    }
-                });
+                let (ptx, relay) = relay(&tx, Msg::Sync);
                 crate::sync::sync_issuer(&store, connector.as_ref(), Some(ptx)).await;
                 let _ = relay.await;
                 // Findings follow every sync.
@@ -317,13 +324,7 @@ pub fn perform(effect: Effect, session: &Session, tx: &mpsc::Sender<Msg>) {
         Effect::RevokeOwner { owner, reason } => {
             let actions = session.actions.clone();
             tokio::spawn(async move {
-                let (ptx, mut prx) = mpsc::channel(64);
-                let forward = tx.clone();
-                let relay = tokio::spawn(async move {
-                    while let Some(p) = prx.recv().await {
-                        let _ = forward.send(Msg::BulkProgress(p)).await;
-                    }
-                });
+                let (ptx, relay) = relay(&tx, Msg::BulkProgress);
                 let r = actions.revoke_owner(&owner, &reason, false, Some(ptx)).await.map(Box::new).map_err(|e| e.to_string());
                 let _ = relay.await;
                 let _ = tx.send(Msg::BulkDone(r)).await;

@@ -365,12 +365,8 @@ impl App {
         PageRequest { filter: self.sql(), sort: self.sort, anchor, limit: FETCH }
     }
 
-    pub fn reload_public(&mut self, landing: Landing) -> Vec<Effect> {
-        self.reload(landing)
-    }
-
     /// A new order or filter: a new generation, so late replies of the old one are dropped.
-    fn reload(&mut self, landing: Landing) -> Vec<Effect> {
+    pub(super) fn reload(&mut self, landing: Landing) -> Vec<Effect> {
         self.window.generation += 1;
         self.window.loading = true;
         self.window.total = None;
@@ -1290,7 +1286,7 @@ impl App {
     }
 }
 
-fn step(i: usize, delta: isize, len: usize) -> usize {
+pub(super) fn step(i: usize, delta: isize, len: usize) -> usize {
     if len == 0 {
         return 0;
     }

@@ -243,7 +243,7 @@ pub fn draw_review(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let [list, pane] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(rest);
     let height = list.height.saturating_sub(1) as usize;
     let offset = window(r.selected, height);
-    let s = |i: &crate::store::ReviewItem, k: &str| i.snapshot.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let s = |i: &crate::store::ReviewItem, k: &str| i.field(k).to_string();
     let rows: Vec<Row> = r
         .items
         .iter()
@@ -421,7 +421,7 @@ pub fn draw_review_form(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         Constraint::Length(1),
     ])
     .areas(inner);
-    let s = |k: &str| form.item.snapshot.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let s = |k: &str| form.item.field(k).to_string();
     f.render_widget(
         Paragraph::new(safe(&format!("item #{} · {} · owner {} ({}) · {} · {}", form.item.id, short(&form.item.credential_id), s("owner"), s("owner_status"), s("scopes"), s("issuer")), 300))
             .style(theme.text)
