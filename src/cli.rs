@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use color_eyre::eyre::{eyre, Result, WrapErr};
 
 use crate::actions::Actions;
+pub use crate::context::{Context, Format};
 use crate::config::{self, Config};
 use crate::connectors::{self, Connector};
 use crate::domain::{fmt_ts, text, GrantStatus};
@@ -40,13 +41,12 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-    Csv,
-    /// Markdown (review evidence; tables elsewhere).
-    Md,
+
+impl Cli {
+    /// The global options a context is resolved from.
+    pub fn overrides(&self) -> crate::context::Overrides {
+        crate::context::Overrides { db: self.db.clone(), config: self.config.clone(), operator: self.operator.clone(), read_only: self.read_only, theme: self.theme.clone() }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -344,64 +344,6 @@ pub enum AuditCommand {
     },
 }
 
-/// Everything a command needs, resolved once from flags, environment and config.
-pub struct Context {
-    pub config: Config,
-    pub db_path: PathBuf,
-    pub operator: String,
-    pub read_only: bool,
-    pub format: Format,
-    pub theme: Option<String>,
-}
-
-impl Context {
-    pub fn from_cli(cli: &Cli) -> Result<Context> {
-        let (path, required) = match &cli.config {
-            Some(p) => (p.clone(), true),
-            None => (config::default_config_path(), false),
-        };
-        let config = Config::load(&path, required)?;
-        let db_path = cli.db.clone().or_else(|| config.db.clone()).unwrap_or_else(config::default_db_path);
-        let operator = cli
-            .operator
-            .clone()
-            .or_else(|| config.operator.clone())
-            .or_else(|| std::env::var("USER").ok())
-            .unwrap_or_else(|| "unknown-operator".into());
-        Ok(Context {
-            theme: cli.theme.clone().or_else(|| config.theme.clone()),
-            config,
-            db_path,
-            operator: text::clean(&operator, 120),
-            read_only: cli.read_only,
-            format: cli.format,
-        })
-    }
-
-    pub async fn store(&self) -> Result<Store> {
-        Store::open(&self.db_path).await.wrap_err_with(|| format!("opening {}", self.db_path.display()))
-    }
-
-    /// Connectors for every configured issuer; one with a broken config is reported, not fatal.
-    pub fn connectors(&self) -> (Vec<Arc<dyn Connector>>, Vec<String>) {
-        let mut ok = Vec::new();
-        let mut errors = Vec::new();
-        for cfg in &self.config.issuers {
-            match connectors::build(cfg) {
-                Ok(c) => ok.push(Arc::from(c)),
-                Err(e) => errors.push(e.to_string()),
-            }
-        }
-        (ok, errors)
-    }
-
-    pub async fn actions(&self) -> Result<Actions> {
-        let (connectors, _) = self.connectors();
-        let policy = crate::policy::PolicyEngine::load(self.config.policies.as_deref())?;
-        Ok(Actions::new(self.store().await?, &connectors, &self.operator, self.read_only).with_governance(policy, self.config.operators.clone()))
-    }
-}
-
 fn cli_config_path(given: &Option<PathBuf>) -> PathBuf {
     given.clone().unwrap_or_else(config::default_config_path)
 }
@@ -439,11 +381,11 @@ pub async fn run(cli: Cli) -> Result<()> {
     if let Some(Command::Config { command }) = &cli.command {
         return config_command(&cli_config_path(&cli_path_hint), command.clone(), cli.format);
     }
-    let ctx = Context::from_cli(&cli)?;
+    let ctx = Context::resolve(&cli.overrides(), cli.format)?;
     let Some(command) = cli.command else {
         let store = ctx.store().await?;
         let actions = ctx.actions().await?;
-        return crate::tui::run(crate::tui::Session::new(&ctx, store, actions, Vec::new())).await;
+        return crate::tui::run(crate::tui::Session::new(&ctx.tui_settings(), store, actions, Vec::new())).await;
     };
     match command {
         Command::Demo(args) => crate::demo::run(&ctx, args, cli.db.is_some()).await,

@@ -53,8 +53,7 @@ pub async fn run(ctx: &Context, args: DemoArgs, db_given: bool) -> Result<()> {
         return Err(eyre!("demo sync failed: {err}"));
     }
     crate::cli::recompute_findings(ctx, &store).await?;
-    let policy = crate::policy::PolicyEngine::load(ctx.config.policies.as_deref())?;
-    let actions = Actions::new(store.clone(), std::slice::from_ref(&connector), &ctx.operator, ctx.read_only).with_governance(policy, ctx.config.operators.clone());
+    let actions = ctx.actions_with(store.clone(), std::slice::from_ref(&connector)).await?;
     // A quarterly review to walk: standing API keys with admin scopes (about 50 in the default org).
     if !ctx.read_only {
         match actions.start_review(DEMO_CAMPAIGN, Some(DEMO_CAMPAIGN_FILTER)).await {
@@ -84,7 +83,7 @@ pub async fn run(ctx: &Context, args: DemoArgs, db_given: bool) -> Result<()> {
         }
         return Ok(());
     }
-    let session = crate::tui::Session::new(ctx, store, actions, vec![connector]).with_db_label(db_path.display().to_string());
+    let session = crate::tui::Session::new(&ctx.tui_settings(), store, actions, vec![connector]).with_db_label(db_path.display().to_string());
     crate::tui::run(session).await
 }
 

@@ -6,6 +6,7 @@ pub mod bench_tui;
 pub mod cli;
 pub mod config;
 pub mod connectors;
+pub mod context;
 pub mod demo;
 pub mod detail;
 pub mod domain;

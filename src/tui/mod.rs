@@ -8,7 +8,7 @@ use crossterm::event::Event;
 use tokio::sync::mpsc;
 
 use crate::actions::Actions;
-use crate::cli::Context;
+use crate::context::TuiSettings;
 use crate::connectors::Connector;
 use crate::store::Store;
 
@@ -43,27 +43,25 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(ctx: &Context, store: Store, actions: Actions, connectors: Vec<Arc<dyn Connector>>) -> Session {
+    pub fn new(settings: &TuiSettings, store: Store, actions: Actions, connectors: Vec<Arc<dyn Connector>>) -> Session {
         let mut warnings = Vec::new();
-        let themes = themes_for(ctx.theme.as_deref(), &mut warnings);
+        let themes = themes_for(settings.theme.as_deref(), &mut warnings);
         let mut keymap = keymap::Keymap::default_map();
-        if let Err(e) = keymap.merge(&ctx.config.keys) {
+        if let Err(e) = keymap.merge(&settings.keys) {
             warnings.push(e);
         }
-        // Config::parse validated these; the defaults stand in for a config built in code.
-        let grants = &ctx.config.grants;
         Session {
-            grant_sla: grants.sla().unwrap_or(chrono::Duration::minutes(15)),
-            grants_newest_first: grants.newest_first().unwrap_or(true),
-            bell: grants.bell.unwrap_or(true) && std::env::var_os("TOKENWARD_NO_BELL").is_none(),
-            thresholds: ctx.config.findings.thresholds().unwrap_or_default(),
+            grant_sla: settings.grant_sla,
+            grants_newest_first: settings.grants_newest_first,
+            bell: settings.bell,
+            thresholds: settings.thresholds.clone(),
             db_label: store.location().to_string(),
             store,
             actions,
             themes,
             keymap,
-            operator: ctx.operator.clone(),
-            read_only: ctx.read_only,
+            operator: settings.operator.clone(),
+            read_only: settings.read_only,
             warnings,
             _connectors: connectors,
         }
