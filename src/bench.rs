@@ -119,10 +119,10 @@ pub async fn run(n: u64, keep: Option<PathBuf>, json: bool) -> Result<()> {
     let mut pages = Vec::new();
     for column in [SortColumn::Expires, SortColumn::Owner, SortColumn::LastUsed] {
         let sort = Sort { column, descending: false };
-        let all = filter::Query::default().to_sql(chrono::Utc::now());
+        let now = chrono::Utc::now();
         let middle = store.key_at(sort, (n / 2) as i64).await?.ok_or_else(|| eyre!("no middle row"))?;
         for (at, anchor) in [("top", PageAnchor::First), ("middle", PageAnchor::After(middle.clone())), ("end", PageAnchor::Last)] {
-            let req = PageRequest { filter: all.clone(), sort, anchor, limit: 200 };
+            let req = PageRequest { query: filter::Query::default(), now, sort, anchor, limit: 200 };
             let mut samples = Vec::new();
             for _ in 0..40 {
                 let t = Instant::now();
@@ -144,8 +144,8 @@ pub async fn run(n: u64, keep: Option<PathBuf>, json: bool) -> Result<()> {
     let mut filters = Vec::new();
     for q in ["binding:bearer", "owner-status:offboarded", "scope:payments:write", "expires<7d", "unused>90d -status:revoked", "invoice"] {
         let query = filter::parse(q).map_err(|e| eyre!("{q}: {}", e.message))?;
-        let sql = query.to_sql(chrono::Utc::now());
-        let req = PageRequest { filter: sql.clone(), sort: Sort::default(), anchor: PageAnchor::First, limit: 200 };
+        let now = chrono::Utc::now();
+        let req = PageRequest { query: query.clone(), now, sort: Sort::default(), anchor: PageAnchor::First, limit: 200 };
         let (mut first, mut count) = (Vec::new(), Vec::new());
         let mut matches = 0;
         for _ in 0..5 {
@@ -153,7 +153,7 @@ pub async fn run(n: u64, keep: Option<PathBuf>, json: bool) -> Result<()> {
             store.page(&req).await?;
             first.push(t.elapsed());
             let t = Instant::now();
-            matches = store.count(&sql).await?;
+            matches = store.count(&query, now).await?;
             count.push(t.elapsed());
         }
         filters.push(FilterFigure {
@@ -244,8 +244,8 @@ fn baseline(org: &Org, n: u64, path: &std::path::Path) -> Result<Duration> {
     let mut conn = rusqlite::Connection::open(path)?;
     // The same pragmas as the store, so the ratio measures tokenward, not settings.
     conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-262144; PRAGMA mmap_size=8589934592; PRAGMA temp_store=memory; PRAGMA wal_autocheckpoint=65536;")?;
-    conn.execute_batch(include_str!("../migrations/0001_inventory.sql"))?;
-    conn.execute_batch(include_str!("../migrations/0002_findings_reviews_history.sql"))?;
+    conn.execute_batch(include_str!("../migrations/sqlite/0001_inventory.sql"))?;
+    conn.execute_batch(include_str!("../migrations/sqlite/0002_findings_reviews_history.sql"))?;
     let mut total = Duration::ZERO;
     let tx = conn.transaction()?;
     {

@@ -625,7 +625,7 @@ async fn credentials(ctx: &Context, filter: Option<String>, sort: &str, desc: bo
     let query = filter::parse(&text).map_err(|e| eyre!("bad filter: {}\n{}", e.message, e.caret_line(&text)))?;
     let column = SortColumn::parse(sort).ok_or_else(|| eyre!("unknown sort column '{sort}'"))?;
     let store = ctx.store().await?;
-    let sql = query.to_sql(chrono::Utc::now());
+    let now = chrono::Utc::now();
     let mut anchor = PageAnchor::First;
     let mut left = limit.unwrap_or(usize::MAX);
     let stdout = std::io::stdout();
@@ -639,7 +639,7 @@ async fn credentials(ctx: &Context, filter: Option<String>, sort: &str, desc: bo
     }
     let mut table: Vec<Vec<String>> = Vec::new();
     while left > 0 {
-        let req = PageRequest { filter: sql.clone(), sort: Sort { column, descending: desc }, anchor, limit: left.min(1000) };
+        let req = PageRequest { query: query.clone(), now, sort: Sort { column, descending: desc }, anchor, limit: left.min(1000) };
         let page = store.page(&req).await?;
         let Some(last) = page.last() else { break };
         anchor = PageAnchor::After(last.key.clone());
@@ -841,7 +841,7 @@ async fn revoke_owner(ctx: &Context, owner: &str, reason: &str, dry_run: bool) -
                 eprintln!("  failed {} at {}: {}", f.target, f.issuer, f.error);
             }
             if report.plan.truncated {
-                eprintln!("  more than {} credentials: run it again for the rest", crate::store::people::BLAST_CAP);
+                eprintln!("  more than {} credentials: run it again for the rest", crate::store::BLAST_CAP);
             }
         }
     }
@@ -923,7 +923,7 @@ async fn expiring(ctx: &Context, within: &str, limit: i64) -> Result<()> {
 }
 
 async fn history(ctx: &Context, scope: &str, at: &str, limit: i64) -> Result<()> {
-    let when = crate::store::people::parse_moment(at).ok_or_else(|| eyre!("--at '{at}' is not a date (2026-08-01) or RFC 3339 time"))?;
+    let when = crate::domain::parse_moment(at).ok_or_else(|| eyre!("--at '{at}' is not a date (2026-08-01) or RFC 3339 time"))?;
     let rows = ctx.store().await?.held_scope_at(scope, when, limit).await?;
     match ctx.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),

@@ -66,7 +66,7 @@ pub async fn run(ctx: &Context, args: DemoArgs, db_given: bool) -> Result<()> {
             "database": db_path.display().to_string(),
             "issuer": issuer.url(),
             "reports": reports,
-            "credentials": store.count(&crate::filter::Query::default().to_sql(chrono::Utc::now())).await?,
+            "credentials": store.count(&crate::filter::Query::default(), chrono::Utc::now()).await?,
             "pending_grants": store.grants(Some(crate::domain::GrantStatus::Pending), 100_000).await?.len(),
         });
         match ctx.format {

@@ -202,6 +202,11 @@ pub struct IssuerAnswer {
     pub body: String,
 }
 
+/// Parses a date or a moment for `--at`: 2026-08-01 (midnight UTC) or RFC 3339.
+pub fn parse_moment(s: &str) -> Option<Timestamp> {
+    parse_ts(s).or_else(|| parse_ts(&format!("{}T00:00:00Z", s.trim())))
+}
+
 pub mod text {
     /// Longest string kept from an issuer field.
     pub const MAX_FIELD: usize = 512;

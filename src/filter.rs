@@ -1,10 +1,12 @@
-//! The filter query language (TUI `/` and `--filter`), parsed into a typed AST
-//! and compiled to a parameterized SQL expression: values are always binds.
+//! The filter query language (TUI `/` and `--filter`), parsed into a typed AST.
+//! Each store backend translates a `Query` into its own SQL (values always bound).
 use std::fmt;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
+#[cfg(test)]
+use chrono::{DateTime, Utc};
 
-use crate::domain::{fmt_ts, Binding, CredentialKind, CredentialStatus, OwnerStatus};
+use crate::domain::{Binding, CredentialKind, CredentialStatus, OwnerStatus};
 
 pub const KEYS: &[&str] = &["owner", "owner-status", "workload", "scope", "binding", "status", "issuer", "kind", "expires", "unused", "finding"];
 
@@ -51,19 +53,6 @@ impl ParseError {
     pub fn caret_line(&self, input: &str) -> String {
         format!("  {input}\n  {}^", " ".repeat(self.position))
     }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum SqlValue {
-    Text(String),
-    Int(i64),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct SqlFilter {
-    /// A boolean expression over `credentials c`; never NULL.
-    pub sql: String,
-    pub binds: Vec<SqlValue>,
 }
 
 /// Splits into (start char offset, raw token) on unquoted whitespace.
@@ -183,105 +172,9 @@ pub fn parse(input: &str) -> Result<Query, ParseError> {
     Ok(Query { clauses })
 }
 
-/// Upper bound of a prefix range: the prefix with its last char incremented.
-fn prefix_end(prefix: &str) -> String {
-    let mut chars: Vec<char> = prefix.chars().collect();
-    if let Some(last) = chars.pop() {
-        chars.push(char::from_u32(last as u32 + 1).unwrap_or(char::MAX));
-    }
-    chars.into_iter().collect()
-}
-
-fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-}
-
 impl Query {
     pub fn is_empty(&self) -> bool {
         self.clauses.is_empty()
-    }
-
-    pub fn to_sql(&self, now: DateTime<Utc>) -> SqlFilter {
-        let mut parts = Vec::new();
-        let mut binds = Vec::new();
-        let text = |b: &mut Vec<SqlValue>, s: String| b.push(SqlValue::Text(s));
-        for clause in &self.clauses {
-            let frag = match &clause.term {
-                Term::Owner(o) if o.contains('@') => {
-                    text(&mut binds, o.clone());
-                    "c.owner = ?".to_string()
-                }
-                Term::Owner(o) => {
-                    text(&mut binds, o.clone());
-                    text(&mut binds, prefix_end(o));
-                    "(c.owner >= ? AND c.owner < ?)".into()
-                }
-                Term::OwnerNone => "c.owner = ''".into(),
-                Term::OwnerStatus(OwnerStatus::Unknown) => {
-                    "(c.owner != '' AND coalesce((SELECT o.status FROM owners o WHERE o.id = c.owner), 'unknown') = 'unknown')".into()
-                }
-                Term::OwnerStatus(s) => {
-                    text(&mut binds, s.as_str().into());
-                    "c.owner IN (SELECT id FROM owners WHERE status = ?)".into()
-                }
-                Term::Workload(w) => {
-                    text(&mut binds, w.clone());
-                    text(&mut binds, prefix_end(w));
-                    "(c.workload >= ? AND c.workload < ?)".into()
-                }
-                Term::Scope(s) => {
-                    text(&mut binds, s.clone());
-                    "c.id IN (SELECT credential_id FROM credential_scopes WHERE scope = ?)".into()
-                }
-                // Unary plus keeps SQLite off these few-valued indexes: walking the
-                // sort index and filtering finds a page of 200 far sooner.
-                Term::Binding(b) => {
-                    text(&mut binds, b.as_str().into());
-                    "+c.binding = ?".into()
-                }
-                Term::Status(s) => {
-                    text(&mut binds, s.as_str().into());
-                    "+c.status = ?".into()
-                }
-                Term::Issuer(i) => {
-                    text(&mut binds, i.clone());
-                    "+c.issuer = ?".into()
-                }
-                Term::Kind(k) => {
-                    text(&mut binds, k.as_str().into());
-                    "+c.kind = ?".into()
-                }
-                Term::ExpiresWithin(d) => {
-                    text(&mut binds, fmt_ts(&(now + *d)));
-                    "(c.expires_at IS NOT NULL AND c.expires_at < ?)".into()
-                }
-                Term::ExpiresBeyond(d) => {
-                    text(&mut binds, fmt_ts(&(now + *d)));
-                    "(c.expires_at IS NULL OR c.expires_at > ?)".into()
-                }
-                Term::ExpiresNever => "(c.expires_at IS NULL)".into(),
-                Term::UnusedFor(d) => {
-                    text(&mut binds, fmt_ts(&(now - *d)));
-                    "(coalesce(c.last_used_at, c.issued_at, '') < ?)".into()
-                }
-                Term::Finding(r) => {
-                    text(&mut binds, r.clone());
-                    "c.id IN (SELECT credential_id FROM findings WHERE rule = ? AND closed_at IS NULL)".into()
-                }
-                Term::Text(w) => {
-                    let pat = format!("%{}%", like_escape(w));
-                    for _ in 0..4 {
-                        text(&mut binds, pat.clone());
-                    }
-                    "(c.id LIKE ? ESCAPE '\\' OR c.owner LIKE ? ESCAPE '\\' OR c.workload LIKE ? ESCAPE '\\' OR c.client_id LIKE ? ESCAPE '\\')".into()
-                }
-            };
-            parts.push(if clause.negated { format!("NOT {frag}") } else { frag });
-        }
-        if parts.is_empty() {
-            return SqlFilter { sql: "1".into(), binds };
-        }
-        SqlFilter { sql: parts.join(" AND "), binds }
     }
 }
 
@@ -372,88 +265,4 @@ mod tests {
         assert!(parse("unused:3d").is_err());
     }
 
-    #[test]
-    fn sql_binds_every_value() {
-        let q = parse("owner:ana scope:x'); DROP TABLE credentials;--").expect("parses");
-        let s = q.to_sql(now());
-        assert!(!s.sql.contains("DROP"), "{}", s.sql);
-        assert_eq!(s.binds[0], SqlValue::Text("ana".into()));
-        assert_eq!(s.binds[1], SqlValue::Text("anb".into()));
-        assert_eq!(Query::default().to_sql(now()).sql, "1");
-    }
-
-    /// The filters against a real SQLite with the real schema.
-    fn db() -> rusqlite::Connection {
-        let c = rusqlite::Connection::open_in_memory().expect("db");
-        c.execute_batch(include_str!("../migrations/0001_inventory.sql")).expect("schema");
-        c.execute_batch(
-            "INSERT INTO owners (id, email, status) VALUES ('ana@acme.test', 'ana@acme.test', 'active'), ('bo@acme.test', 'bo@acme.test', 'offboarded');
-             INSERT INTO credentials (id, issuer, external_id, kind, owner, workload, client_id, scopes, binding, issued_at, expires_at, last_used_at, status, synced_at) VALUES
-              ('a1', 'broker', 'e1', 'access_token', 'ana@acme.test', 'deploy-bot', 'deploy', 'repo:write', 'bearer', '2026-01-01T00:00:00Z', '2026-11-25T00:00:00Z', '2026-11-23T00:00:00Z', 'active', 'x'),
-              ('b2', 'broker', 'e2', 'api_key', 'bo@acme.test', 'invoice-agent', 'inv', 'payments:read', 'dpop', '2025-01-01T00:00:00Z', NULL, NULL, 'active', 'x'),
-              ('c3', 'gh', 'e3', 'personal_access_token', '', 'crm_sync', '', '', 'mtls', NULL, '2027-06-01T00:00:00Z', '2026-01-01T00:00:00Z', 'revoked', 'x'),
-              ('d4', 'gh', 'e4', 'access_token', 'zed@elsewhere.test', 'crm-sync', '', '', 'bearer', '2026-11-20T00:00:00Z', '2026-11-01T00:00:00Z', NULL, 'expired', 'x');
-             INSERT INTO credential_scopes VALUES ('repo:write', 'a1'), ('payments:read', 'b2');
-             INSERT INTO findings (rule, severity, credential_id, summary, first_seen, last_seen) VALUES ('owner-offboarded', 'high', 'b2', 's', 'x', 'x');",
-        )
-        .expect("rows");
-        c
-    }
-
-    fn ids(c: &rusqlite::Connection, q: &str) -> Vec<String> {
-        let f = parse(q).expect("parses").to_sql(now());
-        let sql = format!("SELECT c.id FROM credentials c WHERE {} ORDER BY c.id", f.sql);
-        let mut stmt = c.prepare(&sql).expect("prepares");
-        let params: Vec<Box<dyn rusqlite::ToSql>> = f
-            .binds
-            .iter()
-            .map(|b| match b {
-                SqlValue::Text(s) => Box::new(s.clone()) as Box<dyn rusqlite::ToSql>,
-                SqlValue::Int(i) => Box::new(*i),
-            })
-            .collect();
-        let rows = stmt.query_map(rusqlite::params_from_iter(params.iter().map(|p| p.as_ref())), |r| r.get::<_, String>(0)).expect("query");
-        rows.map(|r| r.expect("row")).collect()
-    }
-
-    #[test]
-    fn filters_select_the_right_rows() {
-        let c = db();
-        assert_eq!(ids(&c, ""), ["a1", "b2", "c3", "d4"]);
-        assert_eq!(ids(&c, "owner:ana@acme.test"), ["a1"]);
-        assert_eq!(ids(&c, "owner:ANA"), ["a1"]);
-        assert_eq!(ids(&c, "owner:none"), ["c3"]);
-        assert_eq!(ids(&c, "-owner:none"), ["a1", "b2", "d4"]);
-        assert_eq!(ids(&c, "owner-status:offboarded"), ["b2"]);
-        assert_eq!(ids(&c, "owner-status:unknown"), ["d4"]);
-        assert_eq!(ids(&c, "workload:crm"), ["c3", "d4"]);
-        assert_eq!(ids(&c, "scope:repo:write"), ["a1"]);
-        assert_eq!(ids(&c, "-scope:repo:write"), ["b2", "c3", "d4"]);
-        assert_eq!(ids(&c, "binding:bearer status:active"), ["a1"]);
-        assert_eq!(ids(&c, "issuer:gh -status:revoked"), ["d4"]);
-        assert_eq!(ids(&c, "kind:api_key"), ["b2"]);
-        assert_eq!(ids(&c, "expires<7d"), ["a1", "d4"]);
-        assert_eq!(ids(&c, "-expires<7d"), ["b2", "c3"], "NULL expiry must survive negation");
-        assert_eq!(ids(&c, "expires>30d"), ["b2", "c3"]);
-        assert_eq!(ids(&c, "expires:never"), ["b2"]);
-        assert_eq!(ids(&c, "unused>90d"), ["b2", "c3"]);
-        assert_eq!(ids(&c, "-unused>90d"), ["a1", "d4"]);
-        assert_eq!(ids(&c, "finding:owner-offboarded"), ["b2"]);
-        assert_eq!(ids(&c, "inv"), ["b2"]);
-        assert_eq!(ids(&c, "crm_"), ["c3"], "underscore is literal, not a LIKE wildcard");
-        assert_eq!(ids(&c, "-zed"), ["a1", "b2", "c3"]);
-    }
-
-    #[test]
-    fn indexed_terms_search_an_index() {
-        let c = db();
-        for q in ["owner:ana@acme.test", "scope:repo:write", "owner:an"] {
-            let f = parse(q).expect("parses").to_sql(now());
-            let sql = format!("EXPLAIN QUERY PLAN SELECT c.id FROM credentials c WHERE {}", f.sql);
-            let mut stmt = c.prepare(&sql).expect("prepares");
-            let binds: Vec<String> = f.binds.iter().map(|b| match b { SqlValue::Text(s) => s.clone(), SqlValue::Int(i) => i.to_string() }).collect();
-            let plan: Vec<String> = stmt.query_map(rusqlite::params_from_iter(binds.iter()), |r| r.get::<_, String>(3)).expect("plan").map(|r| r.expect("row")).collect();
-            assert!(!plan.iter().any(|p| p == "SCAN c"), "{q}: {plan:?}");
-        }
-    }
 }

@@ -257,6 +257,6 @@ async fn findings_keep_first_seen_and_close_when_the_condition_goes_away() {
     assert_eq!(report.closed, 1, "{report:?}");
     assert!(store.open_findings(Some("no-expiry"), 10).await.expect("findings").is_empty());
     // A filter sees open findings only.
-    let q = tokenward::filter::parse("finding:no-expiry").expect("parse").to_sql(later);
-    assert_eq!(store.count(&q).await.expect("count"), 0);
+    let q = tokenward::filter::parse("finding:no-expiry").expect("parse");
+    assert_eq!(store.count(&q, later).await.expect("count"), 0);
 }

@@ -25,9 +25,9 @@ async fn settle(app: &mut App, store: &Store, mut fx: Vec<Effect>) {
             Effect::LoadPage { generation, landing, request } => {
                 Msg::Page { generation, landing, rows: store.page(&request).await.map_err(|e| e.to_string()) }
             }
-            Effect::Count { generation, filter } => Msg::Count { generation, total: store.count(&filter).await.map_err(|e| e.to_string()) },
-            Effect::Position { generation, filter, sort, key } => {
-                Msg::Position { generation, position: store.position(&filter, sort, &key).await.expect("position"), first_id: key.id }
+            Effect::Count { generation, query, now } => Msg::Count { generation, total: store.count(&query, now).await.map_err(|e| e.to_string()) },
+            Effect::Position { generation, query, now, sort, key } => {
+                Msg::Position { generation, position: store.position(&query, now, sort, &key).await.expect("position"), first_id: key.id }
             }
             Effect::LoadDetail { id } => Msg::Detail(tokenward::detail::load(store, &id).await.map(Box::new).map_err(|e| e.to_string())),
             Effect::LoadGrants => Msg::Grants(store.grants(None, 100).await.map_err(|e| e.to_string())),
@@ -565,7 +565,7 @@ async fn findings_owners_blast_radius_and_review_views() {
         target: "review:q4".into(),
         detail: serde_json::json!({}),
     };
-    store.start_campaign("q4", Some(&q.to_string()), &q.to_sql(common::fixed_now()), &draft).await.expect("campaign");
+    store.start_campaign("q4", Some(&q.to_string()), &q, common::fixed_now(), &draft).await.expect("campaign");
     let fx = app.run_command("review q4");
     settle(&mut app, &store, fx).await;
     assert!(app.review.open.as_ref().is_some_and(|c| c.items as usize == app.review.items.len() && c.items > 0));

@@ -72,7 +72,7 @@ impl Actions {
             target: format!("review:{name}"),
             detail: serde_json::json!({"filter": query.to_string()}),
         };
-        let (campaign, _) = self.store.start_campaign(&name, Some(&query.to_string()), &query.to_sql(now), &entry).await?;
+        let (campaign, _) = self.store.start_campaign(&name, Some(&query.to_string()), &query, now, &entry).await?;
         Ok(campaign)
     }
 

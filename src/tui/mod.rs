@@ -213,15 +213,15 @@ pub fn perform(effect: Effect, session: &Session, tx: &mpsc::Sender<Msg>) {
                 let _ = tx.send(Msg::Page { generation, landing, rows }).await;
             });
         }
-        Effect::Count { generation, filter } => {
+        Effect::Count { generation, query, now } => {
             tokio::spawn(async move {
-                let total = store.count(&filter).await.map_err(|e| e.to_string());
+                let total = store.count(&query, now).await.map_err(|e| e.to_string());
                 let _ = tx.send(Msg::Count { generation, total }).await;
             });
         }
-        Effect::Position { generation, filter, sort, key } => {
+        Effect::Position { generation, query, now, sort, key } => {
             tokio::spawn(async move {
-                if let Ok(position) = store.position(&filter, sort, &key).await {
+                if let Ok(position) = store.position(&query, now, sort, &key).await {
                     let _ = tx.send(Msg::Position { generation, first_id: key.id, position }).await;
                 }
             });

@@ -66,8 +66,8 @@ impl std::fmt::Debug for Secret {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     LoadPage { generation: u64, landing: Landing, request: PageRequest },
-    Count { generation: u64, filter: crate::filter::SqlFilter },
-    Position { generation: u64, filter: crate::filter::SqlFilter, sort: Sort, key: Key },
+    Count { generation: u64, query: Query, now: Timestamp },
+    Position { generation: u64, query: Query, now: Timestamp, sort: Sort, key: Key },
     LoadDetail { id: String },
     LoadGrants,
     LoadIssuers,
@@ -357,12 +357,9 @@ impl App {
         (self.window.rows.first()?.id == *id).then(|| pos + self.window.selected as i64)
     }
 
-    fn sql(&self) -> crate::filter::SqlFilter {
-        self.query.to_sql(self.now)
-    }
 
     fn page(&self, anchor: PageAnchor) -> PageRequest {
-        PageRequest { filter: self.sql(), sort: self.sort, anchor, limit: FETCH }
+        PageRequest { query: self.query.clone(), now: self.now, sort: self.sort, anchor, limit: FETCH }
     }
 
     /// A new order or filter: a new generation, so late replies of the old one are dropped.
@@ -375,7 +372,7 @@ impl App {
         let anchor = if landing == Landing::Last { PageAnchor::Last } else { PageAnchor::First };
         vec![
             Effect::LoadPage { generation: self.window.generation, landing, request: self.page(anchor) },
-            Effect::Count { generation: self.window.generation, filter: self.sql() },
+            Effect::Count { generation: self.window.generation, query: self.query.clone(), now: self.now },
         ]
     }
 
@@ -647,7 +644,7 @@ impl App {
         }
         let (generation, key) = (w.generation, first.key.clone());
         self.window.position_pending = true;
-        vec![Effect::Position { generation, filter: self.sql(), sort: self.sort, key }]
+        vec![Effect::Position { generation, query: self.query.clone(), now: self.now, sort: self.sort, key }]
     }
 
     /// Ask for the next rows before the cursor reaches the edge of the window.
@@ -1064,7 +1061,7 @@ impl App {
         self.window.loading = true;
         let request = self.page(anchor);
         fx.push(Effect::LoadPage { generation: self.window.generation, landing: Landing::Refresh, request });
-        fx.push(Effect::Count { generation: self.window.generation, filter: self.sql() });
+        fx.push(Effect::Count { generation: self.window.generation, query: self.query.clone(), now: self.now });
         if let Some(p) = &self.detail {
             fx.push(Effect::LoadDetail { id: p.id.clone() });
         }

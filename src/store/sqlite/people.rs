@@ -3,88 +3,11 @@
 //! "who held scope S at date D".
 use sqlx::Row;
 
-use super::{Result, Store};
-use crate::domain::{fmt_ts, parse_ts, Grant, GrantStatus, Timestamp};
+use super::SqliteStore;
+use crate::domain::*;
+use crate::store::*;
 
-/// One person in the owners view.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct OwnerRow {
-    pub id: String,
-    pub name: Option<String>,
-    pub team: Option<String>,
-    pub status: String,
-    pub offboarded_at: Option<String>,
-    pub source: Option<String>,
-    /// Credentials they own that are still active.
-    pub active: i64,
-    pub total: i64,
-}
-
-/// A credential in someone's blast radius and why it is there.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct BlastItem {
-    pub credential_id: String,
-    pub issuer: String,
-    pub external_id: String,
-    pub kind: String,
-    pub owner: String,
-    pub workload: String,
-    pub scopes: String,
-    pub status: String,
-    /// owned | delegated (exchanged from one of theirs, or they are in its act chain)
-    pub relation: String,
-    /// For a delegated credential: the credential it descends from.
-    pub via: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct BlastRadius {
-    pub owner: String,
-    pub status: Option<String>,
-    /// Live credentials (active) first; revoked/expired/gone ones are listed for the record.
-    pub credentials: Vec<BlastItem>,
-    pub pending_grants: Vec<Grant>,
-    /// More than BLAST_CAP credentials: only the first BLAST_CAP are listed (and revoked by one run).
-    pub truncated: bool,
-}
-
-impl BlastRadius {
-    /// What a bulk revoke would revoke: the active credentials, owned or delegated.
-    pub fn revocable(&self) -> impl Iterator<Item = &BlastItem> {
-        self.credentials.iter().filter(|c| c.status == "active")
-    }
-}
-
-/// Credentials expiring within a window, grouped by owner.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct ExpiringGroup {
-    pub owner: String,
-    pub owner_status: String,
-    pub credentials: i64,
-    pub soonest: String,
-    pub workloads: String,
-}
-
-/// A credential that held a scope at a past moment.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct HeldRow {
-    pub credential_id: String,
-    pub issuer: String,
-    pub external_id: String,
-    pub owner: String,
-    pub workload: String,
-    pub kind: String,
-    /// The scopes it held then.
-    pub scopes: String,
-    pub issued_at: Option<String>,
-    pub expires_at: Option<String>,
-    pub status_now: String,
-}
-
-/// Most blast-radius rows shown or revoked at once: a person with more is reported, not truncated silently.
-pub const BLAST_CAP: i64 = 50_000;
-
-impl Store {
+impl SqliteStore {
     /// A page of owners after `after` (by id), optionally of one status, with their counts.
     pub async fn owners_page(&self, status: Option<&str>, after: Option<&str>, limit: i64) -> Result<Vec<OwnerRow>> {
         let rows = sqlx::query(
@@ -231,7 +154,3 @@ impl Store {
     }
 }
 
-/// Parses a date or a moment for `--at`: 2026-08-01 (midnight UTC) or RFC 3339.
-pub fn parse_moment(s: &str) -> Option<Timestamp> {
-    parse_ts(s).or_else(|| parse_ts(&format!("{}T00:00:00Z", s.trim())))
-}

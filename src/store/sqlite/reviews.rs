@@ -2,53 +2,12 @@
 //! each, and the decisions taken on them with the issuer's answers.
 use sqlx::{AssertSqlSafe, Row};
 
-use super::{append_audit, AuditDraft, AuditEntry, Result, Store, StoreError};
-use crate::domain::{fmt_ts, Timestamp};
-use crate::filter::SqlFilter;
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Campaign {
-    pub id: i64,
-    pub name: String,
-    pub filter: Option<String>,
-    pub created_by: String,
-    pub created_at: String,
-    pub items: i64,
-    pub decided: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct ReviewItem {
-    pub id: i64,
-    pub campaign_id: i64,
-    pub credential_id: String,
-    /// The credential as it stood when the campaign started (JSON object).
-    pub snapshot: serde_json::Value,
-    pub decision: Option<String>,
-    pub decided_by: Option<String>,
-    pub decided_at: Option<String>,
-    pub reason: Option<String>,
-    /// The decision's parameters (new owner, TTL, scopes kept), JSON.
-    pub detail: Option<serde_json::Value>,
-    pub issuer_answer: Option<String>,
-}
-
-/// A decision as it is recorded.
-pub struct ReviewRecord<'a> {
-    pub decision: &'a str,
-    pub decider: &'a str,
-    pub at: Timestamp,
-    pub reason: &'a str,
-    pub detail: serde_json::Value,
-    pub issuer_answer: Option<String>,
-}
-
-impl ReviewItem {
-    /// A text field of the snapshot ('' when absent).
-    pub fn field(&self, key: &str) -> &str {
-        self.snapshot.get(key).and_then(|v| v.as_str()).unwrap_or("")
-    }
-}
+use super::audit::append_audit;
+use super::filter::to_sql;
+use super::SqliteStore;
+use crate::filter::Query;
+use crate::domain::*;
+use crate::store::*;
 
 fn item_from(r: &sqlx::sqlite::SqliteRow) -> ReviewItem {
     let json = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
@@ -68,10 +27,11 @@ fn item_from(r: &sqlx::sqlite::SqliteRow) -> ReviewItem {
 
 const ITEM_COLUMNS: &str = "id, campaign_id, credential_id, snapshot, decision, decided_by, decided_at, reason, detail, issuer_answer";
 
-impl Store {
+impl SqliteStore {
     /// Starts a campaign: every credential the filter matches now becomes an item,
     /// with a snapshot of what a reviewer needs (owner status, findings included).
-    pub async fn start_campaign(&self, name: &str, filter_text: Option<&str>, filter: &SqlFilter, entry: &AuditDraft) -> Result<(Campaign, AuditEntry)> {
+    pub async fn start_campaign(&self, name: &str, filter_text: Option<&str>, query: &Query, now: Timestamp, entry: &AuditDraft) -> Result<(Campaign, AuditEntry)> {
+        let filter = &to_sql(query, now);
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM review_campaigns WHERE name = ?").bind(name).fetch_optional(&mut *tx).await?;
         if exists.is_some() {

@@ -4,16 +4,16 @@
 //! `recompute` upserts them as open findings and closes what no rule saw again.
 use sqlx::{AssertSqlSafe, Row};
 
-use super::{Result, Store};
+use super::{SqliteStore, SqlValue};
 use crate::config::Thresholds;
-use crate::domain::{fmt_ts, Timestamp};
-use crate::filter::SqlValue;
+use crate::domain::*;
+use crate::store::*;
 
 /// One rule's query: a SELECT of (credential_id, owner, summary, evidence) with its binds.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RuleQuery {
-    pub sql: String,
-    pub binds: Vec<SqlValue>,
+struct RuleQuery {
+    sql: String,
+    binds: Vec<SqlValue>,
 }
 
 /// A human duration of an SQL expression in seconds: 45m, 36h, 143d (hours up to two days).
@@ -62,7 +62,7 @@ fn q(sql: String, binds: Vec<SqlValue>) -> RuleQuery {
 // whether more than one workload/origin or a person appears) and `fx_consent`
 // (per credential: last consent, approvals, the scopes approved, renewals).
 
-pub fn owner_offboarded() -> RuleQuery {
+fn owner_offboarded() -> RuleQuery {
     q(
         "SELECT c.id, c.owner, 'owner ' || c.owner || ' left' || coalesce(' on ' || substr(c.offboarded_at, 1, 10), '') || '; still active',
                 json_object('owner', c.owner, 'offboarded_at', c.offboarded_at)
@@ -72,7 +72,7 @@ pub fn owner_offboarded() -> RuleQuery {
     )
 }
 
-pub fn owner_missing() -> RuleQuery {
+fn owner_missing() -> RuleQuery {
     q(
         "SELECT c.id, c.owner,
                 CASE WHEN c.owner = '' THEN 'no owner on record' ELSE 'owner ' || c.owner || ' is unknown to the directory' END,
@@ -83,7 +83,7 @@ pub fn owner_missing() -> RuleQuery {
     )
 }
 
-pub fn stale_unused(t: &Thresholds, now: Timestamp) -> RuleQuery {
+fn stale_unused(t: &Thresholds, now: Timestamp) -> RuleQuery {
     q(
         format!(
             "SELECT id, owner,
@@ -97,7 +97,7 @@ pub fn stale_unused(t: &Thresholds, now: Timestamp) -> RuleQuery {
     )
 }
 
-pub fn long_lived(t: &Thresholds) -> RuleQuery {
+fn long_lived(t: &Thresholds) -> RuleQuery {
     q(
         format!(
             "SELECT id, owner, 'lifetime ' || {h} || ' on ' || class || ' scopes (policy maximum ' || {m} || ')',
@@ -114,7 +114,7 @@ pub fn long_lived(t: &Thresholds) -> RuleQuery {
     )
 }
 
-pub fn no_expiry() -> RuleQuery {
+fn no_expiry() -> RuleQuery {
     q(
         "SELECT c.id, c.owner, c.kind || ' never expires' || coalesce('; issued ' || substr(c.issued_at, 1, 10), ''),
                 json_object('kind', c.kind, 'issued_at', c.issued_at)
@@ -124,7 +124,7 @@ pub fn no_expiry() -> RuleQuery {
     )
 }
 
-pub fn bearer_sensitive(t: &Thresholds) -> RuleQuery {
+fn bearer_sensitive(t: &Thresholds) -> RuleQuery {
     let mut binds = Vec::new();
     let cond = sensitive(t, &mut binds);
     q(
@@ -136,7 +136,7 @@ pub fn bearer_sensitive(t: &Thresholds) -> RuleQuery {
     )
 }
 
-pub fn shared_across_workloads(t: &Thresholds) -> RuleQuery {
+fn shared_across_workloads(t: &Thresholds) -> RuleQuery {
     // Candidates saw more than one workload or origin at all; for them, count the distinct
     // workloads (people excluded: that is human-use) and origins within the window before the latest use.
     q(
@@ -157,7 +157,7 @@ pub fn shared_across_workloads(t: &Thresholds) -> RuleQuery {
     )
 }
 
-pub fn used_after_task() -> RuleQuery {
+fn used_after_task() -> RuleQuery {
     let after = "unixepoch(c.last_used_at) - unixepoch(c.task_ended_at)";
     q(
         format!(
@@ -170,7 +170,7 @@ pub fn used_after_task() -> RuleQuery {
     )
 }
 
-pub fn scope_beyond_consent() -> RuleQuery {
+fn scope_beyond_consent() -> RuleQuery {
     // Only credentials with an approval on record (without one, no-consent-trail
     // fires): each scope held must appear in some approval.
     q(
@@ -185,7 +185,7 @@ pub fn scope_beyond_consent() -> RuleQuery {
     )
 }
 
-pub fn silent_renewal(t: &Thresholds) -> RuleQuery {
+fn silent_renewal(t: &Thresholds) -> RuleQuery {
     q(
         "SELECT c.id, c.owner, 'renewed ' || r.n || ' times since the last consent', json_object('renewals', r.n, 'last_consent', r.consent)
          FROM (SELECT k.credential_id, count(*) AS n, max(k.consent_at) AS consent
@@ -198,7 +198,7 @@ pub fn silent_renewal(t: &Thresholds) -> RuleQuery {
     )
 }
 
-pub fn no_consent_trail() -> RuleQuery {
+fn no_consent_trail() -> RuleQuery {
     q(
         format!(
             "SELECT c.id, c.owner, 'agent credential of ' || c.workload || ' with no request or approval on record', json_object('workload', c.workload)
@@ -209,7 +209,7 @@ pub fn no_consent_trail() -> RuleQuery {
     )
 }
 
-pub fn human_use() -> RuleQuery {
+fn human_use() -> RuleQuery {
     q(
         format!(
             "SELECT c.id, c.owner, 'used interactively by ' || x.person || ' from ' || coalesce(x.person_origin, 'unknown origin'),
@@ -219,6 +219,25 @@ pub fn human_use() -> RuleQuery {
         ),
         vec![],
     )
+}
+
+/// The query of one rule with the configured thresholds.
+fn rule_query(rule: &str, t: &Thresholds, now: Timestamp) -> Option<RuleQuery> {
+    Some(match rule {
+        "owner-offboarded" => owner_offboarded(),
+        "owner-missing" => owner_missing(),
+        "stale-unused" => stale_unused(t, now),
+        "long-lived" => long_lived(t),
+        "no-expiry" => no_expiry(),
+        "bearer-sensitive" => bearer_sensitive(t),
+        "shared-across-workloads" => shared_across_workloads(t),
+        "used-after-task" => used_after_task(),
+        "scope-beyond-consent" => scope_beyond_consent(),
+        "silent-renewal" => silent_renewal(t),
+        "no-consent-trail" => no_consent_trail(),
+        "human-use" => human_use(),
+        _ => return None,
+    })
 }
 
 /// Builds the fact tables the rules read, one pass over each source table.
@@ -250,68 +269,14 @@ async fn prepare_facts(tx: &mut sqlx::SqliteConnection) -> Result<()> {
     Ok(())
 }
 
-/// What one recompute found and changed, per rule.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct RuleRun {
-    pub rule: String,
-    pub open: i64,
-    pub millis: i64,
-}
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct RecomputeReport {
-    pub run: i64,
-    pub open: i64,
-    pub opened: i64,
-    pub closed: i64,
-    pub millis: i64,
-    /// Building the fact tables the rules read.
-    pub facts_millis: i64,
-    /// The write transaction at the end: the only time syncs and revocations wait.
-    pub write_millis: i64,
-    pub rules: Vec<RuleRun>,
-}
-
-/// One open finding, as `findings` lists it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct FindingRow {
-    pub rule: String,
-    pub severity: String,
-    pub credential_id: String,
-    pub owner: Option<String>,
-    pub summary: String,
-    pub frameworks: Vec<String>,
-    pub first_seen: String,
-    pub last_seen: String,
-    #[serde(skip)]
-    pub external_id: String,
-    #[serde(skip)]
-    pub issuer: String,
-}
-
-/// Open findings by rule and severity.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct FindingCount {
-    pub rule: String,
-    pub severity: String,
-    pub open: i64,
-}
-
-/// A rule as the engine hands it to the store.
-pub struct RuleSpec<'a> {
-    pub rule: &'a str,
-    pub severity: &'a str,
-    pub frameworks: &'a str,
-    pub query: RuleQuery,
-}
-
-impl Store {
+impl SqliteStore {
     /// Runs every rule: first a read phase on one connection that only writes its
     /// temporary tables (the fact tables, then what each rule fires on), so syncs and
     /// revocations are not held up while it runs; then one short write transaction
     /// that opens what is new (or back), rewrites findings whose evidence changed,
     /// leaves unchanged ones alone and closes those no rule saw.
-    pub async fn recompute_findings(&self, rules: Vec<RuleSpec<'_>>, now: Timestamp) -> Result<RecomputeReport> {
+    pub async fn recompute_findings(&self, rules: Vec<RuleSpec<'_>>, thresholds: &Thresholds, now: Timestamp) -> Result<RecomputeReport> {
         use sqlx::{Acquire, Connection};
         let started = std::time::Instant::now();
         let at = fmt_ts(&now);
@@ -329,15 +294,16 @@ impl Store {
         .await?;
         let mut per_rule = Vec::new();
         for spec in rules {
+            let rule = rule_query(spec.rule, thresholds, now).ok_or_else(|| StoreError::UnknownRule(spec.rule.to_string()))?;
             let rule_started = std::time::Instant::now();
             let sql = format!(
                 "INSERT OR IGNORE INTO fx_found (rule, credential_id, severity, owner, summary, evidence, frameworks)
                  SELECT ?, f.id, ?, nullif(f.owner, ''), f.summary, f.evidence, ?
                  FROM (SELECT NULL AS id, NULL AS owner, NULL AS summary, NULL AS evidence WHERE 0 UNION ALL {}) f",
-                spec.query.sql
+                rule.sql
             );
             let query = sqlx::query(AssertSqlSafe(sql)).bind(spec.rule).bind(spec.severity).bind(spec.frameworks);
-            let open = super::bind_values(query, &spec.query.binds).execute(&mut *read).await?.rows_affected() as i64;
+            let open = super::bind_values(query, &rule.binds).execute(&mut *read).await?.rows_affected() as i64;
             per_rule.push(RuleRun { rule: spec.rule.to_string(), open, millis: rule_started.elapsed().as_millis() as i64 });
         }
         read.commit().await?;
@@ -446,5 +412,18 @@ impl Store {
         Ok(sqlx::query_as("SELECT started_at, millis FROM findings_runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1")
             .fetch_optional(&self.pool)
             .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_of_the_engine_has_a_query() {
+        let t = Thresholds::default();
+        for r in crate::findings::RULES {
+            assert!(rule_query(r.id, &t, chrono::Utc::now()).is_some_and(|q| q.sql.contains("SELECT")), "{}", r.id);
+        }
     }
 }

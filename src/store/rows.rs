@@ -1,0 +1,374 @@
+//! The store's read models: what its queries answer, the same whichever backend
+//! holds the inventory.
+use super::GENESIS;
+use crate::domain::{Grant, GrantStatus, Timestamp};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortColumn {
+    Id,
+    Owner,
+    Workload,
+    Expires,
+    LastUsed,
+    Status,
+    Binding,
+}
+
+impl SortColumn {
+    pub const CYCLE: &'static [SortColumn] = &[
+        SortColumn::Expires,
+        SortColumn::LastUsed,
+        SortColumn::Owner,
+        SortColumn::Workload,
+        SortColumn::Binding,
+        SortColumn::Status,
+        SortColumn::Id,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SortColumn::Id => "id",
+            SortColumn::Owner => "owner",
+            SortColumn::Workload => "workload",
+            SortColumn::Expires => "expires",
+            SortColumn::LastUsed => "last used",
+            SortColumn::Status => "status",
+            SortColumn::Binding => "binding",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::CYCLE.iter().copied().find(|c| c.label().replace(' ', "-") == s || c.label().replace(' ', "_") == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    pub column: SortColumn,
+    pub descending: bool,
+}
+
+impl Default for Sort {
+    fn default() -> Self {
+        Sort { column: SortColumn::Expires, descending: false }
+    }
+}
+
+/// A row's position in a sort order: the keyset cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    pub sort: String,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageAnchor {
+    First,
+    Last,
+    After(Key),
+    Before(Key),
+    /// This key and after: re-reads a window in place.
+    From(Key),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageRequest {
+    /// Which credentials, evaluated at `now` (relative terms such as `expires<7d`).
+    pub query: crate::filter::Query,
+    pub now: Timestamp,
+    pub sort: Sort,
+    pub anchor: PageAnchor,
+    pub limit: usize,
+}
+
+/// What the credential table shows: a narrow row, not the whole credential.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CredentialRow {
+    pub id: String,
+    pub issuer: String,
+    pub kind: String,
+    pub owner: String,
+    /// active | offboarded | unknown | none
+    pub owner_status: String,
+    pub workload: String,
+    pub scopes: String,
+    pub binding: String,
+    pub expires_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+    pub status: String,
+    pub key: Key,
+    pub audience: String,
+    pub issued_at: Option<Timestamp>,
+    pub task_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SyncRunStart {
+    pub id: i64,
+    pub started_at: Timestamp,
+    pub resume_cursor: Option<String>,
+    pub pages: i64,
+    pub items: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SyncRun {
+    pub id: i64,
+    pub issuer: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub status: String,
+    pub pages: i64,
+    pub items: i64,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct IssuerSummary {
+    pub name: String,
+    pub kind: String,
+    pub url: Option<String>,
+    pub credentials: i64,
+    pub last_run: Option<SyncRun>,
+}
+
+/// What the issuer accepted for a grant.
+#[derive(Debug, Clone)]
+pub struct GrantDecisionRecord {
+    pub status: GrantStatus,
+    pub scopes: Vec<String>,
+    pub note: Option<String>,
+    /// The local id of the credential the approval produced.
+    pub credential_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditDraft {
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl AuditEntry {
+    pub fn compute_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for part in [&self.prev_hash, &self.seq.to_string(), &self.at, &self.actor, &self.action, &self.target, &self.detail] {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part.as_bytes());
+        }
+        hex::encode(h.finalize())
+    }
+
+    pub fn genesis() -> &'static str {
+        GENESIS
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub credential_id: String,
+    pub issuer: String,
+    pub actor: String,
+    pub reason: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
+
+/// A space-separated list as stored, split into its items.
+pub fn split(s: &str) -> Vec<String> {
+    s.split_whitespace().map(str::to_string).collect()
+}
+
+/// One person in the owners view.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct OwnerRow {
+    pub id: String,
+    pub name: Option<String>,
+    pub team: Option<String>,
+    pub status: String,
+    pub offboarded_at: Option<String>,
+    pub source: Option<String>,
+    /// Credentials they own that are still active.
+    pub active: i64,
+    pub total: i64,
+}
+
+/// A credential in someone's blast radius and why it is there.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BlastItem {
+    pub credential_id: String,
+    pub issuer: String,
+    pub external_id: String,
+    pub kind: String,
+    pub owner: String,
+    pub workload: String,
+    pub scopes: String,
+    pub status: String,
+    /// owned | delegated (exchanged from one of theirs, or they are in its act chain)
+    pub relation: String,
+    /// For a delegated credential: the credential it descends from.
+    pub via: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BlastRadius {
+    pub owner: String,
+    pub status: Option<String>,
+    /// Live credentials (active) first; revoked/expired/gone ones are listed for the record.
+    pub credentials: Vec<BlastItem>,
+    pub pending_grants: Vec<Grant>,
+    /// More than BLAST_CAP credentials: only the first BLAST_CAP are listed (and revoked by one run).
+    pub truncated: bool,
+}
+
+impl BlastRadius {
+    /// What a bulk revoke would revoke: the active credentials, owned or delegated.
+    pub fn revocable(&self) -> impl Iterator<Item = &BlastItem> {
+        self.credentials.iter().filter(|c| c.status == "active")
+    }
+}
+
+/// Credentials expiring within a window, grouped by owner.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ExpiringGroup {
+    pub owner: String,
+    pub owner_status: String,
+    pub credentials: i64,
+    pub soonest: String,
+    pub workloads: String,
+}
+
+/// A credential that held a scope at a past moment.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HeldRow {
+    pub credential_id: String,
+    pub issuer: String,
+    pub external_id: String,
+    pub owner: String,
+    pub workload: String,
+    pub kind: String,
+    /// The scopes it held then.
+    pub scopes: String,
+    pub issued_at: Option<String>,
+    pub expires_at: Option<String>,
+    pub status_now: String,
+}
+
+/// Most blast-radius rows shown or revoked at once: a person with more is reported, not truncated silently.
+pub const BLAST_CAP: i64 = 50_000;
+
+/// What one recompute found and changed, per rule.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RuleRun {
+    pub rule: String,
+    pub open: i64,
+    pub millis: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RecomputeReport {
+    pub run: i64,
+    pub open: i64,
+    pub opened: i64,
+    pub closed: i64,
+    pub millis: i64,
+    /// Building the fact tables the rules read.
+    pub facts_millis: i64,
+    /// The write transaction at the end: the only time syncs and revocations wait.
+    pub write_millis: i64,
+    pub rules: Vec<RuleRun>,
+}
+
+/// One open finding, as `findings` lists it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FindingRow {
+    pub rule: String,
+    pub severity: String,
+    pub credential_id: String,
+    pub owner: Option<String>,
+    pub summary: String,
+    pub frameworks: Vec<String>,
+    pub first_seen: String,
+    pub last_seen: String,
+    #[serde(skip)]
+    pub external_id: String,
+    #[serde(skip)]
+    pub issuer: String,
+}
+
+/// Open findings by rule and severity.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FindingCount {
+    pub rule: String,
+    pub severity: String,
+    pub open: i64,
+}
+
+/// A rule as the engine hands it to the store; each backend holds the rule's SQL.
+pub struct RuleSpec<'a> {
+    pub rule: &'a str,
+    pub severity: &'a str,
+    pub frameworks: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Campaign {
+    pub id: i64,
+    pub name: String,
+    pub filter: Option<String>,
+    pub created_by: String,
+    pub created_at: String,
+    pub items: i64,
+    pub decided: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ReviewItem {
+    pub id: i64,
+    pub campaign_id: i64,
+    pub credential_id: String,
+    /// The credential as it stood when the campaign started (JSON object).
+    pub snapshot: serde_json::Value,
+    pub decision: Option<String>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+    pub reason: Option<String>,
+    /// The decision's parameters (new owner, TTL, scopes kept), JSON.
+    pub detail: Option<serde_json::Value>,
+    pub issuer_answer: Option<String>,
+}
+
+/// A decision as it is recorded.
+pub struct ReviewRecord<'a> {
+    pub decision: &'a str,
+    pub decider: &'a str,
+    pub at: Timestamp,
+    pub reason: &'a str,
+    pub detail: serde_json::Value,
+    pub issuer_answer: Option<String>,
+}
+
+impl ReviewItem {
+    /// A text field of the snapshot ('' when absent).
+    pub fn field(&self, key: &str) -> &str {
+        self.snapshot.get(key).and_then(|v| v.as_str()).unwrap_or("")
+    }
+}
+

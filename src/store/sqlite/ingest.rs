@@ -1,0 +1,240 @@
+//! Ingest: whole pages of an issuer's credentials, owners and grants, one transaction each.
+use sqlx::{QueryBuilder, Sqlite};
+
+use super::{SqliteStore, CHUNK};
+use crate::domain::*;
+use crate::store::*;
+
+impl SqliteStore {
+    /// Whole issuer pages of credentials in one transaction, with the run's
+    /// resume cursor: what is committed and where to resume always agree.
+    pub async fn ingest_credential_page(
+        &self,
+        run_id: i64,
+        synced_at: Timestamp,
+        items: &[Credential],
+        pages: i64,
+        next_cursor: Option<&str>,
+    ) -> Result<()> {
+        let synced = fmt_ts(&synced_at);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for chunk in items.chunks(CHUNK) {
+            let known = existing_ids(&mut tx, chunk).await?;
+            snapshot_scope_changes(&mut tx, chunk, &known, &synced).await?;
+            upsert_credentials(&mut tx, chunk, &synced, run_id).await?;
+            replace_children(&mut tx, chunk, &known).await?;
+        }
+        sqlx::query("UPDATE sync_runs SET pages = pages + ?, items = items + ?, cursor = ? WHERE id = ?")
+            .bind(pages)
+            .bind(items.len() as i64)
+            .bind(next_cursor)
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// People from an issuer or a directory. A directory (`authoritative`) is the
+    /// source of truth on who left: a broker's word never overrides it.
+    pub async fn ingest_owners(&self, source: &str, owners: &[Owner], synced_at: Timestamp, authoritative: bool) -> Result<()> {
+        let synced = fmt_ts(&synced_at);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for chunk in owners.chunks(CHUNK) {
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO owners (id, email, name, team, status, source, offboarded_at, authoritative, synced_at) ",
+            );
+            qb.push_values(chunk, |mut b, o| {
+                b.push_bind(o.email.to_lowercase())
+                    .push_bind(o.email.clone())
+                    .push_bind(o.name.clone())
+                    .push_bind(o.team.clone())
+                    .push_bind(o.status.as_str())
+                    .push_bind(source.to_string())
+                    .push_bind(o.offboarded_at.as_ref().map(fmt_ts))
+                    .push_bind(authoritative as i64)
+                    .push_bind(synced.clone());
+            });
+            qb.push(
+                " ON CONFLICT(id) DO UPDATE SET email = excluded.email, name = coalesce(excluded.name, owners.name),
+                  team = coalesce(excluded.team, owners.team),
+                  status = CASE WHEN owners.authoritative > excluded.authoritative THEN owners.status ELSE excluded.status END,
+                  offboarded_at = CASE WHEN owners.authoritative > excluded.authoritative THEN owners.offboarded_at ELSE excluded.offboarded_at END,
+                  source = CASE WHEN owners.authoritative > excluded.authoritative THEN owners.source ELSE excluded.source END,
+                  authoritative = max(owners.authoritative, excluded.authoritative), synced_at = excluded.synced_at",
+            );
+            qb.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Grants are a small live queue: the issuer's list replaces ours.
+    pub async fn replace_grants(&self, issuer: &str, grants: &[Grant], synced_at: Timestamp) -> Result<()> {
+        let synced = fmt_ts(&synced_at);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("UPDATE grants SET status = 'expired' WHERE issuer = ? AND status = 'pending' AND synced_at < ?")
+            .bind(issuer)
+            .bind(&synced)
+            .execute(&mut *tx)
+            .await?;
+        for g in grants {
+            sqlx::query(
+                "INSERT INTO grants (id, issuer, external_id, workload, requested_by, intent, scopes, audience, ttl_seconds,
+                   binding, requested_at, expires_at, status, synced_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 ON CONFLICT(issuer, external_id) DO UPDATE SET workload = excluded.workload, requested_by = excluded.requested_by,
+                   intent = excluded.intent, scopes = excluded.scopes, audience = excluded.audience, ttl_seconds = excluded.ttl_seconds,
+                   binding = excluded.binding, requested_at = excluded.requested_at, expires_at = excluded.expires_at,
+                   status = excluded.status, synced_at = excluded.synced_at",
+            )
+            .bind(&g.id)
+            .bind(&g.issuer)
+            .bind(&g.external_id)
+            .bind(g.workload.clone().unwrap_or_default())
+            .bind(g.requested_by.clone().unwrap_or_default())
+            .bind(&g.intent)
+            .bind(g.scopes.join(" "))
+            .bind(g.audience.join(" "))
+            .bind(g.ttl_seconds)
+            .bind(g.binding.as_str())
+            .bind(g.requested_at.as_ref().map(fmt_ts))
+            .bind(g.expires_at.as_ref().map(fmt_ts))
+            .bind(g.status.as_str())
+            .bind(&synced)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+async fn existing_ids(tx: &mut sqlx::SqliteConnection, chunk: &[Credential]) -> Result<Vec<String>> {
+    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT id FROM credentials WHERE id IN (");
+    let mut ids = qb.separated(", ");
+    for c in chunk {
+        ids.push_bind(c.id.clone());
+    }
+    qb.push(")");
+    Ok(qb.build_query_scalar().fetch_all(&mut *tx).await?)
+}
+
+async fn snapshot_scope_changes(tx: &mut sqlx::SqliteConnection, chunk: &[Credential], known: &[String], synced: &str) -> Result<()> {
+    if known.is_empty() {
+        return Ok(());
+    }
+    let seen: Vec<&Credential> = chunk.iter().filter(|c| known.contains(&c.id)).collect();
+    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT OR IGNORE INTO scope_snapshots (credential_id, until_at, scopes) SELECT c.id, ");
+    qb.push_bind(synced.to_string());
+    qb.push(", c.scopes FROM credentials c JOIN (");
+    qb.push_values(seen, |mut b, c| {
+        b.push_bind(c.id.clone()).push_bind(c.scopes.join(" "));
+    });
+    qb.push(") n ON c.id = n.column1 WHERE c.scopes != n.column2");
+    qb.build().execute(&mut *tx).await?;
+    Ok(())
+}
+
+async fn upsert_credentials(tx: &mut sqlx::SqliteConnection, chunk: &[Credential], synced: &str, run_id: i64) -> Result<()> {
+    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "INSERT INTO credentials (id, issuer, external_id, kind, fingerprint, client_id, subject, workload, owner, scopes,
+           audience, binding, issued_at, expires_at, last_used_at, status, task_id, task_intent, task_ended_at, parent_id, synced_at, synced_run) ",
+    );
+    qb.push_values(chunk, |mut b, c| {
+        b.push_bind(c.id.clone())
+            .push_bind(c.issuer.clone())
+            .push_bind(c.external_id.clone())
+            .push_bind(c.kind.as_str())
+            .push_bind(c.fingerprint.clone())
+            .push_bind(c.client_id.clone().unwrap_or_default())
+            .push_bind(c.subject.clone().unwrap_or_default())
+            .push_bind(c.workload.clone().unwrap_or_default())
+            .push_bind(c.owner.as_deref().map(str::to_lowercase).unwrap_or_default())
+            .push_bind(c.scopes.join(" "))
+            .push_bind(c.audience.join(" "))
+            .push_bind(c.binding.as_str())
+            .push_bind(c.issued_at.as_ref().map(fmt_ts))
+            .push_bind(c.expires_at.as_ref().map(fmt_ts))
+            .push_bind(c.last_used_at.as_ref().map(fmt_ts))
+            .push_bind(c.status.as_str())
+            .push_bind(c.task.as_ref().map(|t| t.id.clone()))
+            .push_bind(c.task.as_ref().and_then(|t| t.intent.clone()))
+            .push_bind(c.task.as_ref().and_then(|t| t.ended_at.as_ref().map(fmt_ts)))
+            .push_bind(c.parent_id.clone())
+            .push_bind(synced.to_string())
+            .push_bind(run_id);
+    });
+    qb.push(
+        " ON CONFLICT(issuer, external_id) DO UPDATE SET kind = excluded.kind, fingerprint = excluded.fingerprint,
+          client_id = excluded.client_id, subject = excluded.subject, workload = excluded.workload, owner = excluded.owner,
+          scopes = excluded.scopes, audience = excluded.audience, binding = excluded.binding, issued_at = excluded.issued_at,
+          expires_at = excluded.expires_at, last_used_at = excluded.last_used_at, status = excluded.status,
+          task_id = excluded.task_id, task_intent = excluded.task_intent, task_ended_at = excluded.task_ended_at,
+          parent_id = excluded.parent_id, synced_at = excluded.synced_at, synced_run = excluded.synced_run, gone_at = NULL",
+    );
+    qb.build().execute(&mut *tx).await?;
+    Ok(())
+}
+
+async fn replace_children(tx: &mut sqlx::SqliteConnection, chunk: &[Credential], known: &[String]) -> Result<()> {
+    for table in [
+        "DELETE FROM credential_scopes WHERE credential_id IN ",
+        "DELETE FROM delegation WHERE credential_id IN ",
+        "DELETE FROM usage_events WHERE credential_id IN ",
+        "DELETE FROM consent_events WHERE source = 'issuer' AND credential_id IN ",
+    ] {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(table);
+        if known.is_empty() {
+            break;
+        }
+        qb.push("(");
+        let mut ids = qb.separated(", ");
+        for id in known {
+            ids.push_bind(id.clone());
+        }
+        qb.push(")");
+        qb.build().execute(&mut *tx).await?;
+    }
+    let scopes: Vec<(&str, &str)> = chunk.iter().flat_map(|c| c.scopes.iter().map(move |s| (c.id.as_str(), s.as_str()))).collect();
+    for part in scopes.chunks(CHUNK * 10) {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT OR IGNORE INTO credential_scopes (credential_id, scope) ");
+        qb.push_values(part, |mut b, (id, s)| {
+            b.push_bind(id.to_string()).push_bind(s.to_string());
+        });
+        qb.build().execute(&mut *tx).await?;
+    }
+    let chain: Vec<(&str, usize, &str)> =
+        chunk.iter().flat_map(|c| c.act_chain.iter().enumerate().map(move |(i, a)| (c.id.as_str(), i, a.as_str()))).collect();
+    for part in chain.chunks(CHUNK * 5) {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT OR IGNORE INTO delegation (credential_id, position, actor) ");
+        qb.push_values(part, |mut b, (id, i, a)| {
+            b.push_bind(id.to_string()).push_bind(*i as i64).push_bind(a.to_string());
+        });
+        qb.build().execute(&mut *tx).await?;
+    }
+    let usage: Vec<(&str, &UsageEvent)> = chunk.iter().flat_map(|c| c.usage.iter().map(move |u| (c.id.as_str(), u))).collect();
+    for part in usage.chunks(CHUNK * 5) {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO usage_events (credential_id, at, workload, origin) ");
+        qb.push_values(part, |mut b, (id, u)| {
+            b.push_bind(id.to_string()).push_bind(fmt_ts(&u.at)).push_bind(u.workload.clone()).push_bind(u.origin.clone());
+        });
+        qb.build().execute(&mut *tx).await?;
+    }
+    let consent: Vec<(&str, &ConsentEvent)> = chunk.iter().flat_map(|c| c.consent.iter().map(move |e| (c.id.as_str(), e))).collect();
+    for part in consent.chunks(CHUNK * 3) {
+        let mut qb: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT INTO consent_events (credential_id, at, actor, action, scopes, note, source) ");
+        qb.push_values(part, |mut b, (id, e)| {
+            b.push_bind(id.to_string())
+                .push_bind(fmt_ts(&e.at))
+                .push_bind(e.actor.clone())
+                .push_bind(e.action.clone())
+                .push_bind(e.scopes.join(" "))
+                .push_bind(e.note.clone())
+                .push_bind("issuer");
+        });
+        qb.build().execute(&mut *tx).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,77 @@
+//! Revocations: recorded once the issuer confirms, or queued in the outbox until it does.
+use chrono::Utc;
+use sqlx::Row;
+
+use super::audit::append_audit;
+use super::{insert_consent, SqliteStore, TokenwardConsent};
+use crate::domain::*;
+use crate::store::*;
+
+impl SqliteStore {
+    /// The issuer confirmed a revocation: mark it, add the consent event and the
+    /// audit entry in one transaction, so the store never disagrees with the log.
+    pub async fn record_revocation(&self, id: &str, entry: &AuditDraft, reason: &str) -> Result<AuditEntry> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("UPDATE credentials SET status = 'revoked' WHERE id = ?").bind(id).execute(&mut *tx).await?;
+        let at = fmt_ts(&entry.at);
+        let event = TokenwardConsent { credential_id: Some(id), grant_id: None, at: &at, actor: &entry.actor, action: "revoke", scopes: "", note: Some(reason) };
+        insert_consent(&mut tx, &event).await?;
+        let written = append_audit(&mut tx, entry).await?;
+        sqlx::query("UPDATE revocation_outbox SET done_at = ? WHERE credential_id = ? AND done_at IS NULL")
+            .bind(fmt_ts(&entry.at))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        // Revoked: nothing left to act on, so its findings close now rather than at the next recompute.
+        sqlx::query("UPDATE findings SET closed_at = ? WHERE credential_id = ? AND closed_at IS NULL").bind(&at).bind(id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    pub async fn enqueue_revocation(&self, id: &str, issuer: &str, actor: &str, reason: &str, error: &str, retry_at: Timestamp) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO revocation_outbox (credential_id, issuer, actor, reason, requested_at, attempts, last_error, next_attempt_at)
+             VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
+        )
+        .bind(id)
+        .bind(issuer)
+        .bind(actor)
+        .bind(reason)
+        .bind(fmt_ts(&Utc::now()))
+        .bind(error)
+        .bind(fmt_ts(&retry_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn pending_revocations(&self) -> Result<Vec<OutboxItem>> {
+        let rows = sqlx::query(
+            "SELECT id, credential_id, issuer, actor, reason, attempts, last_error FROM revocation_outbox WHERE done_at IS NULL ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| OutboxItem {
+                id: r.get(0),
+                credential_id: r.get(1),
+                issuer: r.get(2),
+                actor: r.get(3),
+                reason: r.get(4),
+                attempts: r.get(5),
+                last_error: r.get(6),
+            })
+            .collect())
+    }
+
+    pub async fn note_outbox_failure(&self, id: i64, error: &str, retry_at: Timestamp) -> Result<()> {
+        sqlx::query("UPDATE revocation_outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?")
+            .bind(error)
+            .bind(fmt_ts(&retry_at))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
