@@ -58,7 +58,8 @@ pub async fn run(ctx: &Context, args: CredentialsArgs) -> Result<()> {
 
 /// Where the pages go as they arrive: CSV and JSON stream, a table is printed in chunks.
 enum Listing<W: Write> {
-    Csv(csv::Writer<W>),
+    // Boxed: the CSV writer carries its own buffer.
+    Csv(Box<csv::Writer<W>>),
     Json { out: W, first: bool },
     Table { out: W, rows: Vec<Vec<String>> },
 }
@@ -66,7 +67,7 @@ enum Listing<W: Write> {
 impl<W: Write> Listing<W> {
     fn start(mut out: W, format: Format) -> Result<Self> {
         Ok(match format {
-            Format::Csv => Listing::Csv(csv_writer(out, &HEADER)?),
+            Format::Csv => Listing::Csv(Box::new(csv_writer(out, &HEADER)?)),
             Format::Json => {
                 write!(out, "[")?;
                 Listing::Json { out, first: true }
@@ -88,11 +89,11 @@ impl<W: Write> Listing<W> {
     }
 
     fn page_done(&mut self) -> Result<()> {
-        if let Listing::Table { out, rows } = self {
-            if rows.len() >= TABLE_CHUNK {
-                write_table(out, &HEADER, rows)?;
-                rows.clear();
-            }
+        if let Listing::Table { out, rows } = self
+            && rows.len() >= TABLE_CHUNK
+        {
+            write_table(out, &HEADER, rows)?;
+            rows.clear();
         }
         Ok(())
     }

@@ -31,11 +31,11 @@ pub async fn run(ctx: &Context, args: FindingsArgs) -> Result<()> {
     if args.rules {
         return list_rules(ctx.format);
     }
-    if let Some(r) = &args.rule {
-        if crate::findings::rule(r).is_none() {
-            let known: Vec<&str> = RULES.iter().map(|r| r.id).collect();
-            return Err(eyre!("unknown rule '{r}' (rules: {})", known.join(", ")));
-        }
+    if let Some(r) = &args.rule
+        && crate::findings::rule(r).is_none()
+    {
+        let known: Vec<&str> = RULES.iter().map(|r| r.id).collect();
+        return Err(eyre!("unknown rule '{r}' (rules: {})", known.join(", ")));
     }
     let store = ctx.store().await?;
     if args.refresh || store.last_findings_run().await?.is_none() {
