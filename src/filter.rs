@@ -3,8 +3,6 @@
 use std::fmt;
 
 use chrono::Duration;
-#[cfg(test)]
-use chrono::{DateTime, Utc};
 
 use crate::domain::{Binding, CredentialKind, CredentialStatus, OwnerStatus};
 
@@ -222,12 +220,6 @@ impl fmt::Display for Query {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
-
-    fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).single().expect("time")
-    }
-
     #[test]
     fn parses_every_term() {
         let q = parse("owner:Ana@Acme.test owner:none owner-status:offboarded workload:deploy-bot scope:repo:write binding:bearer status:active issuer:gh kind:api_key expires<7d expires>30d expires:never unused>90d finding:owner-offboarded invoice -status:revoked").expect("parses");

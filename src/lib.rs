@@ -7,7 +7,6 @@ pub mod cli;
 pub mod config;
 pub mod connectors;
 pub mod context;
-pub mod demo;
 pub mod detail;
 pub mod domain;
 pub mod filter;

@@ -1,6 +1,7 @@
 #![deny(clippy::unwrap_used, clippy::panic)]
 use clap::Parser;
-use tokenward::cli::{Cli, Format};
+use tokenward::cli::Cli;
+use tokenward::context::Format;
 
 fn main() -> std::process::ExitCode {
     if let Err(e) = color_eyre::config::HookBuilder::default().display_env_section(false).install() {

@@ -1,0 +1,51 @@
+//! `tokenward config`: where the file is, and every mistake in it with its line.
+use std::path::Path;
+
+use clap::{Args, Subcommand};
+use color_eyre::eyre::{eyre, Result, WrapErr};
+
+use crate::config::{self, Config};
+use crate::context::Format;
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub command: ConfigCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the file: every mistake with its line; secrets must be readable. Non-zero exit on any.
+    Check,
+    /// Print the path of the configuration file in use.
+    Path,
+}
+
+/// Runs without a context: a file too broken to load is exactly what `check` must report.
+pub fn run(given: Option<&Path>, args: ConfigArgs, format: Format) -> Result<()> {
+    let path = given.map(Path::to_path_buf).unwrap_or_else(config::default_config_path);
+    match args.command {
+        ConfigCommand::Path => {
+            println!("{}", path.display());
+            Ok(())
+        }
+        ConfigCommand::Check => {
+            let text = std::fs::read_to_string(&path).wrap_err_with(|| format!("cannot read {}", path.display()))?;
+            let problems = Config::check(&text);
+            if format == Format::Json {
+                println!("{}", serde_json::json!({"path": path.display().to_string(), "problems": problems}));
+            } else {
+                for p in &problems {
+                    match p.line {
+                        Some(l) => eprintln!("{}:{l}: {}", path.display(), p.message),
+                        None => eprintln!("{}: {}", path.display(), p.message),
+                    }
+                }
+                if problems.is_empty() {
+                    println!("{}: ok", path.display());
+                }
+            }
+            if problems.is_empty() { Ok(()) } else { Err(eyre!("{} problem(s) in {}", problems.len(), path.display())) }
+        }
+    }
+}

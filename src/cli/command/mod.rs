@@ -1,0 +1,23 @@
+//! One file per subcommand, each owning its clap arguments and its `run`.
+pub mod audit;
+pub mod bench;
+pub mod completions;
+pub mod config;
+pub mod credentials;
+pub mod decide;
+pub mod demo;
+pub mod expiring;
+pub mod findings;
+pub mod grants;
+pub mod history;
+pub mod issuer;
+pub mod issuers;
+pub mod man;
+pub mod owner;
+pub mod owners;
+pub mod policy;
+pub mod review;
+pub mod revoke;
+pub mod show;
+pub mod sync;
+pub mod triage;

@@ -1,0 +1,165 @@
+//! `tokenward review`: access review campaigns, their decisions and their evidence.
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+use color_eyre::eyre::{eyre, Result, WrapErr};
+
+use crate::actions::{Actions, ReviewDecision};
+use crate::cli::output::{print_json, print_rows};
+use crate::context::{Context, Format};
+
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    #[command(subcommand)]
+    pub command: ReviewCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// Snapshot the credentials the filter matches (default: status:active) into a new campaign.
+    Start {
+        /// A unique name, e.g. q4-admin.
+        name: String,
+        /// Which credentials to review (the filter query of `credentials`).
+        #[arg(long)]
+        filter: Option<String>,
+    },
+    /// Campaigns with their progress.
+    List,
+    /// A campaign's items (with --undecided, only those left).
+    Show {
+        /// The campaign.
+        name: String,
+        /// Only the items nobody has decided yet.
+        #[arg(long)]
+        undecided: bool,
+    },
+    /// Decide one item: keep, revoke, reassign (--owner), shorten (--ttl), reduce (--scopes).
+    Decide(DecideArgs),
+    /// Write the evidence: every item, decision, decider, time, reason, issuer answer, and the audit head hash.
+    Export {
+        /// The campaign.
+        name: String,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DecideArgs {
+    /// The item number (`review show NAME`).
+    pub item: i64,
+    /// What to do with the credential.
+    #[arg(value_enum)]
+    pub decision: DecisionKind,
+    /// Why: recorded in the evidence and the audit log, and sent to the issuer.
+    #[arg(long)]
+    pub reason: String,
+    /// reassign: the new owner's email.
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// shorten: the credential expires this long from now (e.g. 7d).
+    #[arg(long)]
+    pub ttl: Option<String>,
+    /// reduce: the scopes to keep, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub scopes: Option<Vec<String>>,
+}
+
+/// The decision as named on the command line; its details come from the flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DecisionKind {
+    Keep,
+    Revoke,
+    Reassign,
+    Shorten,
+    Reduce,
+}
+
+impl DecideArgs {
+    fn decision(&self) -> Result<ReviewDecision> {
+        Ok(match self.decision {
+            DecisionKind::Keep => ReviewDecision::Keep,
+            DecisionKind::Revoke => ReviewDecision::Revoke,
+            DecisionKind::Reassign => ReviewDecision::Reassign { owner: self.owner.clone().ok_or_else(|| eyre!("reassign needs --owner EMAIL"))? },
+            DecisionKind::Shorten => {
+                let t = self.ttl.as_deref().ok_or_else(|| eyre!("shorten needs --ttl (e.g. 7d)"))?;
+                ReviewDecision::Shorten { ttl_seconds: crate::filter::parse_duration(t).ok_or_else(|| eyre!("--ttl '{t}' is not a duration"))?.num_seconds() }
+            }
+            DecisionKind::Reduce => ReviewDecision::Reduce { scopes: self.scopes.clone().ok_or_else(|| eyre!("reduce needs --scopes a,b (those to keep)"))? },
+        })
+    }
+}
+
+pub async fn run(ctx: &Context, args: ReviewArgs) -> Result<()> {
+    let actions = ctx.actions().await?;
+    match args.command {
+        ReviewCommand::Start { name, filter } => {
+            let c = actions.start_review(&name, filter.as_deref()).await?;
+            match ctx.format {
+                Format::Json => print_json(&c)?,
+                Format::Table | Format::Csv | Format::Md => println!("campaign {} started: {} item(s) from `{}`", c.name, c.items, c.filter.unwrap_or_default()),
+            }
+        }
+        ReviewCommand::List => list(ctx, &actions).await?,
+        ReviewCommand::Show { name, undecided } => show(ctx, &actions, &name, undecided).await?,
+        ReviewCommand::Decide(decide) => {
+            let o = actions.decide_review(decide.item, &decide.decision()?, &decide.reason).await?;
+            match ctx.format {
+                Format::Json => print_json(&o)?,
+                Format::Table | Format::Csv | Format::Md => {
+                    println!("item {}: {} {} ({}; audit #{})", o.item, o.decision, o.credential_id, o.issuer_answer.clone().unwrap_or_else(|| "recorded".into()), o.audit_seq)
+                }
+            }
+        }
+        ReviewCommand::Export { name, output } => export(ctx, &actions, &name, output).await?,
+    }
+    Ok(())
+}
+
+async fn list(ctx: &Context, actions: &Actions) -> Result<()> {
+    let all = actions.store.campaigns().await?;
+    if ctx.format == Format::Json {
+        return print_json(&all);
+    }
+    let rows: Vec<Vec<String>> = all
+        .iter()
+        .map(|c| vec![c.name.clone(), c.filter.clone().unwrap_or_default(), c.created_at.clone(), c.created_by.clone(), c.decided.to_string(), c.items.to_string()])
+        .collect();
+    print_rows(ctx.format, &["CAMPAIGN", "FILTER", "STARTED", "BY", "DECIDED", "ITEMS"], &rows)
+}
+
+async fn show(ctx: &Context, actions: &Actions, name: &str, undecided: bool) -> Result<()> {
+    let c = actions.store.campaign(name).await?;
+    let mut items = actions.store.all_review_items(c.id).await?;
+    items.retain(|i| !undecided || i.decision.is_none());
+    if ctx.format == Format::Json {
+        return print_json(&items);
+    }
+    let s = |i: &crate::store::ReviewItem, k: &str| i.field(k).replace('\n', "; ");
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .map(|i| vec![i.id.to_string(), i.credential_id.clone(), s(i, "owner"), s(i, "owner_status"), s(i, "scopes"), s(i, "findings"), i.decision.clone().unwrap_or_default()])
+        .collect();
+    print_rows(ctx.format, &["ITEM", "CREDENTIAL", "OWNER", "OWNER STATUS", "SCOPES", "FINDINGS", "DECISION"], &rows)?;
+    eprintln!("{}: {} of {} decided", c.name, c.decided, c.items);
+    Ok(())
+}
+
+async fn export(ctx: &Context, actions: &Actions, name: &str, output: Option<PathBuf>) -> Result<()> {
+    let evidence = actions.review_evidence(name).await?;
+    let text = match ctx.format {
+        Format::Json => serde_json::to_string_pretty(&evidence)?,
+        Format::Md => evidence.to_markdown(),
+        Format::Table | Format::Csv => evidence.to_csv(),
+    };
+    match output {
+        Some(path) => {
+            std::fs::write(&path, text).wrap_err_with(|| format!("writing {}", path.display()))?;
+            eprintln!("wrote {} ({} items; audit head #{} {})", path.display(), evidence.items.len(), evidence.audit_head_seq, evidence.audit_head_hash);
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
+}

@@ -1,0 +1,49 @@
+//! `tokenward sync`: every configured issuer (or one), then findings and the revocation outbox.
+use clap::Args;
+use color_eyre::eyre::{eyre, Result};
+
+use crate::actions::Actions;
+use crate::cli::output::print_json;
+use crate::cli::progress::{recompute_findings, sync_with_progress};
+use crate::context::{Context, Format};
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Only this issuer.
+    #[arg(long)]
+    pub issuer: Option<String>,
+    /// How many issuers sync at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+}
+
+pub async fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
+    let only = args.issuer;
+    let (mut connectors, errors) = ctx.connectors();
+    if let Some(name) = &only {
+        if ctx.config.issuer(name).is_none() {
+            return Err(eyre!("no issuer named '{name}' in the configuration"));
+        }
+        connectors.retain(|c| c.name() == name);
+    }
+    if connectors.is_empty() && errors.is_empty() {
+        return Err(eyre!("no issuers configured: add [[issuer]] tables to the configuration (see README)"));
+    }
+    let store = ctx.store().await?;
+    let reports = sync_with_progress(&store, &connectors, args.concurrency).await;
+    recompute_findings(ctx, &store).await?;
+    // Revocations queued while an issuer was unreachable get another try with every sync.
+    let retried = Actions::new(store.clone(), &connectors, &ctx.operator, ctx.read_only).retry_outbox().await?;
+    if retried > 0 {
+        eprintln!("revocation outbox: {retried} queued revocation(s) confirmed by their issuer");
+    }
+    let failed: Vec<String> = reports
+        .iter()
+        .filter_map(|r| r.error.as_ref().map(|e| format!("{}: {e}", r.issuer)))
+        .chain(errors.iter().filter(|e| only.as_ref().is_none_or(|n| e.starts_with(n.as_str()))).cloned())
+        .collect();
+    if ctx.format == Format::Json {
+        print_json(&reports)?;
+    }
+    if failed.is_empty() { Ok(()) } else { Err(eyre!("sync failed for {}", failed.join("; "))) }
+}
