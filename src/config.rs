@@ -1,11 +1,9 @@
 //! `tokenward.toml`: operator, theme, issuers. Secrets only by reference (an
 //! environment variable or a file), never inline.
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::connectors::HttpSettings;
 use crate::domain::IssuerKind;
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -288,16 +286,6 @@ impl IssuerConfig {
 
     pub fn client_secret(&self) -> Result<Option<String>, String> {
         secret_from(&self.client_secret_env, &self.client_secret_file, "client_secret")
-    }
-
-    pub fn http_settings(&self) -> Result<HttpSettings, String> {
-        Ok(HttpSettings {
-            base_url: self.url.clone(),
-            token: self.token()?,
-            timeout: Duration::from_secs(self.timeout_s.unwrap_or(30).max(1)),
-            page_size: self.page_size.unwrap_or(500),
-            ca_file: self.ca_file.clone(),
-        })
     }
 }
 

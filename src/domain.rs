@@ -195,6 +195,17 @@ pub struct Introspection {
     pub issuer: Option<String>,
 }
 
+/// A change to a live credential that a review decided: a new owner, fewer
+/// scopes or an earlier expiry (each only when set), with who asked and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CredentialChange {
+    pub actor: String,
+    pub reason: String,
+    pub owner: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    pub expires_at: Option<Timestamp>,
+}
+
 /// What an issuer said to an action, kept verbatim (sanitized) in the audit log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IssuerAnswer {

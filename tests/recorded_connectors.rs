@@ -145,7 +145,7 @@ async fn github_revoke_and_a_422_on_review() {
     assert_eq!(answer.status, 204);
     assert!(matches!(gh.revoke("cred-1", "s", "r").await, Err(ConnectorError::Config { .. })), "not a GitHub id: nothing sent");
     let cfg = IssuerConfig { name: "gh".into(), kind: IssuerKind::Github, url: server.uri(), org: Some("acme".into()), ..IssuerConfig::default() };
-    let org = tokenward::connectors::github::GithubOrg::new(&cfg, cfg.http_settings().expect("settings")).expect("connector");
+    let org = tokenward::connectors::github::GithubOrg::new(&cfg, tokenward::connectors::HttpSettings::from_config(&cfg).expect("settings")).expect("connector");
     match org.review_request("request-77", true, "bug bash, one week").await {
         Err(ConnectorError::Rejected { status: 422, message, .. }) => assert_eq!(message, "Validation Failed: request is no longer pending"),
         other => panic!("expected a 422, got {other:?}"),

@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use super::{ActionError, Actions, RevokeOutcome, RevokeStatus};
 use crate::domain::text;
-use crate::store::{AuditDraft, BlastRadius};
+use crate::store::BlastRadius;
 
 /// How far a bulk revoke has got, for a progress display.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -134,7 +134,7 @@ impl Actions {
             "queued": report.queued.iter().map(|o| &o.credential_id).collect::<Vec<_>>(),
             "failed": report.failed, "grants_denied": report.grants_denied,
         });
-        let entry = AuditDraft { at: chrono::Utc::now(), actor: self.operator.clone(), action: "revoke.owner".into(), target: format!("owner:{}", report.owner), detail };
+        let entry = self.audit("revoke.owner", format!("owner:{}", report.owner), detail);
         report.audit_seq = Some(self.store.append_audit(&entry).await?.seq);
         Ok(report)
     }

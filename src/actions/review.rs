@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{ActionError, Actions, RevokeStatus};
 use crate::domain::{fmt_ts, text};
-use crate::store::{AuditDraft, Campaign, ReviewItem, ReviewRecord};
+use crate::store::{Campaign, ReviewItem, ReviewRecord};
 
 /// What a reviewer decides on one item.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,13 +65,7 @@ impl Actions {
             None => crate::filter::parse("status:active").expect("a fixed filter parses"),
         };
         let now = Utc::now();
-        let entry = AuditDraft {
-            at: now,
-            actor: self.operator.clone(),
-            action: "review.start".into(),
-            target: format!("review:{name}"),
-            detail: serde_json::json!({"filter": query.to_string()}),
-        };
+        let entry = self.audit_at(now, "review.start", format!("review:{name}"), serde_json::json!({"filter": query.to_string()}));
         let (campaign, _) = self.store.start_campaign(&name, Some(&query.to_string()), &query, now, &entry).await?;
         Ok(campaign)
     }
@@ -105,7 +99,7 @@ impl Actions {
                     return Err(ActionError::Input(format!("credential is {}, nothing to change", cred.status)));
                 }
                 let mut change =
-                    crate::protocol::UpdateRequest { actor: self.operator.clone(), reason: reason.clone(), owner: None, scopes: None, expires_at: None };
+                    crate::domain::CredentialChange { actor: self.operator.clone(), reason: reason.clone(), owner: None, scopes: None, expires_at: None };
                 let mut expires = None;
                 match decision {
                     ReviewDecision::Reassign { owner } => {
@@ -124,7 +118,7 @@ impl Actions {
                         }
                         detail["expires_before"] = cred.expires_at.map(|e| fmt_ts(&e)).into();
                         detail["expires_at"] = fmt_ts(&new).into();
-                        change.expires_at = Some(fmt_ts(&new));
+                        change.expires_at = Some(new);
                         expires = Some(new);
                     }
                     ReviewDecision::Reduce { scopes } => {
@@ -147,13 +141,7 @@ impl Actions {
         };
         detail["reason"] = reason.clone().into();
         detail["issuer_answer"] = answer.clone().into();
-        let entry = AuditDraft {
-            at: now,
-            actor: self.operator.clone(),
-            action: format!("review.{}", decision.name()),
-            target: format!("review-item:{item_id}"),
-            detail: detail.clone(),
-        };
+        let entry = self.audit_at(now, &format!("review.{}", decision.name()), format!("review-item:{item_id}"), detail.clone());
         let record = ReviewRecord { decision: decision.name(), decider: &self.operator, at: now, reason: &reason, detail, issuer_answer: answer.clone() };
         let written = self.store.record_review_decision(item_id, &record, &entry).await?;
         Ok(ReviewOutcome { item: item_id, credential_id: cred.id, decision: decision.name().into(), issuer_answer: answer, audit_seq: written.seq })
@@ -164,13 +152,7 @@ impl Actions {
         let campaign = self.store.campaign(name).await?;
         let items = self.store.all_review_items(campaign.id).await?;
         let exported_at = fmt_ts(&Utc::now());
-        let entry = AuditDraft {
-            at: Utc::now(),
-            actor: self.operator.clone(),
-            action: "review.export".into(),
-            target: format!("review:{}", campaign.name),
-            detail: serde_json::json!({"items": items.len(), "decided": campaign.decided}),
-        };
+        let entry = self.audit_at(Utc::now(), "review.export", format!("review:{}", campaign.name), serde_json::json!({"items": items.len(), "decided": campaign.decided}));
         // The export itself is recorded; its entry is the head the evidence names.
         let head = self.store.append_audit(&entry).await?;
         Ok(ReviewEvidence { campaign, exported_at, exported_by: self.operator.clone(), audit_head_seq: head.seq, audit_head_hash: head.hash, items })

@@ -122,7 +122,7 @@ pub trait Connector: Send + Sync {
     }
 
     /// Narrows a standing credential (a review decision): new owner, fewer scopes, earlier expiry.
-    fn update<'a>(&'a self, _external_id: &'a str, _change: &'a crate::protocol::UpdateRequest) -> BoxFuture<'a, Result<IssuerAnswer>> {
+    fn update<'a>(&'a self, _external_id: &'a str, _change: &'a crate::domain::CredentialChange) -> BoxFuture<'a, Result<IssuerAnswer>> {
         Box::pin(async move { Err(self.unsupported("change a credential's owner, scopes or expiry")) })
     }
 
@@ -149,8 +149,21 @@ pub struct HttpSettings {
     pub ca_file: Option<std::path::PathBuf>,
 }
 
+impl HttpSettings {
+    /// An issuer's URL, secret (read by reference now), timeout, page size and CA.
+    pub fn from_config(cfg: &IssuerConfig) -> std::result::Result<HttpSettings, String> {
+        Ok(HttpSettings {
+            base_url: cfg.url.clone(),
+            token: cfg.token()?,
+            timeout: Duration::from_secs(cfg.timeout_s.unwrap_or(30).max(1)),
+            page_size: cfg.page_size.unwrap_or(500),
+            ca_file: cfg.ca_file.clone(),
+        })
+    }
+}
+
 pub fn build(cfg: &IssuerConfig) -> Result<Box<dyn Connector>> {
-    let settings = cfg.http_settings().map_err(|message| ConnectorError::Config { issuer: cfg.name.clone(), message })?;
+    let settings = HttpSettings::from_config(cfg).map_err(|message| ConnectorError::Config { issuer: cfg.name.clone(), message })?;
     match cfg.kind {
         IssuerKind::Tokenward => Ok(Box::new(tokenward::ProtocolV1::new(&cfg.name, settings)?)),
         IssuerKind::Scim => Ok(Box::new(scim::ScimDirectory::new(&cfg.name, settings)?)),

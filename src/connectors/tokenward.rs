@@ -5,7 +5,7 @@ use futures_util::future::BoxFuture;
 use super::http::HttpClient;
 use super::{Capabilities, Connector, ConnectorError, HttpSettings, Page, Result};
 use crate::domain::{
-    parse_ts, text, Binding, ConsentEvent, Credential, CredentialKind, CredentialStatus, Grant, GrantStatus, IssuerAnswer,
+    fmt_ts, parse_ts, text, Binding, ConsentEvent, Credential, CredentialChange, CredentialKind, CredentialStatus, Grant, GrantStatus, IssuerAnswer,
     IssuerKind, Owner, OwnerStatus, Task, Timestamp, UsageEvent,
 };
 use crate::protocol::{self, WireCredential, WireGrant, WireOwner};
@@ -112,8 +112,17 @@ impl Connector for ProtocolV1 {
         })
     }
 
-    fn update<'a>(&'a self, external_id: &'a str, change: &'a protocol::UpdateRequest) -> BoxFuture<'a, Result<IssuerAnswer>> {
-        Box::pin(async move { self.post(&format!("/v1/credentials/{}/update", url_segment(external_id)), change).await })
+    fn update<'a>(&'a self, external_id: &'a str, change: &'a CredentialChange) -> BoxFuture<'a, Result<IssuerAnswer>> {
+        Box::pin(async move {
+            let body = protocol::UpdateRequest {
+                actor: change.actor.clone(),
+                reason: change.reason.clone(),
+                owner: change.owner.clone(),
+                scopes: change.scopes.clone(),
+                expires_at: change.expires_at.as_ref().map(fmt_ts),
+            };
+            self.post(&format!("/v1/credentials/{}/update", url_segment(external_id)), &body).await
+        })
     }
 
     fn revoke<'a>(&'a self, external_id: &'a str, actor: &'a str, reason: &'a str) -> BoxFuture<'a, Result<IssuerAnswer>> {

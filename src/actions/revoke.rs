@@ -1,0 +1,130 @@
+//! Revocation: at the issuer first, recorded on its confirmation; an unreachable
+//! issuer's revocations wait in the outbox and are retried.
+use chrono::Utc;
+use serde::Serialize;
+
+use super::{ActionError, Actions};
+use crate::domain::{text, CredentialStatus, IssuerAnswer};
+use crate::store::AuditDraft;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevokeStatus {
+    /// The issuer confirmed.
+    Revoked,
+    /// The issuer could not be reached; queued in the outbox and retried.
+    Queued,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RevokeOutcome {
+    pub credential_id: String,
+    pub issuer: String,
+    pub external_id: String,
+    pub status: RevokeStatus,
+    pub was: CredentialStatus,
+    pub issuer_answer: Option<IssuerAnswer>,
+    pub message: String,
+    pub audit_seq: i64,
+}
+
+
+impl Actions {
+    /// Revokes at the issuer first; the store and the audit log change only on
+    /// the issuer's confirmation. Unreachable issuers queue it for retry.
+    pub async fn revoke(&self, needle: &str, reason: &str) -> Result<RevokeOutcome, ActionError> {
+        if self.read_only {
+            return Err(ActionError::ReadOnly("revoke"));
+        }
+        let reason = text::clean(reason.trim(), 2000);
+        if reason.is_empty() {
+            return Err(ActionError::NoReason);
+        }
+        let id = self.store.resolve(needle).await?;
+        let cred = self.store.credential(&id).await?;
+        let connector = self.connector(&cred.issuer)?;
+        let target = format!("credential:{id}");
+        let base = serde_json::json!({
+            "issuer": cred.issuer, "external_id": cred.external_id, "fingerprint": cred.fingerprint,
+            "owner": cred.owner, "status_before": cred.status, "reason": reason,
+        });
+        match connector.revoke(&cred.external_id, &self.operator, &reason).await {
+            Ok(answer) => {
+                let mut detail = base;
+                detail["issuer_answer"] = serde_json::to_value(&answer).unwrap_or_default();
+                let draft = self.audit("revoke", target, detail);
+                let entry = self.store.record_revocation(&id, &draft, &reason).await?;
+                Ok(RevokeOutcome {
+                    message: format!("revoked at {} (HTTP {})", cred.issuer, answer.status),
+                    credential_id: id,
+                    issuer: cred.issuer,
+                    external_id: cred.external_id,
+                    status: RevokeStatus::Revoked,
+                    was: cred.status,
+                    issuer_answer: Some(answer),
+                    audit_seq: entry.seq,
+                })
+            }
+            Err(e) if e.is_retryable() => {
+                let retry_at = Utc::now() + chrono::Duration::seconds(30);
+                self.store.enqueue_revocation(&id, &cred.issuer, &self.operator, &reason, &e.to_string(), retry_at).await?;
+                let mut detail = base;
+                detail["error"] = e.to_string().into();
+                let draft =
+                    self.audit("revoke.queued", target, detail);
+                let entry = self.store.append_audit(&draft).await?;
+                Ok(RevokeOutcome {
+                    message: format!("{e}; queued for retry, NOT yet revoked"),
+                    credential_id: id,
+                    issuer: cred.issuer,
+                    external_id: cred.external_id,
+                    status: RevokeStatus::Queued,
+                    was: cred.status,
+                    issuer_answer: None,
+                    audit_seq: entry.seq,
+                })
+            }
+            Err(e) => {
+                let mut detail = base;
+                detail["error"] = e.to_string().into();
+                detail["issuer_status"] = e.status().into();
+                let draft =
+                    self.audit("revoke.failed", target, detail);
+                self.store.append_audit(&draft).await?;
+                Err(ActionError::Issuer(e))
+            }
+        }
+    }
+
+    /// Retries queued revocations once each; returns how many the issuer confirmed.
+    pub async fn retry_outbox(&self) -> Result<usize, ActionError> {
+        if self.read_only {
+            return Ok(0);
+        }
+        let mut done = 0;
+        for item in self.store.pending_revocations().await? {
+            let Ok(connector) = self.connector(&item.issuer) else { continue };
+            let cred = self.store.credential(&item.credential_id).await?;
+            match connector.revoke(&cred.external_id, &item.actor, &item.reason).await {
+                Ok(answer) => {
+                    let detail = serde_json::json!({"issuer": item.issuer, "reason": item.reason, "attempts": item.attempts + 1,
+                        "issuer_answer": answer});
+                    let draft = AuditDraft {
+                        at: Utc::now(),
+                        actor: item.actor.clone(),
+                        action: "revoke".into(),
+                        target: format!("credential:{}", item.credential_id),
+                        detail,
+                    };
+                    self.store.record_revocation(&item.credential_id, &draft, &item.reason).await?;
+                    done += 1;
+                }
+                Err(e) => {
+                    let backoff = 30i64.saturating_mul(1 << item.attempts.clamp(0, 8));
+                    self.store.note_outbox_failure(item.id, &e.to_string(), Utc::now() + chrono::Duration::seconds(backoff)).await?;
+                }
+            }
+        }
+        Ok(done)
+    }
+}
