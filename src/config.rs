@@ -44,7 +44,7 @@ pub struct GrantsConfig {
 
 impl GrantsConfig {
     pub fn sla(&self) -> Result<chrono::Duration, String> {
-        duration_setting("grants.sla", self.sla.as_deref(), "15m")
+        duration_setting("grants.sla", self.sla.as_deref(), chrono::Duration::minutes(15))
     }
     pub fn newest_first(&self) -> Result<bool, String> {
         match self.order.as_deref() {
@@ -88,27 +88,37 @@ pub struct Thresholds {
 }
 
 impl Default for Thresholds {
+    /// The defaults `FindingsConfig::thresholds` falls back to, stated once here.
     fn default() -> Self {
-        FindingsConfig::default().thresholds().expect("defaults parse")
+        Thresholds {
+            stale: chrono::Duration::days(90),
+            max_admin: chrono::Duration::days(7),
+            max_write: chrono::Duration::days(30),
+            max_read: chrono::Duration::days(90),
+            sensitive: Vec::new(),
+            renewals: 3,
+            shared_window: chrono::Duration::hours(24),
+        }
     }
 }
 
 impl FindingsConfig {
     pub fn thresholds(&self) -> Result<Thresholds, String> {
+        let d = Thresholds::default();
         Ok(Thresholds {
-            stale: duration_setting("findings.stale", self.stale.as_deref(), "90d")?,
-            max_admin: duration_setting("findings.max_lifetime_admin", self.max_lifetime_admin.as_deref(), "7d")?,
-            max_write: duration_setting("findings.max_lifetime_write", self.max_lifetime_write.as_deref(), "30d")?,
-            max_read: duration_setting("findings.max_lifetime_read", self.max_lifetime_read.as_deref(), "90d")?,
+            stale: duration_setting("findings.stale", self.stale.as_deref(), d.stale)?,
+            max_admin: duration_setting("findings.max_lifetime_admin", self.max_lifetime_admin.as_deref(), d.max_admin)?,
+            max_write: duration_setting("findings.max_lifetime_write", self.max_lifetime_write.as_deref(), d.max_write)?,
+            max_read: duration_setting("findings.max_lifetime_read", self.max_lifetime_read.as_deref(), d.max_read)?,
             sensitive: self.sensitive.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
-            renewals: self.renewals.unwrap_or(3).max(1),
-            shared_window: duration_setting("findings.shared_window", self.shared_window.as_deref(), "24h")?,
+            renewals: self.renewals.unwrap_or(d.renewals).max(1),
+            shared_window: duration_setting("findings.shared_window", self.shared_window.as_deref(), d.shared_window)?,
         })
     }
 }
 
-fn duration_setting(name: &str, value: Option<&str>, default: &str) -> Result<chrono::Duration, String> {
-    let text = value.unwrap_or(default);
+fn duration_setting(name: &str, value: Option<&str>, default: chrono::Duration) -> Result<chrono::Duration, String> {
+    let Some(text) = value else { return Ok(default) };
     match crate::filter::parse_duration(text) {
         Some(d) if d > chrono::Duration::zero() => Ok(d),
         _ => Err(format!("{name} '{text}' is not a duration like 15m, 8h, 90d")),
@@ -237,10 +247,10 @@ impl Config {
             if let Err(e) = i.client_secret() {
                 say(e);
             }
-            if let Some(ca) = &i.ca_file {
-                if let Err(e) = std::fs::metadata(ca) {
-                    say(format!("ca_file {}: {e}", ca.display()));
-                }
+            if let Some(ca) = &i.ca_file
+                && let Err(e) = std::fs::metadata(ca)
+            {
+                say(format!("ca_file {}: {e}", ca.display()));
             }
         }
         problems

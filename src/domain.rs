@@ -21,10 +21,10 @@ pub fn fingerprint(secret: &[u8]) -> String {
 }
 
 macro_rules! string_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
+        pub enum $name { $($(#[$vm])* #[serde(rename = $text)] $variant),+ }
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
             pub fn as_str(self) -> &'static str { match self { $($name::$variant => $text),+ } }
@@ -77,19 +77,16 @@ string_enum!(GrantStatus {
     Expired => "expired",
 });
 
-string_enum!(IssuerKind {
+string_enum!(
+    #[derive(Default)]
+    IssuerKind {
+    #[default]
     Tokenward => "tokenward",
     Scim => "scim",
     Oauth => "oauth",
     Github => "github",
     Vault => "vault",
 });
-
-impl Default for IssuerKind {
-    fn default() -> Self {
-        IssuerKind::Tokenward
-    }
-}
 
 /// A credential as tokenward keeps it. `id` is local and stable: derived from
 /// (issuer, external_id), so re-syncs update the same row.

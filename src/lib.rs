@@ -1,4 +1,6 @@
-//! tokenward: govern the credentials AI agents use. See DESIGN.md for the rooms.
+//! tokenward: govern the credentials AI agents use. docs/ARCHITECTURE.md maps the rooms.
+// A governance console must not crash on hostile input: errors are values, never panics.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 pub mod actions;
 pub mod audit;
 pub mod bench;

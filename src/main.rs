@@ -1,4 +1,4 @@
-#![deny(clippy::unwrap_used, clippy::panic)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use clap::Parser;
 use tokenward::cli::Cli;
 use tokenward::context::Format;

@@ -60,10 +60,10 @@ impl Actions {
 
     /// After a 409 the queue is stale: read the issuer's grants again.
     async fn refresh_grants(&self, issuer: &str) {
-        if let Ok(c) = self.connector(issuer) {
-            if let Ok(grants) = c.list_grants().await {
-                let _ = self.store.replace_grants(issuer, &grants, Utc::now()).await;
-            }
+        if let Ok(c) = self.connector(issuer)
+            && let Ok(grants) = c.list_grants().await
+        {
+            let _ = self.store.replace_grants(issuer, &grants, Utc::now()).await;
         }
     }
 
@@ -102,14 +102,14 @@ impl Actions {
             )));
         }
         let context = self.decision_context(&grant, &scopes, policy_ttl(ttl), binding).await?;
-        let verdict = self.policy.decide("approve", &context);
+        let verdict = self.decide("approve", &context);
         let target = format!("grant:{}", grant.id);
         if !verdict.allowed {
             let detail = serde_json::json!({"issuer": grant.issuer, "grant": grant.external_id, "scopes": scopes, "ttl": ttl, "binding": binding, "policy": verdict});
             self.store.append_audit(&self.audit("approve.refused", target, detail)).await?;
             return Err(ActionError::Policy(verdict.explanation()));
         }
-        let finalize = self.policy.decide("finalize", &context);
+        let finalize = self.decide("finalize", &context);
         if !finalize.allowed {
             let detail = serde_json::json!({"issuer": grant.issuer, "grant": grant.external_id, "scopes": scopes, "ttl": ttl, "binding": binding,
                 "justification": justification, "policy": verdict, "waiting_for": finalize.explanation()});
@@ -194,7 +194,7 @@ impl Actions {
         let grant = self.pending_grant(needle).await?;
         let connector = self.connector(&grant.issuer)?;
         let context = self.decision_context(&grant, &grant.scopes, grant.ttl_seconds, grant.binding).await?;
-        let verdict = self.policy.decide("deny", &context);
+        let verdict = self.decide("deny", &context);
         if !verdict.allowed {
             return Err(ActionError::Policy(verdict.explanation()));
         }

@@ -45,15 +45,16 @@ pub struct Actions {
     connectors: HashMap<String, Arc<dyn Connector>>,
     pub operator: String,
     pub read_only: bool,
-    policy: Arc<crate::policy::PolicyEngine>,
+    /// The policies, or why they could not be loaded (then every decision is refused).
+    policy: Arc<Result<crate::policy::PolicyEngine, String>>,
     operators: Arc<std::collections::BTreeMap<String, crate::config::OperatorConfig>>,
 }
 
 impl Actions {
     pub fn new(store: Store, connectors: &[Arc<dyn Connector>], operator: &str, read_only: bool) -> Self {
         let connectors = connectors.iter().map(|c| (c.name().to_string(), c.clone())).collect();
-        // Embedded at build time and validated by a unit test, so loading cannot fail at run time.
-        let policy = Arc::new(crate::policy::PolicyEngine::default_engine().expect("the shipped policies parse (policy::tests guards it)"));
+        // Embedded at build time and validated by a unit test; should they ever fail to load, decisions fail closed.
+        let policy = Arc::new(crate::policy::PolicyEngine::default_engine().map_err(|e| e.to_string()));
         Actions { store, connectors, operator: operator.to_lowercase(), read_only, policy, operators: Arc::new(Default::default()) }
     }
 
@@ -63,7 +64,7 @@ impl Actions {
         policy: crate::policy::PolicyEngine,
         operators: std::collections::BTreeMap<String, crate::config::OperatorConfig>,
     ) -> Self {
-        self.policy = Arc::new(policy);
+        self.policy = Arc::new(Ok(policy));
         self.operators = Arc::new(operators.into_iter().map(|(k, v)| (k.to_lowercase(), v)).collect());
         self
     }
@@ -115,11 +116,19 @@ impl Actions {
     }
 
     /// The verdict on approving a grant exactly as asked: the queue shows it.
+    /// Cedar's verdict on `action`; refused, with the reason, if the policies did not load.
+    fn decide(&self, action: &str, ctx: &crate::policy::DecisionContext) -> crate::policy::Verdict {
+        match self.policy.as_ref() {
+            Ok(engine) => engine.decide(action, ctx),
+            Err(e) => crate::policy::Verdict { allowed: false, reasons: Vec::new(), errors: vec![format!("the policies did not load: {e}")], second_approval: None },
+        }
+    }
+
     pub async fn verdict_as_asked(&self, grant: &crate::domain::Grant) -> Result<crate::policy::Verdict, ActionError> {
         let ctx = self.decision_context(grant, &grant.scopes, grants::policy_ttl(grant.ttl_seconds), grant.binding).await?;
-        let mut verdict = self.policy.decide("approve", &ctx);
+        let mut verdict = self.decide("approve", &ctx);
         if verdict.allowed {
-            let finalize = self.policy.decide("finalize", &ctx);
+            let finalize = self.decide("finalize", &ctx);
             if !finalize.allowed {
                 verdict.second_approval = Some(finalize.explanation());
             }

@@ -62,7 +62,7 @@ impl Actions {
         }
         let query = match filter_text {
             Some(f) => crate::filter::parse(f).map_err(|e| ActionError::Input(format!("filter: {} (at column {})", e.message, e.position + 1)))?,
-            None => crate::filter::parse("status:active").expect("a fixed filter parses"),
+            None => crate::filter::Query { clauses: vec![crate::filter::Clause { negated: false, term: crate::filter::Term::Status(crate::domain::CredentialStatus::Active) }] },
         };
         let now = Utc::now();
         let entry = self.audit_at(now, "review.start", format!("review:{name}"), serde_json::json!({"filter": query.to_string()}));
@@ -100,7 +100,6 @@ impl Actions {
                 }
                 let mut change =
                     crate::domain::CredentialChange { actor: self.operator.clone(), reason: reason.clone(), owner: None, scopes: None, expires_at: None };
-                let mut expires = None;
                 match decision {
                     ReviewDecision::Reassign { owner } => {
                         let owner = text::clean(owner.trim(), 320).to_lowercase();
@@ -119,7 +118,6 @@ impl Actions {
                         detail["expires_before"] = cred.expires_at.map(|e| fmt_ts(&e)).into();
                         detail["expires_at"] = fmt_ts(&new).into();
                         change.expires_at = Some(new);
-                        expires = Some(new);
                     }
                     ReviewDecision::Reduce { scopes } => {
                         if scopes.is_empty() || scopes.iter().any(|s| !cred.scopes.contains(s)) {
@@ -134,7 +132,7 @@ impl Actions {
                 let connector = self.connector(&cred.issuer)?;
                 let answer = connector.update(&cred.external_id, &change).await.map_err(ActionError::Issuer)?;
                 self.store
-                    .record_credential_change(&cred.id, change.owner.as_deref(), change.scopes.as_deref(), expires, &self.operator, now, &reason)
+                    .record_credential_change(&cred.id, &change, now)
                     .await?;
                 Some(format!("HTTP {}", answer.status))
             }

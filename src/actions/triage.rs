@@ -99,10 +99,10 @@ impl Actions {
         let mut inventory_revocation = None;
         let mut revocations = Vec::new();
         if let Some(reason) = &reason {
-            if let Some(c) = credential.as_ref().filter(|c| c.status != CredentialStatus::Revoked) {
-                if self.connectors.get(&c.issuer).is_some_and(|k| k.capabilities().revoke) {
-                    inventory_revocation = Some(self.revoke(&c.id, reason).await?);
-                }
+            if let Some(c) = credential.as_ref().filter(|c| c.status != CredentialStatus::Revoked)
+                && self.connectors.get(&c.issuer).is_some_and(|k| k.capabilities().revoke)
+            {
+                inventory_revocation = Some(self.revoke(&c.id, reason).await?);
             }
             for (c, found) in introspectors.iter().zip(&introspections) {
                 if !found.introspection.as_ref().is_some_and(|i| i.active) {

@@ -104,19 +104,20 @@ impl GithubOrg {
             if body.len() > super::http::MAX_BODY {
                 return Err(ConnectorError::Malformed { issuer: self.http.issuer.clone(), message: "answer too large".into() });
             }
-            if (status == 403 || status == 429) && attempt == 0 {
-                if let Some(wait) = rate_limit_wait(&headers) {
-                    if wait <= MAX_WAIT {
-                        self.note(format!("rate limited by GitHub: waited {}s for the limit to reset", wait.as_secs()));
-                        tokio::time::sleep(wait).await;
-                        continue;
-                    }
-                    return Err(ConnectorError::Rejected {
-                        issuer: self.http.issuer.clone(),
-                        status,
-                        message: format!("rate limited; the limit resets in {}s, try again then", wait.as_secs()),
-                    });
+            if (status == 403 || status == 429)
+                && attempt == 0
+                && let Some(wait) = rate_limit_wait(&headers)
+            {
+                if wait <= MAX_WAIT {
+                    self.note(format!("rate limited by GitHub: waited {}s for the limit to reset", wait.as_secs()));
+                    tokio::time::sleep(wait).await;
+                    continue;
                 }
+                return Err(ConnectorError::Rejected {
+                    issuer: self.http.issuer.clone(),
+                    status,
+                    message: format!("rate limited; the limit resets in {}s, try again then", wait.as_secs()),
+                });
             }
             if !(200..300).contains(&status) {
                 return Err(ConnectorError::Rejected { issuer: self.http.issuer.clone(), status, message: error_message(&body) });

@@ -101,6 +101,8 @@ struct PageParams {
     limit: Option<u64>,
 }
 
+// The error is the HTTP answer itself, returned early from a handler: its size does not matter.
+#[allow(clippy::result_large_err)]
 fn parse_page(p: &PageParams) -> Result<(u64, u64), Response> {
     let start = match &p.cursor {
         None => 0,
@@ -147,6 +149,7 @@ async fn list_grants(State(s): State<Arc<IssuerState>>, Query(p): Query<GrantPar
 }
 
 /// A change to one credential: the body must parse, carry a reason, and name a credential we hold.
+#[allow(clippy::result_large_err)]
 fn credential_change<T>(s: &IssuerState, id: &str, body: Result<Json<T>, axum::extract::rejection::JsonRejection>, reason: impl Fn(&T) -> &str) -> Result<(T, WireCredential), Response> {
     let Json(req) = body.map_err(|e| error(StatusCode::BAD_REQUEST, e.body_text()))?;
     if reason(&req).trim().is_empty() {

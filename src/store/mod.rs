@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::Thresholds;
-use crate::domain::{Credential, Grant, GrantStatus, Owner, Timestamp};
+use crate::domain::{Credential, CredentialChange, Grant, GrantStatus, Owner, Timestamp};
 use crate::filter::Query;
 
 mod rows;
@@ -184,7 +184,7 @@ store_api! {
     fn record_review_decision(&self, item: i64, rec: &ReviewRecord<'_>, entry: &AuditDraft) -> Result<AuditEntry>;
     /// A standing credential narrowed at its issuer (a review decision): the
     /// local row follows the issuer's answer until the next sync confirms it.
-    fn record_credential_change(&self, id: &str, owner: Option<&str>, scopes: Option<&[String]>, expires_at: Option<Timestamp>, actor: &str, at: Timestamp, reason: &str) -> Result<()>;
+    fn record_credential_change(&self, id: &str, change: &CredentialChange, at: Timestamp) -> Result<()>;
     // sync runs
     fn upsert_issuer(&self, name: &str, kind: &str, url: Option<&str>) -> Result<()>;
     /// Starts a sync run, or resumes the issuer's latest run if it stopped

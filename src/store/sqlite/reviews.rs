@@ -159,22 +159,14 @@ impl SqliteStore {
 
     /// A standing credential narrowed at its issuer (a review decision): the
     /// local row follows the issuer's answer until the next sync confirms it.
-    pub async fn record_credential_change(
-        &self,
-        id: &str,
-        owner: Option<&str>,
-        scopes: Option<&[String]>,
-        expires_at: Option<Timestamp>,
-        actor: &str,
-        at: Timestamp,
-        reason: &str,
-    ) -> Result<()> {
+    pub async fn record_credential_change(&self, id: &str, change: &CredentialChange, at: Timestamp) -> Result<()> {
+        let (actor, reason) = (change.actor.as_str(), change.reason.as_str());
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let now = fmt_ts(&at);
-        if let Some(o) = owner {
+        if let Some(o) = &change.owner {
             sqlx::query("UPDATE credentials SET owner = ? WHERE id = ?").bind(o.trim().to_lowercase()).bind(id).execute(&mut *tx).await?;
         }
-        if let Some(s) = scopes {
+        if let Some(s) = &change.scopes {
             sqlx::query("INSERT OR IGNORE INTO scope_snapshots (credential_id, until_at, scopes) SELECT id, ?, scopes FROM credentials WHERE id = ?")
                 .bind(&now)
                 .bind(id)
@@ -191,7 +183,7 @@ impl SqliteStore {
             )
             .await?;
         }
-        if let Some(e) = expires_at {
+        if let Some(e) = change.expires_at {
             sqlx::query("UPDATE credentials SET expires_at = ? WHERE id = ?").bind(fmt_ts(&e)).bind(id).execute(&mut *tx).await?;
         }
         tx.commit().await?;
