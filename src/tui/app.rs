@@ -5,7 +5,8 @@ use crossterm::event::{KeyEvent, KeyEventKind};
 use ratatui_textarea::TextArea;
 
 use super::commands::{self, Opens};
-use super::forms::{self, bulk::BulkForm, decision::DecisionForm, review::ReviewForm, revoke::RevokeForm, triage::TriageForm, Form, FormReply, FORM};
+use super::forms::input::{single_line, FormReply, FORM};
+use super::forms::{bulk::BulkForm, decision::DecisionForm, review::ReviewForm, revoke::RevokeForm, triage::TriageForm, Form};
 use super::keymap::{Action, Keymap};
 pub use super::msg::{Effect, Landing, Msg, PageQuery, QueryAt, Secret, Tone, View};
 use super::views::credentials::{self, CredentialsView};
@@ -123,7 +124,7 @@ impl App {
                 Outcome::ShowView(view) => self.view = view,
                 Outcome::Open(form) => self.mode = form.into(),
                 Outcome::FilterPrompt => {
-                    let mut ta = forms::single_line("owner:ana@acme.test scope:repo:write binding:bearer expires<7d unused>90d -status:revoked");
+                    let mut ta = single_line("owner:ana@acme.test scope:repo:write binding:bearer expires<7d unused>90d -status:revoked");
                     ta.insert_str(&self.credentials.query_text);
                     self.mode = Mode::Filter(ta);
                 }
@@ -220,10 +221,10 @@ impl App {
                 Vec::new()
             }
             Msg::BulkDone(r) => {
-                if let Mode::Bulk(form) = &mut self.mode {
-                    if let Some((tone, text)) = form.on_done(r) {
-                        self.set_status(tone, text);
-                    }
+                if let Mode::Bulk(form) = &mut self.mode
+                    && let Some((tone, text)) = form.on_done(r)
+                {
+                    self.set_status(tone, text);
                 }
                 let mut fx = self.load_view();
                 if let Some(p) = &self.owners.blast {
@@ -253,7 +254,7 @@ impl App {
     }
 
     fn on_revoked(&mut self, id: String, result: Result<RevokeOutcome, String>) -> Vec<Effect> {
-        let waiting = matches!(&self.mode, Mode::Revoke(f) if f.id == id && f.stage == forms::revoke::RevokeStage::Waiting);
+        let waiting = matches!(&self.mode, Mode::Revoke(f) if f.id == id && f.stage == super::forms::revoke::RevokeStage::Waiting);
         let short = super::widgets::short(&id).to_string();
         match result {
             Ok(outcome) => {
@@ -267,10 +268,10 @@ impl App {
                 fx
             }
             Err(e) => {
-                if let Mode::Revoke(form) = &mut self.mode {
-                    if waiting {
-                        form.failed(&e);
-                    }
+                if let Mode::Revoke(form) = &mut self.mode
+                    && waiting
+                {
+                    form.failed(&e);
                 }
                 self.set_status(Tone::Error, format!("{short}: not revoked: {e}"));
                 Vec::new()
@@ -390,7 +391,7 @@ impl App {
                 Vec::new()
             }
             Action::Command => {
-                self.mode = Mode::Command(forms::single_line(&commands::placeholder()));
+                self.mode = Mode::Command(single_line(&commands::placeholder()));
                 Vec::new()
             }
             Action::CycleTheme => {
@@ -449,7 +450,7 @@ impl App {
         if self.keymap.is(FORM, Action::NextField, &key) {
             // Completion: one candidate fills the prompt.
             if let [one] = commands::complete(ta.lines().join("").trim()).as_slice() {
-                ta = forms::single_line("");
+                ta = single_line("");
                 ta.insert_str(*one);
             }
         } else {

@@ -157,3 +157,36 @@ fn draw_help(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let block = Block::default().borders(Borders::ALL).border_style(theme.border).title(Span::styled(format!(" keys: {} (any key closes) ", app.view.name()), theme.header));
     f.render_widget(Table::new(rows, [Constraint::Length(22), Constraint::Min(10)]).block(block), popup);
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    use crate::tui::app::App;
+    use crate::tui::keymap::Keymap;
+    use crate::tui::theme::Theme;
+
+    fn screen(app: &App) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(120, 20)).expect("terminal");
+        terminal.draw(|f| super::draw(f, app, &Theme::monochrome())).expect("draw");
+        terminal.backend().buffer().content().iter().map(|c| c.symbol()).collect()
+    }
+
+    #[test]
+    fn a_remapped_key_shows_in_the_footer_and_the_empty_state_hints() {
+        let mut keymap = Keymap::default_map();
+        let overrides = BTreeMap::from([
+            ("credentials".to_string(), BTreeMap::from([("revoke".to_string(), "x".to_string())])),
+            ("findings".to_string(), BTreeMap::from([("recompute".to_string(), "ctrl-f".to_string())])),
+        ]);
+        keymap.merge(&overrides).expect("merges");
+        let mut app = App::new(keymap, "ana@acme.test", "t.db", false, chrono::Utc::now());
+        let footer = screen(&app);
+        assert!(footer.contains(" x revoke") && !footer.contains(" r revoke"), "{footer}");
+        app.run_command("findings");
+        assert!(screen(&app).contains("never computed: ctrl-f computes them"));
+    }
+}

@@ -240,10 +240,8 @@ impl Keymap {
     pub fn action(&self, view: &str, event: &KeyEvent) -> Option<Action> {
         let key = Key::from_event(event);
         for scope in [view, "global"] {
-            if let Some(actions) = self.views.get(scope) {
-                if let Some((a, _)) = actions.iter().find(|(_, keys)| keys.contains(&key)) {
-                    return Some(*a);
-                }
+            if let Some((a, _)) = self.views.get(scope).and_then(|actions| actions.iter().find(|(_, keys)| keys.contains(&key))) {
+                return Some(*a);
             }
         }
         None

@@ -106,10 +106,10 @@ pub fn themes_for(chosen: Option<&str>, warnings: &mut Vec<String>) -> Vec<Theme
         }
     }
     for name in Theme::builtin_names() {
-        if themes.iter().all(|t| t.name != name) {
-            if let Ok(t) = Theme::load(name) {
-                themes.push(t);
-            }
+        if themes.iter().all(|t| t.name != name)
+            && let Ok(t) = Theme::load(name)
+        {
+            themes.push(t);
         }
     }
     if themes.is_empty() {

@@ -109,6 +109,9 @@ pub enum Effect {
     Quit,
 }
 
+/// Open findings by rule, and when the rules last ran (and how many ms they took).
+pub type FindingCounts = (Vec<crate::store::FindingCount>, Option<(String, i64)>);
+
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
@@ -126,7 +129,7 @@ pub enum Msg {
     Sync(crate::sync::SyncEvent),
     Decided(Result<Box<crate::actions::GrantOutcome>, String>),
     Triaged(Result<Box<crate::actions::TriageReport>, String>),
-    Findings(Result<(Vec<crate::store::FindingCount>, Option<(String, i64)>), String>),
+    Findings(Result<FindingCounts, String>),
     Recomputed(Result<crate::store::RecomputeReport, String>),
     /// A page of owners, with the request it answers (a late reply to an older request is dropped).
     Owners { status: Option<String>, after: Option<String>, rows: Result<Vec<crate::store::OwnerRow>, String> },

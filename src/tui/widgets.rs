@@ -83,7 +83,7 @@ pub fn empty_note(f: &mut Frame, area: Rect, theme: &Theme, text: &str) {
 
 /// A text gauge: `▕████░░░░░░▏ 4,000` against the count the last sync left.
 pub fn gauge(done: u64, expected: u64) -> String {
-    let filled = if expected == 0 { 0 } else { ((done.min(expected) * 10) / expected) as usize };
+    let filled = (done.min(expected) * 10).checked_div(expected).unwrap_or(0) as usize;
     format!("▕{}{}▏ {}", "█".repeat(filled), "░".repeat(10 - filled), thousands(done as i64))
 }
 
@@ -91,7 +91,7 @@ pub fn thousands(n: i64) -> String {
     let s = n.abs().to_string();
     let mut out = String::new();
     for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);

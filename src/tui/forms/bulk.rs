@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 use ratatui_textarea::TextArea;
 
-use super::{text, FormReply, FORM};
+use super::input::{text, FormReply, FORM};
 use crate::actions::{BulkProgress, OwnerRevokeReport};
 use crate::store::BlastRadius;
 use crate::tui::msg::{Effect, Tone};
@@ -36,7 +36,7 @@ pub struct BulkForm {
 
 impl BulkForm {
     pub fn new(plan: Box<BlastRadius>) -> BulkForm {
-        let reason = super::field("why? e.g. left the company 2026-11-20, HR-4411 (required, sent to every issuer)", "");
+        let reason = super::input::field("why? e.g. left the company 2026-11-20, HR-4411 (required, sent to every issuer)", "");
         BulkForm { plan, reason, stage: BulkStage::Reason, progress: None, report: None, error: None }
     }
 
@@ -148,7 +148,7 @@ impl BulkForm {
             lines.push(Line::styled(format!("… and {} more (all listed by `tokenward revoke --owner {} --dry-run`)", live.len() - list.height as usize + 1, plan.owner), theme.muted));
         }
         f.render_widget(Paragraph::new(Text::from(lines)), list);
-        f.render_widget(&super::boxed(&self.reason, " reason ", self.stage == BulkStage::Reason, theme), reason);
+        f.render_widget(&super::input::boxed(&self.reason, " reason ", self.stage == BulkStage::Reason, theme), reason);
         let (msg, st) = match (&self.stage, &self.error, &self.progress) {
             (_, Some(e), _) => (safe(e, 300), theme.danger),
             (BulkStage::Running, _, Some(p)) => (

@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 use ratatui_textarea::TextArea;
 
-use super::{text, FormReply, FORM};
+use super::input::{text, FormReply, FORM};
 use crate::detail::human_duration;
 use crate::domain::{Binding, Grant};
 use crate::policy::Verdict;
@@ -75,10 +75,10 @@ impl DecisionForm {
         } else if is(Action::Submit) {
             return self.submit();
         } else if self.approve && self.field < self.ttl_field() {
-            if is(Action::ToggleScope) {
-                if let Some(k) = self.keep.get_mut(self.field) {
-                    *k = !*k;
-                }
+            if is(Action::ToggleScope)
+                && let Some(k) = self.keep.get_mut(self.field)
+            {
+                *k = !*k;
             }
         } else if self.approve && self.field == self.ttl_field() {
             self.ttl.input(*key);
@@ -188,9 +188,9 @@ impl DecisionForm {
         .areas(inner);
         f.render_widget(Paragraph::new(Text::from(lines)), text_area);
         if self.approve {
-            f.render_widget(&super::boxed(&self.ttl, " TTL (shorten only) ", self.field == self.ttl_field(), theme), ttl_area);
+            f.render_widget(&super::input::boxed(&self.ttl, " TTL (shorten only) ", self.field == self.ttl_field(), theme), ttl_area);
         }
-        f.render_widget(&super::boxed(&self.note, if self.approve { " justification " } else { " reason " }, self.field == self.note_field(), theme), note_area);
+        f.render_widget(&super::input::boxed(&self.note, if self.approve { " justification " } else { " reason " }, self.field == self.note_field(), theme), note_area);
         let (msg, st) = match (&self.error, self.waiting) {
             (Some(e), _) => (safe(e, 300), theme.danger),
             (None, true) => ("waiting for the issuer's answer…".to_string(), theme.info),

@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 use ratatui_textarea::TextArea;
 
-use super::{text, FormReply, FORM};
+use super::input::{text, FormReply, FORM};
 use crate::actions::ReviewDecision;
 use crate::store::ReviewItem;
 use crate::tui::msg::Effect;
@@ -60,8 +60,8 @@ impl ReviewForm {
     /// `last_reason` is the reason given last time for this decision, offered again.
     pub fn new(item: ReviewItem, kind: ReviewKind, last_reason: &str) -> ReviewForm {
         let prefill = if kind == ReviewKind::Reduce { item.field("scopes").to_string() } else { String::new() };
-        let param = super::field(kind.param().unwrap_or(""), &prefill);
-        let reason = super::field("reason (required; recorded in the evidence and the audit log)", last_reason);
+        let param = super::input::field(kind.param().unwrap_or(""), &prefill);
+        let reason = super::input::field("reason (required; recorded in the evidence and the audit log)", last_reason);
         let field = if kind.param().is_some() { 0 } else { 1 };
         ReviewForm { item, kind, param, reason, field, waiting: false, error: None }
     }
@@ -151,9 +151,9 @@ impl ReviewForm {
         let item = format!("item #{} · {} · owner {} ({}) · {} · {}", self.item.id, short(&self.item.credential_id), s("owner"), s("owner_status"), s("scopes"), s("issuer"));
         f.render_widget(Paragraph::new(safe(&item, 300)).style(theme.text).wrap(Wrap { trim: true }), summary);
         if has_param {
-            f.render_widget(&super::boxed(&self.param, &format!(" {} ", self.kind.param().unwrap_or("")), self.field == 0, theme), param_area);
+            f.render_widget(&super::input::boxed(&self.param, &format!(" {} ", self.kind.param().unwrap_or("")), self.field == 0, theme), param_area);
         }
-        f.render_widget(&super::boxed(&self.reason, " reason ", self.field == 1, theme), reason_area);
+        f.render_widget(&super::input::boxed(&self.reason, " reason ", self.field == 1, theme), reason_area);
         let (msg, st) = match (&self.error, self.waiting) {
             (Some(e), _) => (safe(e, 300), theme.danger),
             (None, true) => ("waiting for the issuer's answer…".to_string(), theme.info),

@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 use ratatui_textarea::TextArea;
 
-use super::{text, FormReply, FORM};
+use super::input::{text, FormReply, FORM};
 use crate::store::CredentialRow;
 use crate::tui::msg::Effect;
 use crate::tui::keymap::{Action, Keymap};
@@ -91,7 +91,7 @@ impl RevokeForm {
         f.render_widget(block, popup);
         let [summary, reason, note, hint] = Layout::vertical([Constraint::Length(2), Constraint::Min(3), Constraint::Length(2), Constraint::Length(1)]).areas(inner);
         f.render_widget(Paragraph::new(safe(&self.summary, 400)).style(theme.text).wrap(Wrap { trim: true }), summary);
-        let mut ta = super::boxed(&self.reason, " reason ", false, theme);
+        let mut ta = super::input::boxed(&self.reason, " reason ", false, theme);
         ta.set_cursor_style(if self.stage == RevokeStage::Reason { theme.selection.add_modifier(Modifier::REVERSED) } else { theme.text });
         f.render_widget(&ta, reason);
         let (msg, style) = match (&self.error, &self.stage) {
@@ -107,5 +107,34 @@ impl RevokeForm {
             RevokeStage::Waiting => String::new(),
         };
         f.render_widget(Paragraph::new(hint_text).style(theme.accent), hint);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    use super::*;
+    use crate::tui::theme::Theme;
+
+    #[test]
+    fn a_remapped_confirm_key_confirms_and_shows_in_the_hint() {
+        let mut keys = Keymap::default_map();
+        keys.merge(&BTreeMap::from([("form".to_string(), BTreeMap::from([("confirm".to_string(), "ctrl-y".to_string())]))])).expect("merges");
+        let mut form = RevokeForm { id: "c1".into(), summary: String::new(), reason: TextArea::default(), stage: RevokeStage::Confirm, error: None };
+        form.reason.insert_str("leaked");
+        let theme = Theme::monochrome();
+        let ctx = Ctx { theme: &theme, keymap: &keys, now: chrono::Utc::now() };
+        let mut terminal = Terminal::new(TestBackend::new(100, 14)).expect("terminal");
+        terminal.draw(|f| form.draw(f, &ctx, f.area())).expect("draw");
+        let screen: String = terminal.backend().buffer().content().iter().map(|c| c.symbol()).collect();
+        assert!(screen.contains("ctrl-y revoke · n back · esc cancel"), "{screen}");
+        assert!(matches!(form.on_key(&KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE), &keys), FormReply::Stay), "y is no longer bound");
+        let reply = form.on_key(&KeyEvent::new(KeyCode::Char('y'), KeyModifiers::CONTROL), &keys);
+        assert!(matches!(reply, FormReply::Submit(Effect::Revoke { ref id, ref reason }) if id == "c1" && reason == "leaked"), "{reply:?}");
     }
 }

@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 use ratatui_textarea::TextArea;
 
-use super::{text, FormReply, FORM};
+use super::input::{text, FormReply, FORM};
 use crate::actions::TriageReport;
 use crate::detail::relative;
 use crate::tui::msg::{Effect, Secret};
@@ -119,11 +119,11 @@ impl TriageForm {
         let inner = block.inner(popup);
         f.render_widget(block, popup);
         let [input, body, hint] = Layout::vertical([Constraint::Length(3), Constraint::Min(3), Constraint::Length(1)]).areas(inner);
-        f.render_widget(&super::boxed(&self.token, " token (masked) ", false, theme), input);
+        f.render_widget(&super::input::boxed(&self.token, " token (masked) ", false, theme), input);
         let lines = self.report_lines(ctx);
         let body_area = if self.stage == TriageStage::Reason {
             let [text_area, reason] = Layout::vertical([Constraint::Min(1), Constraint::Length(3)]).areas(body);
-            f.render_widget(&super::boxed(&self.reason, " reason ", false, theme), reason);
+            f.render_widget(&super::input::boxed(&self.reason, " reason ", false, theme), reason);
             text_area
         } else {
             body

@@ -10,8 +10,7 @@ use super::detail::DetailPane;
 use crate::detail::relative;
 use crate::filter::Query;
 use crate::store::{CredentialRow, PageAnchor, Sort, SortColumn};
-pub use crate::tui::msg::Landing;
-use crate::tui::msg::{Effect, PageQuery, QueryAt, Tone};
+use crate::tui::msg::{Effect, Landing, PageQuery, QueryAt, Tone};
 use super::{KeyCtx, Outcome};
 use crate::tui::forms::Form;
 use crate::tui::forms::revoke::RevokeForm;
@@ -432,12 +431,12 @@ impl CredentialsView {
             let inner = Rect { y: area.y + 2, height: 1, ..area };
             f.render_widget(Paragraph::new(msg).style(theme.muted).centered(), inner);
         }
-        if let (Some(total), Some(pos)) = (w.total, self.absolute_selected()) {
-            if total as usize > height {
-                let mut sb = ScrollbarState::new(total as usize).position(pos as usize).viewport_content_length(height);
-                let bar = Scrollbar::new(ScrollbarOrientation::VerticalRight).begin_symbol(None).end_symbol(None).style(theme.border);
-                f.render_stateful_widget(bar, Rect { y: area.y + 1, height: area.height.saturating_sub(1), ..area }, &mut sb);
-            }
+        if let (Some(total), Some(pos)) = (w.total, self.absolute_selected())
+            && total as usize > height
+        {
+            let mut sb = ScrollbarState::new(total as usize).position(pos as usize).viewport_content_length(height);
+            let bar = Scrollbar::new(ScrollbarOrientation::VerticalRight).begin_symbol(None).end_symbol(None).style(theme.border);
+            f.render_stateful_widget(bar, Rect { y: area.y + 1, height: area.height.saturating_sub(1), ..area }, &mut sb);
         }
     }
 }

@@ -6,7 +6,7 @@ use ratatui::widgets::{Cell, Paragraph, Row};
 use ratatui::Frame;
 
 use crate::store::{FindingCount, RecomputeReport};
-use crate::tui::msg::{Effect, Tone, View};
+use crate::tui::msg::{Effect, FindingCounts, Tone, View};
 use super::{KeyCtx, Outcome};
 use crate::tui::keymap::Action;
 use crate::tui::widgets::{empty_note, list_table, safe, severity_style, step, thousands, when, window, Ctx};
@@ -26,7 +26,7 @@ impl FindingsView {
         vec![Effect::LoadFindings]
     }
 
-    pub fn on_findings(&mut self, r: Result<(Vec<FindingCount>, Option<(String, i64)>), String>) -> Vec<Outcome> {
+    pub fn on_findings(&mut self, r: Result<FindingCounts, String>) -> Vec<Outcome> {
         match r {
             Ok((mut counts, last)) => {
                 counts.sort_by(|a, b| {

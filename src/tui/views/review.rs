@@ -54,10 +54,10 @@ impl ReviewView {
                 self.campaigns = c;
                 self.campaigns_selected = self.campaigns_selected.min(self.campaigns.len().saturating_sub(1));
                 // The open campaign's progress follows the latest count.
-                if let Some(open) = &mut self.open {
-                    if let Some(c) = self.campaigns.iter().find(|c| c.id == open.id) {
-                        *open = c.clone();
-                    }
+                if let Some(open) = &mut self.open
+                    && let Some(c) = self.campaigns.iter().find(|c| c.id == open.id)
+                {
+                    *open = c.clone();
                 }
                 Vec::new()
             }
