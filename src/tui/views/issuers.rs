@@ -2,7 +2,7 @@
 //! and the history of sync runs under them.
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Span;
-use ratatui::widgets::{Block, Borders, Cell, Row, Table};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
 use crate::detail::{human_duration, relative};
@@ -12,7 +12,7 @@ use crate::sync::SyncEvent;
 use crate::tui::msg::{Effect, Tone, View};
 use super::{KeyCtx, Outcome};
 use crate::tui::keymap::Action;
-use crate::tui::widgets::{empty_note, gauge, list_table, safe, step, thousands, Ctx};
+use crate::tui::widgets::{gauge, list_table, safe, step, thousands, Ctx};
 
 /// A sync started from the issuers view, as it runs.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -146,7 +146,8 @@ impl IssuersView {
         let [top, bottom] = Layout::vertical([Constraint::Length(self.issuers.len() as u16 + 2), Constraint::Min(0)]).areas(area);
         list_table(f, top, theme, header, rows, &widths, (!self.issuers.is_empty()).then_some(self.selected));
         if self.issuers.is_empty() {
-            empty_note(f, Rect { y: top.y.saturating_sub(1), ..top }, theme, "no issuers yet: add [[issuer]] tables to tokenward.toml, then `tokenward sync`");
+            let msg = "no issuers yet: add [[issuer]] tables to tokenward.toml, then `tokenward sync`";
+            f.render_widget(Paragraph::new(msg).style(theme.muted).centered(), Rect { y: top.y + 1, height: 1, ..top });
         }
         self.draw_sync_runs(f, ctx, bottom);
     }
