@@ -189,4 +189,11 @@ mod tests {
         app.run_command("findings");
         assert!(screen(&app).contains("never computed: ctrl-f computes them"));
     }
+
+    #[test]
+    fn the_review_view_names_the_command_that_starts_a_campaign() {
+        let mut app = App::new(Keymap::default_map(), "ana@acme.test", "t.db", false, chrono::Utc::now());
+        app.run_command("review");
+        assert!(screen(&app).contains("enter opens one · start one with :review start NAME FILTER"));
+    }
 }
