@@ -317,21 +317,21 @@ async fn frame_times(store: &Store) -> Result<(f64, f64)> {
     use ratatui::backend::TestBackend;
     use ratatui::Terminal;
     let now = chrono::Utc::now();
-    let mut app = crate::tui::state::App::new(crate::tui::keymap::Keymap::default_map(), "bench", "bench.db", false, now);
+    let mut app = crate::tui::app::App::new(crate::tui::keymap::Keymap::default_map(), "bench", "bench.db", false, now);
     let theme = crate::tui::theme::Theme::load("dark").map_err(|e| eyre!(e))?;
-    let mut fx = app.update(crate::tui::state::Msg::Resize { width: 160, height: 48 });
+    let mut fx = app.update(crate::tui::app::Msg::Resize { width: 160, height: 48 });
     fx.extend(app.start());
     for e in fx {
-        if let crate::tui::state::Effect::LoadPage { generation, landing, request } = e {
-            let rows = store.page(&request).await.map_err(|e| e.to_string());
-            app.update(crate::tui::state::Msg::Page { generation, landing, rows });
+        if let crate::tui::app::Effect::LoadPage { generation, landing, page } = e {
+            let rows = store.page(&page).await.map_err(|e| e.to_string());
+            app.update(crate::tui::app::Msg::Page { generation, landing, rows });
         }
     }
     let mut terminal = Terminal::new(TestBackend::new(160, 48))?;
     let mut samples = Vec::new();
     for _ in 0..200 {
         let t = Instant::now();
-        terminal.draw(|f| crate::tui::view::draw(f, &app, &theme))?;
+        terminal.draw(|f| crate::tui::draw::draw(f, &app, &theme))?;
         samples.push(t.elapsed());
     }
     Ok((percentile(&mut samples, 0.5), percentile(&mut samples, 0.95)))

@@ -1,5 +1,5 @@
 //! Benchmarks of the keyboard flows, through the TUI's own `App::update` and
-//! `tui::perform` (the code the terminal runs) against the reference issuer over
+//! `tui::effects::execute` (the code the terminal runs) against the reference issuer over
 //! HTTP: clearing a grant queue and walking a review campaign. Measured: the keys
 //! an operator presses and the time from the Enter that sends a decision to the
 //! issuer's answer on screen (the operator's typing is not timed).
@@ -13,7 +13,8 @@ use tokio::sync::mpsc;
 use crate::bench::percentile;
 use crate::reference::org::Org;
 use crate::store::Store;
-use crate::tui::state::{App, Effect, Mode, Msg, View};
+use crate::tui::app::{App, Effect, Mode, Msg, View};
+use crate::tui::effects;
 
 #[derive(Debug, Serialize)]
 pub struct ApprovalFigures {
@@ -46,6 +47,7 @@ struct Rig {
     _issuer: crate::reference::server::RunningIssuer,
     _dir: tempfile::TempDir,
     session: crate::tui::Session,
+    env: effects::Env,
     app: App,
     tx: mpsc::Sender<Msg>,
     rx: mpsc::Receiver<Msg>,
@@ -73,40 +75,35 @@ impl Rig {
         }
         crate::findings::recompute(&store, &crate::config::Thresholds::default(), now).await?;
         let actions = crate::actions::Actions::new(store.clone(), std::slice::from_ref(&connector), operator, false);
-        let keymap = crate::tui::keymap::Keymap::default_map();
-        let session = crate::tui::Session {
-            store,
-            actions,
-            themes: vec![crate::tui::theme::Theme::monochrome()],
-            keymap: keymap.clone(),
+        let settings = crate::context::TuiSettings {
             operator: operator.into(),
             read_only: false,
-            db_label: "bench".into(),
-            warnings: Vec::new(),
+            theme: None,
+            keys: Default::default(),
             grant_sla: chrono::Duration::minutes(15),
             grants_newest_first: true,
             bell: false,
             thresholds: crate::config::Thresholds::default(),
-            _connectors: vec![connector],
         };
-        let mut app = App::new(keymap, operator, "bench", false, now);
-        app.bell = false;
+        let session = crate::tui::Session::new(&settings, store, actions, vec![connector]).with_db_label("bench".into());
+        let env = session.env();
+        let mut app = session.app(now);
         app.update(Msg::Resize { width: 160, height: 48 });
         let (tx, rx) = mpsc::channel::<Msg>(1024);
-        Ok(Rig { _issuer: issuer, _dir: dir, session, app, tx, rx, keys: 0 })
+        Ok(Rig { _issuer: issuer, _dir: dir, session, env, app, tx, rx, keys: 0 })
     }
 
     fn apply(&mut self, msg: Msg) {
         for e in self.app.update(msg) {
             if !matches!(e, Effect::Quit | Effect::Bell) {
-                crate::tui::perform(e, &self.session, &self.tx);
+                effects::spawn(e, &self.env, &self.tx);
             }
         }
     }
 
     fn run(&mut self, command: &str) {
         for e in self.app.run_command(command) {
-            crate::tui::perform(e, &self.session, &self.tx);
+            effects::spawn(e, &self.env, &self.tx);
         }
     }
 
@@ -138,21 +135,21 @@ pub async fn approvals(count: usize) -> Result<ApprovalFigures> {
     let mut rig = Rig::new(1000, "bench-oncall@acme.test").await?;
     rig.run("grants");
     rig.apply(Msg::Tick(chrono::Utc::now()));
-    rig.settle(|a| !a.grants.is_empty() && a.grants.iter().all(|g| a.verdicts.contains_key(&g.id))).await?;
+    rig.settle(|a| !a.grants.queue.is_empty() && a.grants.queue.iter().all(|g| a.grants.verdicts.contains_key(&g.id))).await?;
     let mut decided = std::collections::HashSet::new();
     let (mut approved, mut first_of_two, mut denied) = (0, 0, 0);
     let mut samples = Vec::new();
     let started = Instant::now();
     while decided.len() < count {
         // `j` past the grants already decided (a first-of-two approval stays in the queue).
-        while rig.app.grants.get(rig.app.grants_selected).is_some_and(|g| decided.contains(&g.id)) && rig.app.grants_selected + 1 < rig.app.grants.len() {
+        while rig.app.grants.selected_grant().is_some_and(|g| decided.contains(&g.id)) && rig.app.grants.selected + 1 < rig.app.grants.queue.len() {
             rig.press(KeyCode::Char('j'));
         }
-        let Some(grant) = rig.app.grants.get(rig.app.grants_selected).cloned() else { break };
+        let Some(grant) = rig.app.grants.selected_grant().cloned() else { break };
         if decided.contains(&grant.id) {
             break;
         }
-        let allowed = rig.app.verdicts.get(&grant.id).is_some_and(|v| v.allowed);
+        let allowed = rig.app.grants.verdicts.get(&grant.id).is_some_and(|v| v.allowed);
         let (open, text) = if allowed { ('a', "one task, as asked") } else { ('d', "outside policy, ask again narrower") };
         rig.press(KeyCode::Char(open));
         rig.typed(text);
@@ -171,7 +168,7 @@ pub async fn approvals(count: usize) -> Result<ApprovalFigures> {
         }
         decided.insert(grant.id.clone());
         // The queue re-reads after each decision; wait for it before the next key.
-        rig.settle(|a| a.grants.iter().all(|g| a.verdicts.contains_key(&g.id)) && (partial || !a.grants.iter().any(|g| g.id == grant.id))).await?;
+        rig.settle(|a| a.grants.queue.iter().all(|g| a.grants.verdicts.contains_key(&g.id)) && (partial || !a.grants.queue.iter().any(|g| g.id == grant.id))).await?;
     }
     Ok(ApprovalFigures {
         decided: decided.len(),

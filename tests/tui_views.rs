@@ -4,9 +4,11 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use tokenward::store::Store;
+use tokenward::tui::app::{App, Effect, Landing, Mode, Msg, View};
+use tokenward::tui::effects::{self, Env};
 use tokenward::tui::keymap::Keymap;
-use tokenward::tui::state::{App, Effect, Landing, Mode, Msg, View, FETCH, WINDOW_CAP};
 use tokenward::tui::theme::Theme;
+use tokenward::tui::views::credentials::{FETCH, WINDOW_CAP};
 
 mod common;
 
@@ -18,59 +20,36 @@ fn code(c: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
 }
 
-/// Performs the store effects the way the TUI loop does, synchronously.
+/// Runs the effects that read the store with the TUI's own executor, one at a
+/// time; effects that act on issuers are left to their own tests.
 async fn settle(app: &mut App, store: &Store, mut fx: Vec<Effect>) {
+    let env = Env {
+        store: store.clone(),
+        actions: tokenward::actions::Actions::new(store.clone(), &[], "ana@acme.test", false),
+        thresholds: Default::default(),
+        clock: common::fixed_now,
+    };
+    let (progress, _replies) = tokio::sync::mpsc::channel(64);
     while let Some(e) = fx.pop() {
-        let msg = match e {
-            Effect::LoadPage { generation, landing, request } => {
-                Msg::Page { generation, landing, rows: store.page(&request).await.map_err(|e| e.to_string()) }
-            }
-            Effect::Count { generation, query, now } => Msg::Count { generation, total: store.count(&query, now).await.map_err(|e| e.to_string()) },
-            Effect::Position { generation, query, now, sort, key } => {
-                Msg::Position { generation, position: store.position(&query, now, sort, &key).await.expect("position"), first_id: key.id }
-            }
-            Effect::LoadDetail { id } => Msg::Detail(tokenward::detail::load(store, &id).await.map(Box::new).map_err(|e| e.to_string())),
-            Effect::LoadGrants => Msg::Grants(store.grants(None, 100).await.map_err(|e| e.to_string())),
-            Effect::LoadIssuers => {
-                app.update(Msg::SyncRuns(store.sync_runs(50).await.map_err(|e| e.to_string())));
-                Msg::Issuers(store.issuer_summaries().await.map_err(|e| e.to_string()))
-            }
-            Effect::LoadFindings => Msg::Findings(
-                async { Ok::<_, tokenward::store::StoreError>((store.finding_counts().await?, store.last_findings_run().await?)) }.await.map_err(|e| e.to_string()),
-            ),
-            Effect::RecomputeFindings => Msg::Recomputed(
-                tokenward::findings::recompute(store, &Default::default(), common::fixed_now()).await.map_err(|e| e.to_string()),
-            ),
-            Effect::LoadOwners { status, after } => {
-                let rows = store.owners_page(status.as_deref(), after.as_deref(), 200).await.map_err(|e| e.to_string());
-                Msg::Owners { status, after, rows }
-            }
-            Effect::LoadBlast { owner } => Msg::Blast(store.blast_radius(&owner).await.map(Box::new).map_err(|e| e.to_string())),
-            Effect::LoadExpiring { window } => {
-                let until = common::fixed_now() + tokenward::filter::parse_duration(&window).expect("window");
-                Msg::Expiring { groups: store.expiring_by_owner(common::fixed_now(), until, 100).await.map_err(|e| e.to_string()), window }
-            }
-            Effect::LoadCampaigns => Msg::Campaigns(store.campaigns().await.map_err(|e| e.to_string())),
-            Effect::LoadReview { name, after } => {
-                let campaign = store.campaign(&name).await.map_err(|e| e.to_string());
-                let items = match &campaign {
-                    Ok(c) => store.review_items(c.id, after, 200).await.map_err(|e| e.to_string()),
-                    Err(e) => Err(e.clone()),
-                };
-                Msg::ReviewItems { after, campaign, items }
-            }
+        let acts = matches!(
+            e,
             Effect::Revoke { .. }
-            | Effect::Quit
-            | Effect::SyncIssuer { .. }
-            | Effect::Triage { .. }
-            | Effect::Approve(_)
-            | Effect::Deny { .. }
-            | Effect::Bell
-            | Effect::RevokeOwner { .. }
-            | Effect::StartReview { .. }
-            | Effect::ReviewDecide { .. } => continue,
-        };
-        fx.extend(app.update(msg));
+                | Effect::Quit
+                | Effect::SyncIssuer { .. }
+                | Effect::Triage { .. }
+                | Effect::Approve(_)
+                | Effect::Deny { .. }
+                | Effect::Bell
+                | Effect::RevokeOwner { .. }
+                | Effect::StartReview { .. }
+                | Effect::ReviewDecide { .. }
+        );
+        if acts {
+            continue;
+        }
+        for msg in effects::execute(e, &env, &progress).await {
+            fx.extend(app.update(msg));
+        }
     }
 }
 
@@ -85,7 +64,7 @@ async fn app_on(store: &Store, width: u16, height: u16) -> App {
 fn render(app: &App, width: u16, height: u16) -> String {
     let theme = Theme::load("dark").expect("theme");
     let mut t = Terminal::new(TestBackend::new(width, height)).expect("terminal");
-    t.draw(|f| tokenward::tui::view::draw(f, app, &theme)).expect("draw");
+    t.draw(|f| tokenward::tui::draw::draw(f, app, &theme)).expect("draw");
     let buf = t.backend().buffer().clone();
     let mut out = String::new();
     for y in 0..height {
@@ -119,7 +98,7 @@ async fn detail_pane_snapshot() {
     settle(&mut app, &store, fx).await;
     let fx = app.update(code(KeyCode::Enter));
     settle(&mut app, &store, fx).await;
-    assert!(app.detail.as_ref().is_some_and(|d| d.data.is_some()));
+    assert!(app.credentials.detail.as_ref().is_some_and(|d| d.data.is_some()));
     insta::assert_snapshot!("detail_160x40", render(&app, 160, 40));
 }
 
@@ -142,13 +121,13 @@ async fn help_overlay_snapshot_lists_every_bound_action() {
 async fn window_slides_and_never_holds_more_than_its_cap() {
     let store = common::seeded_store(2000).await;
     let mut app = app_on(&store, 120, 30).await;
-    assert_eq!(app.window.total, Some(2000));
+    assert_eq!(app.credentials.window.total, Some(2000));
     let mut seen = std::collections::BTreeSet::new();
     for _ in 0..1999 {
         seen.insert(app.selected_row().expect("row").id.clone());
         let fx = app.update(key('j'));
         settle(&mut app, &store, fx).await;
-        assert!(app.window.rows.len() <= WINDOW_CAP);
+        assert!(app.credentials.window.rows.len() <= WINDOW_CAP);
     }
     seen.insert(app.selected_row().expect("row").id.clone());
     assert_eq!(seen.len(), 2000, "every row visited once, in order");
@@ -169,7 +148,7 @@ async fn home_end_and_sort_reload_by_keyset() {
     let fx = app.update(key('G'));
     settle(&mut app, &store, fx).await;
     let last = app.selected_row().expect("row").clone();
-    assert!(app.window.at_end);
+    assert!(app.credentials.window.at_end);
     assert_eq!(app.absolute_selected(), Some(999));
     let fx = app.update(key('g'));
     settle(&mut app, &store, fx).await;
@@ -185,11 +164,11 @@ async fn home_end_and_sort_reload_by_keyset() {
 async fn stale_replies_are_dropped() {
     let store = common::seeded_store(100).await;
     let mut app = app_on(&store, 120, 30).await;
-    let old = app.window.generation;
+    let old = app.credentials.window.generation;
     let fx = app.update(key('s'));
-    assert!(app.window.generation > old);
+    assert!(app.credentials.window.generation > old);
     app.update(Msg::Page { generation: old, landing: Landing::First, rows: Ok(Vec::new()) });
-    assert!(!app.window.rows.is_empty(), "a reply of an old generation must not land");
+    assert!(!app.credentials.window.rows.is_empty(), "a reply of an old generation must not land");
     settle(&mut app, &store, fx).await;
 }
 
@@ -212,11 +191,11 @@ async fn filter_errors_show_inline_and_valid_filters_apply() {
     }
     let fx = app.update(code(KeyCode::Enter));
     settle(&mut app, &store, fx).await;
-    assert!(!app.window.rows.is_empty());
-    assert!(app.window.rows.iter().all(|r| r.binding == "dpop"));
+    assert!(!app.credentials.window.rows.is_empty());
+    assert!(app.credentials.window.rows.iter().all(|r| r.binding == "dpop"));
     let fx = app.update(code(KeyCode::Esc));
     settle(&mut app, &store, fx).await;
-    assert!(app.query.is_empty());
+    assert!(app.credentials.query.is_empty());
 }
 
 #[tokio::test]
@@ -364,7 +343,7 @@ async fn approving_narrows_shortens_binds_and_needs_a_justification() {
     let store = common::seeded_store(10).await;
     let mut app = app_on(&store, 140, 40).await;
     app.run_command("grants");
-    app.grants = vec![a_grant()];
+    app.grants.queue = vec![a_grant()];
     assert!(render(&app, 140, 40).contains("grant-0001"));
     app.update(key('a'));
     assert!(matches!(app.mode, Mode::Decide(_)));
@@ -424,7 +403,7 @@ async fn grant_queue_and_approval_form_snapshots() {
     late.id = "g2".into();
     late.external_id = "grant-0002".into();
     late.requested_at = Some(common::fixed_now() - chrono::Duration::minutes(3));
-    app.grants = vec![a_grant(), late];
+    app.grants.queue = vec![a_grant(), late];
     let engine = tokenward::policy::PolicyEngine::default_engine().expect("policies");
     let ctx = tokenward::policy::DecisionContext {
         operator: "ana@acme.test".into(),
@@ -454,12 +433,12 @@ async fn the_queue_keeps_the_cursor_on_its_grant_and_announces_new_ones() {
     second.id = "g2".into();
     app.update(Msg::Grants(Ok(vec![a_grant(), second.clone()])));
     app.update(key('j'));
-    assert_eq!(app.grants[app.grants_selected].id, "g2");
+    assert_eq!(app.grants.queue[app.grants.selected].id, "g2");
     let mut newest = a_grant();
     newest.id = "g0".into();
     let fx = app.update(Msg::Grants(Ok(vec![newest, a_grant(), second])));
     assert_eq!(fx, vec![Effect::Bell]);
-    assert_eq!(app.grants[app.grants_selected].id, "g2", "the cursor stays on its grant");
+    assert_eq!(app.grants.queue[app.grants.selected].id, "g2", "the cursor stays on its grant");
     assert!(app.status.as_ref().is_some_and(|(_, s)| s.contains("1 new grant")));
     assert_eq!(app.update(Msg::Tick(common::fixed_now())), vec![Effect::LoadGrants], "the queue refreshes on a timer");
 }
@@ -474,19 +453,19 @@ async fn the_queue_orders_by_age_calls_out_the_sla_and_says_when_two_approvers_a
     older.external_id = "grant-0000".into();
     older.requested_at = Some(common::fixed_now() - chrono::Duration::minutes(50));
     app.update(Msg::Grants(Ok(vec![older.clone(), a_grant()])));
-    assert_eq!(app.grants[0].id, "g1", "newest first by default");
+    assert_eq!(app.grants.queue[0].id, "g1", "newest first by default");
     // `o` flips to oldest first and the cursor stays on its grant.
     app.update(key('o'));
-    assert_eq!(app.grants.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(), ["g-old", "g1"]);
-    assert_eq!(app.grants[app.grants_selected].id, "g1");
+    assert_eq!(app.grants.queue.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(), ["g-old", "g1"]);
+    assert_eq!(app.grants.queue[app.grants.selected].id, "g1");
     assert!(app.status.as_ref().is_some_and(|(_, s)| s.contains("oldest first")));
     // The SLA comes from the config: at 30 minutes only the 50-minute-old grant is late.
-    app.grant_sla = chrono::Duration::minutes(30);
-    assert!(app.breached(&older) && !app.breached(&a_grant()));
-    app.grant_sla = chrono::Duration::minutes(60);
-    assert!(!app.breached(&older));
+    app.grants.sla = chrono::Duration::minutes(30);
+    assert!(app.grants.breached(&older, app.now) && !app.grants.breached(&a_grant(), app.now));
+    app.grants.sla = chrono::Duration::minutes(60);
+    assert!(!app.grants.breached(&older, app.now));
     // With the bell off, a new grant is still announced, silently.
-    app.bell = false;
+    app.grants.bell = false;
     let mut newest = a_grant();
     newest.id = "g-new".into();
     let fx = app.update(Msg::Grants(Ok(vec![newest, older, a_grant()])));
@@ -506,7 +485,7 @@ fn type_text(app: &mut App, s: &str) {
 
 #[tokio::test]
 async fn findings_owners_blast_radius_and_review_views() {
-    use tokenward::tui::governance::{BulkStage, ReviewKind};
+    use tokenward::tui::forms::{bulk::BulkStage, review::ReviewKind};
     let store = common::seeded_store(400).await;
     tokenward::findings::recompute(&store, &Default::default(), common::fixed_now()).await.expect("findings");
     let mut app = app_on(&store, 150, 30).await;
@@ -523,9 +502,9 @@ async fn findings_owners_blast_radius_and_review_views() {
     insta::assert_snapshot!("findings_150x30", render(&app, 150, 30));
     let rule = app.findings.counts[0].rule.clone();
     let fx = app.update(code(KeyCode::Enter));
-    assert_eq!((app.view, app.query_text.clone()), (View::Credentials, format!("finding:{rule}")));
+    assert_eq!((app.view, app.credentials.query_text.clone()), (View::Credentials, format!("finding:{rule}")));
     settle(&mut app, &store, fx).await;
-    assert_eq!(app.window.total, Some(app.findings.counts[0].open), "the drill-down lists exactly the rule's credentials");
+    assert_eq!(app.credentials.window.total, Some(app.findings.counts[0].open), "the drill-down lists exactly the rule's credentials");
 
     // Owners: `f` shows the people who left; Enter opens one's blast radius.
     let fx = app.run_command("owners");

@@ -40,6 +40,15 @@ pub enum Action {
     Shorten,
     Reduce,
     NextUndecided,
+    /// Form keys: the `[form]` table; a key not bound there is text for the focused field.
+    Submit,
+    Cancel,
+    Confirm,
+    Reject,
+    NextField,
+    PrevField,
+    ToggleScope,
+    CycleBinding,
 }
 
 impl Action {
@@ -47,7 +56,7 @@ impl Action {
         match self {
             Action::Quit => "quit",
             Action::Help => "show every key of this view",
-            Action::Command => "switch view (:credentials :grants :issuers :triage), :theme NAME, :sort COL, :q",
+            Action::Command => "switch view or run a `:` command (listed below)",
             Action::CycleTheme => "cycle colour theme",
             Action::Refresh => "reload from the inventory",
             Action::Down => "next row",
@@ -75,6 +84,14 @@ impl Action {
             Action::Shorten => "shorten its lifetime at the issuer (asks a duration and a reason)",
             Action::Reduce => "reduce its scopes at the issuer (asks the scopes to keep and a reason)",
             Action::NextUndecided => "next undecided item",
+            Action::Submit => "submit the form",
+            Action::Cancel => "close the form",
+            Action::Confirm => "confirm",
+            Action::Reject => "go back and edit",
+            Action::NextField => "next field",
+            Action::PrevField => "previous field",
+            Action::ToggleScope => "keep or drop the scope",
+            Action::CycleBinding => "require dpop or mtls",
         }
     }
 
@@ -116,7 +133,7 @@ pub struct Key {
 impl Key {
     pub fn from_event(e: &KeyEvent) -> Key {
         // Shift is part of the character for letters and symbols.
-        let mods = if matches!(e.code, KeyCode::Char(_)) { e.modifiers - KeyModifiers::SHIFT } else { e.modifiers };
+        let mods = if matches!(e.code, KeyCode::Char(_) | KeyCode::BackTab) { e.modifiers - KeyModifiers::SHIFT } else { e.modifiers };
         Key { code: e.code, mods }
     }
 
@@ -132,6 +149,7 @@ impl Key {
             "enter" => KeyCode::Enter,
             "esc" => KeyCode::Esc,
             "tab" => KeyCode::Tab,
+            "backtab" => KeyCode::BackTab,
             "backspace" => KeyCode::Backspace,
             "up" => KeyCode::Up,
             "down" => KeyCode::Down,
@@ -153,6 +171,7 @@ impl Key {
             KeyCode::Enter => "enter".to_string(),
             KeyCode::Esc => "esc".into(),
             KeyCode::Tab => "tab".into(),
+            KeyCode::BackTab => "backtab".into(),
             KeyCode::Up => "↑".into(),
             KeyCode::Down => "↓".into(),
             KeyCode::Home => "home".into(),
@@ -221,13 +240,17 @@ impl Keymap {
     pub fn action(&self, view: &str, event: &KeyEvent) -> Option<Action> {
         let key = Key::from_event(event);
         for scope in [view, "global"] {
-            if let Some(actions) = self.views.get(scope) {
-                if let Some((a, _)) = actions.iter().find(|(_, keys)| keys.contains(&key)) {
-                    return Some(*a);
-                }
+            if let Some((a, _)) = self.views.get(scope).and_then(|actions| actions.iter().find(|(_, keys)| keys.contains(&key))) {
+                return Some(*a);
             }
         }
         None
+    }
+
+    /// Whether `event` is bound to `action` in `scope` alone (forms: no global fallback).
+    pub fn is(&self, scope: &str, action: Action, event: &KeyEvent) -> bool {
+        let key = Key::from_event(event);
+        self.views.get(scope).and_then(|a| a.get(&action)).is_some_and(|keys| keys.contains(&key))
     }
 
     /// (keys, action) of a view and the globals, view first: for help and footer.

@@ -1,4 +1,4 @@
-//! The terminal UI: a pure `state::App::update`, views drawn from state, and this
+//! The terminal UI: a pure `app::App::update`, views drawn from state, and this
 //! loop, which owns the terminal, runs effects on tokio and coalesces redraws.
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,14 +12,18 @@ use crate::context::TuiSettings;
 use crate::connectors::Connector;
 use crate::store::Store;
 
-pub mod governance;
+pub mod app;
+pub mod commands;
+pub mod draw;
+pub mod effects;
+pub mod forms;
 pub mod keymap;
-pub mod state;
+pub mod msg;
 pub mod theme;
-pub mod view;
-pub mod view_governance;
+pub mod views;
+pub mod widgets;
 
-use state::{App, Effect, Msg};
+use app::{App, Msg, Tone};
 use theme::Theme;
 
 /// What the TUI runs on: the store, the shared actions, the themes and keys.
@@ -71,6 +75,22 @@ impl Session {
         self.db_label = label;
         self
     }
+
+    /// What effects run against: this session's store, actions and thresholds, on the wall clock.
+    pub fn env(&self) -> effects::Env {
+        effects::Env { store: self.store.clone(), actions: self.actions.clone(), thresholds: self.thresholds.clone(), clock: chrono::Utc::now }
+    }
+
+    /// The app this session opens with: its keys, themes, grant settings and first warning.
+    pub fn app(&self, now: crate::domain::Timestamp) -> App {
+        let mut app = App::new(self.keymap.clone(), &self.operator, &self.db_label, self.read_only, now);
+        app.themes = self.themes.iter().map(|t| t.name.clone()).collect();
+        (app.grants.sla, app.grants.newest_first, app.grants.bell) = (self.grant_sla, self.grants_newest_first, self.bell);
+        if let Some(w) = self.warnings.first() {
+            app.set_status(Tone::Warning, w.clone());
+        }
+        app
+    }
 }
 
 /// The chosen theme first, then the others to cycle through; NO_COLOR wins over all.
@@ -86,10 +106,10 @@ pub fn themes_for(chosen: Option<&str>, warnings: &mut Vec<String>) -> Vec<Theme
         }
     }
     for name in Theme::builtin_names() {
-        if themes.iter().all(|t| t.name != name) {
-            if let Ok(t) = Theme::load(name) {
-                themes.push(t);
-            }
+        if themes.iter().all(|t| t.name != name)
+            && let Ok(t) = Theme::load(name)
+        {
+            themes.push(t);
         }
     }
     if themes.is_empty() {
@@ -114,23 +134,20 @@ pub async fn run(session: Session) -> Result<()> {
     let mut terminal = ratatui::init();
     let _guard = TerminalGuard;
     let size = terminal.size()?;
-    let mut app = App::new(session.keymap.clone(), &session.operator, &session.db_label, session.read_only, chrono::Utc::now());
-    app.themes = session.themes.iter().map(|t| t.name.clone()).collect();
-    (app.grant_sla, app.grants_newest_first, app.bell) = (session.grant_sla, session.grants_newest_first, session.bell);
-    if let Some(w) = session.warnings.first() {
-        app.set_status(state::Tone::Warning, w.clone());
-    }
+    let mut app = session.app(chrono::Utc::now());
+    let env = session.env();
     let (tx, mut rx) = mpsc::channel::<Msg>(1024);
     spawn_input(tx.clone());
     spawn_ticks(tx.clone(), session.actions.clone());
-    let mut effects = app.update(Msg::Resize { width: size.width, height: size.height });
-    effects.extend(app.start());
-    for e in effects {
-        perform(e, &session, &tx);
+    let mut opening = app.update(Msg::Resize { width: size.width, height: size.height });
+    opening.extend(app.start());
+    for e in opening {
+        effects::spawn(e, &env, &tx);
     }
+    let monochrome = Theme::monochrome();
     loop {
-        let theme = &session.themes[app.theme_index.min(session.themes.len() - 1)];
-        terminal.draw(|f| view::draw(f, &app, theme))?;
+        let theme = session.themes.get(app.theme_index).unwrap_or(&monochrome);
+        terminal.draw(|f| draw::draw(f, &app, theme))?;
         let Some(first) = rx.recv().await else { break };
         // Coalesce: apply everything that has arrived, then draw once.
         let mut batch = vec![first];
@@ -142,7 +159,7 @@ pub async fn run(session: Session) -> Result<()> {
         }
         for msg in batch {
             for e in app.update(msg) {
-                perform(e, &session, &tx);
+                effects::spawn(e, &env, &tx);
             }
         }
         if app.quit {
@@ -180,198 +197,4 @@ fn spawn_ticks(tx: mpsc::Sender<Msg>, actions: Actions) {
             }
         }
     });
-}
-
-/// A progress channel for a long worker, each event forwarded to the UI as a message;
-/// await the handle once the worker is done so every event lands before its result.
-fn relay<T: Send + 'static>(tx: &mpsc::Sender<Msg>, wrap: fn(T) -> Msg) -> (mpsc::Sender<T>, tokio::task::JoinHandle<()>) {
-    let (ptx, mut prx) = mpsc::channel(64);
-    let forward = tx.clone();
-    let handle = tokio::spawn(async move {
-        while let Some(ev) = prx.recv().await {
-            let _ = forward.send(wrap(ev)).await;
-        }
-    });
-    (ptx, handle)
-}
-
-/// Runs one effect off the input path; its reply comes back as a message.
-pub fn perform(effect: Effect, session: &Session, tx: &mpsc::Sender<Msg>) {
-    let store = session.store.clone();
-    let tx = tx.clone();
-    match effect {
-        Effect::Quit => {}
-        Effect::Bell => {
-            use std::io::Write;
-            let mut out = std::io::stdout();
-            let _ = out.write_all(b"\x07");
-            let _ = out.flush();
-        }
-        Effect::LoadPage { generation, landing, request } => {
-            tokio::spawn(async move {
-                let rows = store.page(&request).await.map_err(|e| e.to_string());
-                let _ = tx.send(Msg::Page { generation, landing, rows }).await;
-            });
-        }
-        Effect::Count { generation, query, now } => {
-            tokio::spawn(async move {
-                let total = store.count(&query, now).await.map_err(|e| e.to_string());
-                let _ = tx.send(Msg::Count { generation, total }).await;
-            });
-        }
-        Effect::Position { generation, query, now, sort, key } => {
-            tokio::spawn(async move {
-                if let Ok(position) = store.position(&query, now, sort, &key).await {
-                    let _ = tx.send(Msg::Position { generation, first_id: key.id, position }).await;
-                }
-            });
-        }
-        Effect::LoadDetail { id } => {
-            tokio::spawn(async move {
-                let d = crate::detail::load(&store, &id).await.map(Box::new).map_err(|e| e.to_string());
-                let _ = tx.send(Msg::Detail(d)).await;
-            });
-        }
-        Effect::LoadGrants => {
-            let actions = session.actions.clone();
-            tokio::spawn(async move {
-                let g = store.grants(Some(crate::domain::GrantStatus::Pending), 5000).await.map_err(|e| e.to_string());
-                let mut verdicts = std::collections::HashMap::new();
-                for grant in g.iter().flatten() {
-                    if let Ok(v) = actions.verdict_as_asked(grant).await {
-                        verdicts.insert(grant.id.clone(), v);
-                    }
-                }
-                let _ = tx.send(Msg::Grants(g)).await;
-                let _ = tx.send(Msg::Verdicts(verdicts)).await;
-            });
-        }
-        Effect::LoadIssuers => {
-            tokio::spawn(async move {
-                let i = store.issuer_summaries().await.map_err(|e| e.to_string());
-                let _ = tx.send(Msg::Issuers(i)).await;
-                let runs = store.sync_runs(50).await.map_err(|e| e.to_string());
-                let _ = tx.send(Msg::SyncRuns(runs)).await;
-            });
-        }
-        Effect::SyncIssuer { name } => {
-            let thresholds = session.thresholds.clone();
-            let Some(connector) = session.actions.connector_named(&name) else {
-                let report = crate::sync::SyncReport { issuer: name.clone(), run_id: 0, owners: 0, credentials: 0, pages: 0, grants: 0, gone: 0, resumed: false, seconds: 0.0,
-                    error: Some(format!("issuer '{name}' is not configured here")), notes: Vec::new() };
-                tokio::spawn(async move {
-                    let _ = tx.send(Msg::Sync(crate::sync::SyncEvent::Finished(report))).await;
-                });
-                return;
-            };
-            tokio::spawn(async move {
-                let (ptx, relay) = relay(&tx, Msg::Sync);
-                crate::sync::sync_issuer(&store, connector.as_ref(), Some(ptx)).await;
-                let _ = relay.await;
-                // Findings follow every sync.
-                let r = crate::findings::recompute(&store, &thresholds, chrono::Utc::now()).await.map_err(|e| e.to_string());
-                let _ = tx.send(Msg::Recomputed(r)).await;
-            });
-        }
-        Effect::Approve(input) => {
-            let actions = session.actions.clone();
-            tokio::spawn(async move {
-                let result = actions.approve(&input).await.map(Box::new).map_err(|e| e.to_string());
-                let _ = tx.send(Msg::Decided(result)).await;
-            });
-        }
-        Effect::Deny { grant, reason } => {
-            let actions = session.actions.clone();
-            tokio::spawn(async move {
-                let result = actions.deny(&grant, &reason).await.map(Box::new).map_err(|e| e.to_string());
-                let _ = tx.send(Msg::Decided(result)).await;
-            });
-        }
-        Effect::Triage { token, reason } => {
-            let actions = session.actions.clone();
-            tokio::spawn(async move {
-                let result = actions.triage(&token.0, reason.as_deref()).await.map(Box::new).map_err(|e| e.to_string());
-                let _ = tx.send(Msg::Triaged(result)).await;
-            });
-        }
-        Effect::LoadFindings => {
-            tokio::spawn(async move {
-                let r = async { Ok::<_, crate::store::StoreError>((store.finding_counts().await?, store.last_findings_run().await?)) }.await.map_err(|e| e.to_string());
-                let _ = tx.send(Msg::Findings(r)).await;
-            });
-        }
-        Effect::RecomputeFindings => {
-            let thresholds = session.thresholds.clone();
-            tokio::spawn(async move {
-                let r = crate::findings::recompute(&store, &thresholds, chrono::Utc::now()).await.map_err(|e| e.to_string());
-                let _ = tx.send(Msg::Recomputed(r)).await;
-            });
-        }
-        Effect::LoadOwners { status, after } => {
-            tokio::spawn(async move {
-                let rows = store.owners_page(status.as_deref(), after.as_deref(), governance::OWNERS_PAGE).await.map_err(|e| e.to_string());
-                let _ = tx.send(Msg::Owners { status, after, rows }).await;
-            });
-        }
-        Effect::LoadBlast { owner } => {
-            tokio::spawn(async move {
-                let r = store.blast_radius(&owner).await.map(Box::new).map_err(|e| e.to_string());
-                let _ = tx.send(Msg::Blast(r)).await;
-            });
-        }
-        Effect::RevokeOwner { owner, reason } => {
-            let actions = session.actions.clone();
-            tokio::spawn(async move {
-                let (ptx, relay) = relay(&tx, Msg::BulkProgress);
-                let r = actions.revoke_owner(&owner, &reason, false, Some(ptx)).await.map(Box::new).map_err(|e| e.to_string());
-                let _ = relay.await;
-                let _ = tx.send(Msg::BulkDone(r)).await;
-            });
-        }
-        Effect::LoadExpiring { window } => {
-            tokio::spawn(async move {
-                let now = chrono::Utc::now();
-                let until = now + crate::filter::parse_duration(&window).unwrap_or(chrono::Duration::days(7));
-                let groups = store.expiring_by_owner(now, until, 2000).await.map_err(|e| e.to_string());
-                let _ = tx.send(Msg::Expiring { window, groups }).await;
-            });
-        }
-        Effect::LoadCampaigns => {
-            tokio::spawn(async move {
-                let r = store.campaigns().await.map_err(|e| e.to_string());
-                let _ = tx.send(Msg::Campaigns(r)).await;
-            });
-        }
-        Effect::StartReview { name, filter } => {
-            let actions = session.actions.clone();
-            tokio::spawn(async move {
-                let r = actions.start_review(&name, filter.as_deref()).await.map_err(|e| e.to_string());
-                let _ = tx.send(Msg::ReviewStarted(r)).await;
-            });
-        }
-        Effect::LoadReview { name, after } => {
-            tokio::spawn(async move {
-                let campaign = store.campaign(&name).await.map_err(|e| e.to_string());
-                let items = match &campaign {
-                    Ok(c) => store.review_items(c.id, after, governance::REVIEW_PAGE).await.map_err(|e| e.to_string()),
-                    Err(e) => Err(e.clone()),
-                };
-                let _ = tx.send(Msg::ReviewItems { after, campaign, items }).await;
-            });
-        }
-        Effect::ReviewDecide { item, decision, reason } => {
-            let actions = session.actions.clone();
-            tokio::spawn(async move {
-                let r = actions.decide_review(item, &decision, &reason).await.map(Box::new).map_err(|e| e.to_string());
-                let _ = tx.send(Msg::Reviewed(r)).await;
-            });
-        }
-        Effect::Revoke { id, reason } => {
-            let actions = session.actions.clone();
-            tokio::spawn(async move {
-                let result = actions.revoke(&id, &reason).await.map_err(|e| e.to_string());
-                let _ = tx.send(Msg::Revoked { id, result }).await;
-            });
-        }
-    }
 }

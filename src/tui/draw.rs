@@ -1,0 +1,199 @@
+//! The whole screen, drawn from `&App`: tabs, the current view, the status
+//! line, the footer of keys, and any form or overlay on top. Changes nothing.
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table};
+use ratatui::Frame;
+
+use super::app::{App, Mode, Tone, View};
+use super::commands;
+use super::keymap::Action;
+use super::theme::Theme;
+use super::widgets::{centered, safe, thousands, Ctx};
+use crate::detail::relative;
+
+pub fn draw(f: &mut Frame, app: &App, theme: &Theme) {
+    let area = f.area();
+    if area.width < 20 || area.height < 6 {
+        f.render_widget(Paragraph::new("tokenward: terminal too small").style(theme.warning), area);
+        return;
+    }
+    let ctx = Ctx { theme, keymap: &app.keymap, now: app.now };
+    let [top, body, status, footer] = Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    draw_tabs(f, app, theme, top);
+    match app.view {
+        View::Credentials => app.credentials.draw(f, &ctx, body),
+        View::Grants => app.grants.draw(f, &ctx, body),
+        View::Issuers => app.issuers.draw(f, &ctx, body),
+        View::Findings => app.findings.draw(f, &ctx, body),
+        View::Owners => app.owners.draw(f, &ctx, body),
+        View::Expiring => app.expiring.draw(f, &ctx, body),
+        View::Review => app.review.draw(f, &ctx, body),
+    }
+    draw_status(f, app, theme, status);
+    draw_footer(f, app, theme, footer);
+    match &app.mode {
+        Mode::Help => draw_help(f, app, theme, area),
+        Mode::Revoke(form) => form.draw(f, &ctx, area),
+        Mode::Triage(form) => form.draw(f, &ctx, area),
+        Mode::Decide(form) => form.draw(f, &ctx, area, app.grants.verdicts.get(&form.grant.id)),
+        Mode::Bulk(form) => form.draw(f, &ctx, area),
+        Mode::Review(form) => form.draw(f, &ctx, area),
+        Mode::Normal | Mode::Filter(_) | Mode::Command(_) => {}
+    }
+}
+
+fn draw_tabs(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    let mut spans = vec![Span::styled(" tokenward ", theme.accent.add_modifier(Modifier::BOLD))];
+    for v in View::ALL {
+        let style = if *v == app.view { theme.selection } else { theme.muted };
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(format!(" {} ", v.name()), style));
+    }
+    if app.view == View::Credentials {
+        spans.extend(app.credentials.tab_spans(theme));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn draw_status(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    if let Some(err) = app.filter_error() {
+        f.render_widget(Paragraph::new(format!(" filter: {err}")).style(theme.danger), area);
+        return;
+    }
+    let creds = &app.credentials;
+    let count = match creds.window.total {
+        Some(1) => "1 credential".into(),
+        Some(t) => format!("{} credentials", thousands(t)),
+        None => "counting…".into(),
+    };
+    let mut parts = vec![format!(" {}", safe(&app.db_label, 80)), count];
+    if let Some(p) = creds.absolute_selected() {
+        parts.push(format!("row {}", thousands(p + 1)));
+    }
+    if !creds.query_text.is_empty() {
+        parts.push(format!("filter: {}", safe(&creds.query_text, 80)));
+    }
+    for i in &app.issuers.issuers {
+        let when = i
+            .last_run
+            .as_ref()
+            .and_then(|r| r.finished_at.as_deref())
+            .and_then(crate::domain::parse_ts)
+            .map(|t| format!("synced {}", relative(&t, app.now)))
+            .unwrap_or_else(|| "never synced".into());
+        let failed = i.last_run.as_ref().is_some_and(|r| r.status == "failed");
+        parts.push(format!("{} {when}{}", safe(&i.name, 30), if failed { " (FAILED)" } else { "" }));
+    }
+    parts.push(format!("operator {}", safe(&app.operator, 40)));
+    if app.read_only {
+        parts.push("READ-ONLY".into());
+    }
+    f.render_widget(Paragraph::new(parts.join(" │ ")).style(theme.bar), area);
+}
+
+/// The actions a view's footer names, in order; their keys come from the keymap.
+fn footer_actions(view: View) -> &'static [Action] {
+    match view {
+        View::Credentials => &[Action::Filter, Action::Detail, Action::SortNext, Action::Revoke, Action::Command, Action::Help, Action::Quit],
+        View::Grants => &[Action::Approve, Action::Deny, Action::Refresh, Action::Command, Action::Help, Action::Quit],
+        View::Issuers => &[Action::SyncNow, Action::Refresh, Action::Command, Action::Help, Action::Quit],
+        View::Findings => &[Action::Detail, Action::Recompute, Action::Command, Action::Help, Action::Quit],
+        View::Owners => &[Action::Detail, Action::Revoke, Action::CycleFilter, Action::Command, Action::Help, Action::Quit],
+        View::Expiring => &[Action::Detail, Action::CycleFilter, Action::Command, Action::Help, Action::Quit],
+        View::Review => &[Action::Keep, Action::Revoke, Action::Reassign, Action::Shorten, Action::Reduce, Action::NextUndecided, Action::Back, Action::Help, Action::Quit],
+    }
+}
+
+fn draw_footer(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    let prompt = |f: &mut Frame, sigil: &str, ta: &ratatui_textarea::TextArea<'static>| {
+        let [p, input] = Layout::horizontal([Constraint::Length(2), Constraint::Min(1)]).areas(area);
+        f.render_widget(Paragraph::new(sigil.to_string()).style(theme.accent), p);
+        let mut ta = ta.clone();
+        ta.set_style(theme.text);
+        ta.set_placeholder_style(theme.muted);
+        ta.set_cursor_style(theme.selection.add_modifier(Modifier::REVERSED));
+        f.render_widget(&ta, input);
+    };
+    match &app.mode {
+        Mode::Filter(ta) => prompt(f, "/ ", ta),
+        Mode::Command(ta) => prompt(f, ": ", ta),
+        _ => {
+            if let Some((tone, msg)) = &app.status {
+                let style = match tone {
+                    Tone::Ok => theme.ok,
+                    Tone::Info => theme.info,
+                    Tone::Warning => theme.warning,
+                    Tone::Error => theme.danger,
+                };
+                f.render_widget(Paragraph::new(format!(" {}", safe(msg, 400))).style(style), area);
+                return;
+            }
+            let view = app.view.name();
+            let mut spans = Vec::new();
+            for a in footer_actions(app.view) {
+                if let Some(k) = app.keymap.first_key(view, *a) {
+                    spans.push(Span::styled(format!(" {k}"), theme.accent));
+                    spans.push(Span::styled(format!(" {} ", a.hint()), theme.muted));
+                }
+            }
+            f.render_widget(Paragraph::new(Line::from(spans)), area);
+        }
+    }
+}
+
+/// Every key of the view from the live keymap, then every `:` command from the command table.
+fn draw_help(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    let bindings = app.keymap.bindings(app.view.name());
+    let row = |keys: String, what: String| Row::new(vec![Cell::from(Span::styled(keys, theme.accent)), Cell::from(Span::styled(what, theme.text))]);
+    let mut rows: Vec<Row> = bindings.iter().map(|(keys, a)| row(keys.clone(), a.description().to_string())).collect();
+    for c in commands::COMMANDS {
+        let usage = format!(":{} {}", c.name, c.args);
+        rows.push(row(if usage.len() <= 22 { usage } else { format!(":{}", c.name) }, c.help.to_string()));
+    }
+    let popup = centered(area, 112, rows.len() as u16 + 2);
+    f.render_widget(Clear, popup);
+    let block = Block::default().borders(Borders::ALL).border_style(theme.border).title(Span::styled(format!(" keys: {} (any key closes) ", app.view.name()), theme.header));
+    f.render_widget(Table::new(rows, [Constraint::Length(22), Constraint::Min(10)]).block(block), popup);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    use crate::tui::app::App;
+    use crate::tui::keymap::Keymap;
+    use crate::tui::theme::Theme;
+
+    fn screen(app: &App) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(120, 20)).expect("terminal");
+        terminal.draw(|f| super::draw(f, app, &Theme::monochrome())).expect("draw");
+        terminal.backend().buffer().content().iter().map(|c| c.symbol()).collect()
+    }
+
+    #[test]
+    fn a_remapped_key_shows_in_the_footer_and_the_empty_state_hints() {
+        let mut keymap = Keymap::default_map();
+        let overrides = BTreeMap::from([
+            ("credentials".to_string(), BTreeMap::from([("revoke".to_string(), "x".to_string())])),
+            ("findings".to_string(), BTreeMap::from([("recompute".to_string(), "ctrl-f".to_string())])),
+        ]);
+        keymap.merge(&overrides).expect("merges");
+        let mut app = App::new(keymap, "ana@acme.test", "t.db", false, chrono::Utc::now());
+        let footer = screen(&app);
+        assert!(footer.contains(" x revoke") && !footer.contains(" r revoke"), "{footer}");
+        app.run_command("findings");
+        assert!(screen(&app).contains("never computed: ctrl-f computes them"));
+    }
+
+    #[test]
+    fn the_review_view_names_the_command_that_starts_a_campaign() {
+        let mut app = App::new(Keymap::default_map(), "ana@acme.test", "t.db", false, chrono::Utc::now());
+        app.run_command("review");
+        assert!(screen(&app).contains("enter opens one · start one with :review start NAME FILTER"));
+    }
+}

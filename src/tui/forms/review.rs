@@ -1,0 +1,169 @@
+//! Deciding one review item: keep, revoke, reassign, shorten or reduce, with
+//! the parameter the decision needs and a reason (offered again next time).
+use crossterm::event::KeyEvent;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Span;
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+use ratatui_textarea::TextArea;
+
+use super::input::{text, FormReply, FORM};
+use crate::actions::ReviewDecision;
+use crate::store::ReviewItem;
+use crate::tui::msg::Effect;
+use crate::tui::keymap::{Action, Keymap};
+use crate::tui::widgets::{centered, hints, safe, short, Ctx};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewKind {
+    Keep,
+    Revoke,
+    Reassign,
+    Shorten,
+    Reduce,
+}
+
+impl ReviewKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ReviewKind::Keep => "keep",
+            ReviewKind::Revoke => "revoke",
+            ReviewKind::Reassign => "reassign",
+            ReviewKind::Shorten => "shorten",
+            ReviewKind::Reduce => "reduce",
+        }
+    }
+    /// What the parameter field asks, if the decision has one.
+    pub fn param(self) -> Option<&'static str> {
+        match self {
+            ReviewKind::Reassign => Some("new owner (email)"),
+            ReviewKind::Shorten => Some("expires in (e.g. 7d)"),
+            ReviewKind::Reduce => Some("scopes to keep (space-separated)"),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ReviewForm {
+    pub item: ReviewItem,
+    pub kind: ReviewKind,
+    pub param: TextArea<'static>,
+    pub reason: TextArea<'static>,
+    /// 0: the parameter (when there is one), 1: the reason.
+    pub field: usize,
+    pub waiting: bool,
+    pub error: Option<String>,
+}
+
+impl ReviewForm {
+    /// `last_reason` is the reason given last time for this decision, offered again.
+    pub fn new(item: ReviewItem, kind: ReviewKind, last_reason: &str) -> ReviewForm {
+        let prefill = if kind == ReviewKind::Reduce { item.field("scopes").to_string() } else { String::new() };
+        let param = super::input::field(kind.param().unwrap_or(""), &prefill);
+        let reason = super::input::field("reason (required; recorded in the evidence and the audit log)", last_reason);
+        let field = if kind.param().is_some() { 0 } else { 1 };
+        ReviewForm { item, kind, param, reason, field, waiting: false, error: None }
+    }
+
+    /// The reason being sent, to offer again for the next decision of this kind.
+    pub fn reason(&self) -> String {
+        text(&self.reason, " ")
+    }
+
+    pub fn failed(&mut self, error: &str) {
+        self.waiting = false;
+        self.error = Some(error.to_string());
+    }
+
+    pub fn on_key(&mut self, key: &KeyEvent, keys: &Keymap) -> FormReply {
+        let is = |a| keys.is(FORM, a, key);
+        if is(Action::Cancel) {
+            return FormReply::Close;
+        }
+        if self.waiting {
+            return FormReply::Stay;
+        }
+        let has_param = self.kind.param().is_some();
+        if has_param && (is(Action::NextField) || is(Action::PrevField)) {
+            self.field = 1 - self.field;
+        } else if is(Action::Submit) {
+            return self.submit();
+        } else if self.field == 0 && has_param {
+            self.param.input(*key);
+        } else {
+            self.reason.input(*key);
+        }
+        FormReply::Stay
+    }
+
+    fn submit(&mut self) -> FormReply {
+        let reason = self.reason();
+        let param = text(&self.param, " ");
+        let decision = match self.kind {
+            ReviewKind::Keep => Ok(ReviewDecision::Keep),
+            ReviewKind::Revoke => Ok(ReviewDecision::Revoke),
+            ReviewKind::Reassign if param.contains('@') => Ok(ReviewDecision::Reassign { owner: param }),
+            ReviewKind::Reassign => Err("the new owner's email"),
+            ReviewKind::Shorten => crate::filter::parse_duration(&param).map(|d| ReviewDecision::Shorten { ttl_seconds: d.num_seconds() }).ok_or("a duration like 7d"),
+            ReviewKind::Reduce => {
+                let scopes: Vec<String> = param.split_whitespace().map(str::to_string).collect();
+                if scopes.is_empty() { Err("the scopes to keep") } else { Ok(ReviewDecision::Reduce { scopes }) }
+            }
+        };
+        match decision {
+            Err(what) => {
+                self.error = Some(format!("{} needs {what}", self.kind.name()));
+                self.field = 0;
+                FormReply::Stay
+            }
+            Ok(_) if reason.is_empty() => {
+                self.error = Some("a reason is required".into());
+                self.field = 1;
+                FormReply::Stay
+            }
+            Ok(decision) => {
+                self.waiting = true;
+                self.error = None;
+                FormReply::Submit(Effect::ReviewDecide { item: self.item.id, decision, reason })
+            }
+        }
+    }
+
+    pub fn draw(&self, f: &mut Frame, ctx: &Ctx, area: Rect) {
+        let theme = ctx.theme;
+        let has_param = self.kind.param().is_some();
+        let popup = centered(area, 90, if has_param { 14 } else { 11 });
+        f.render_widget(Clear, popup);
+        let style = if self.kind == ReviewKind::Keep { theme.ok } else { theme.warning };
+        let block = Block::default().borders(Borders::ALL).border_style(style).title(Span::styled(format!(" review: {} ", self.kind.name()), style));
+        let inner = block.inner(popup);
+        f.render_widget(block, popup);
+        let [summary, param_area, reason_area, err, hint] = Layout::vertical([
+            Constraint::Length(2),
+            Constraint::Length(if has_param { 3 } else { 0 }),
+            Constraint::Length(3),
+            Constraint::Length(1),
+            Constraint::Length(1),
+        ])
+        .areas(inner);
+        let s = |k: &str| self.item.field(k).to_string();
+        let item = format!("item #{} · {} · owner {} ({}) · {} · {}", self.item.id, short(&self.item.credential_id), s("owner"), s("owner_status"), s("scopes"), s("issuer"));
+        f.render_widget(Paragraph::new(safe(&item, 300)).style(theme.text).wrap(Wrap { trim: true }), summary);
+        if has_param {
+            f.render_widget(&super::input::boxed(&self.param, &format!(" {} ", self.kind.param().unwrap_or("")), self.field == 0, theme), param_area);
+        }
+        f.render_widget(&super::input::boxed(&self.reason, " reason ", self.field == 1, theme), reason_area);
+        let (msg, st) = match (&self.error, self.waiting) {
+            (Some(e), _) => (safe(e, 300), theme.danger),
+            (None, true) => ("waiting for the issuer's answer…".to_string(), theme.info),
+            _ => (String::new(), theme.muted),
+        };
+        f.render_widget(Paragraph::new(msg).style(st), err);
+        let mut pairs = vec![(Action::Submit, "decide"), (Action::Cancel, "cancel")];
+        if has_param {
+            pairs.insert(0, (Action::NextField, "field"));
+        }
+        f.render_widget(Paragraph::new(hints(ctx.keymap, FORM, &pairs)).style(theme.accent), hint);
+    }
+}

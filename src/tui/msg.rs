@@ -1,0 +1,136 @@
+//! The TUI's vocabulary: views, effects a key or reply asks for, and the
+//! messages that come back. Every room of the TUI speaks it; it imports none of them.
+use crossterm::event::KeyEvent;
+
+use crate::actions::RevokeOutcome;
+use crate::detail::CredentialDetail;
+use crate::domain::{Grant, Timestamp};
+use crate::filter::Query;
+use crate::store::{CredentialRow, IssuerSummary, Key, PageRequest, Sort, SyncRun};
+
+/// How a page reply lands in the credential window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Landing {
+    First,
+    Last,
+    Append,
+    Prepend,
+    /// Same rows again from the window's first key: after a revoke or a refresh.
+    Refresh,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Credentials,
+    Grants,
+    Findings,
+    Owners,
+    Expiring,
+    Review,
+    Issuers,
+}
+
+impl View {
+    pub const ALL: &'static [View] = &[View::Credentials, View::Grants, View::Findings, View::Owners, View::Expiring, View::Review, View::Issuers];
+
+    /// The view's name: its tab, its `:` command and its keymap table.
+    pub fn name(self) -> &'static str {
+        match self {
+            View::Credentials => "credentials",
+            View::Grants => "grants",
+            View::Findings => "findings",
+            View::Owners => "owners",
+            View::Expiring => "expiring",
+            View::Review => "review",
+            View::Issuers => "issuers",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Info,
+    Ok,
+    Warning,
+    Error,
+}
+
+/// A raw token held only while triage runs; never printed, even by Debug.
+#[derive(Clone, PartialEq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// The credential filter as parsed, with the moment its relative terms (`expires<7d`) are read at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryAt {
+    pub query: Query,
+    pub now: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    LoadPage { generation: u64, landing: Landing, page: PageRequest },
+    Count { generation: u64, filter: QueryAt },
+    Position { generation: u64, filter: QueryAt, sort: Sort, key: Key },
+    LoadDetail { id: String },
+    LoadGrants,
+    LoadIssuers,
+    Revoke { id: String, reason: String },
+    SyncIssuer { name: String },
+    Approve(crate::actions::ApproveInput),
+    Deny { grant: String, reason: String },
+    Triage { token: Secret, reason: Option<String> },
+    LoadFindings,
+    RecomputeFindings,
+    LoadOwners { status: Option<String>, after: Option<String> },
+    LoadBlast { owner: String },
+    RevokeOwner { owner: String, reason: String },
+    LoadExpiring { window: String },
+    LoadCampaigns,
+    StartReview { name: String, filter: Option<String> },
+    LoadReview { name: String, after: i64 },
+    ReviewDecide { item: i64, decision: crate::actions::ReviewDecision, reason: String },
+    /// The terminal bell: a new grant arrived.
+    Bell,
+    Quit,
+}
+
+/// Open findings by rule, and when the rules last ran (and how many ms they took).
+pub type FindingCounts = (Vec<crate::store::FindingCount>, Option<(String, i64)>);
+
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Resize { width: u16, height: u16 },
+    Page { generation: u64, landing: Landing, rows: Result<Vec<CredentialRow>, String> },
+    Count { generation: u64, total: Result<i64, String> },
+    Position { generation: u64, first_id: String, position: i64 },
+    Detail(Result<Box<CredentialDetail>, String>),
+    Grants(Result<Vec<Grant>, String>),
+    /// Cedar's verdict on approving each grant as asked, by grant id.
+    Verdicts(std::collections::HashMap<String, crate::policy::Verdict>),
+    Issuers(Result<Vec<IssuerSummary>, String>),
+    SyncRuns(Result<Vec<SyncRun>, String>),
+    Revoked { id: String, result: Result<RevokeOutcome, String> },
+    Sync(crate::sync::SyncEvent),
+    Decided(Result<Box<crate::actions::GrantOutcome>, String>),
+    Triaged(Result<Box<crate::actions::TriageReport>, String>),
+    Findings(Result<FindingCounts, String>),
+    Recomputed(Result<crate::store::RecomputeReport, String>),
+    /// A page of owners, with the request it answers (a late reply to an older request is dropped).
+    Owners { status: Option<String>, after: Option<String>, rows: Result<Vec<crate::store::OwnerRow>, String> },
+    Blast(Result<Box<crate::store::BlastRadius>, String>),
+    BulkProgress(crate::actions::BulkProgress),
+    BulkDone(Result<Box<crate::actions::OwnerRevokeReport>, String>),
+    Expiring { window: String, groups: Result<Vec<crate::store::ExpiringGroup>, String> },
+    Campaigns(Result<Vec<crate::store::Campaign>, String>),
+    ReviewItems { after: i64, campaign: Result<crate::store::Campaign, String>, items: Result<Vec<crate::store::ReviewItem>, String> },
+    Reviewed(Result<Box<crate::actions::ReviewOutcome>, String>),
+    ReviewStarted(Result<crate::store::Campaign, String>),
+    Tick(Timestamp),
+}
