@@ -4,7 +4,6 @@
 pub mod actions;
 pub mod audit;
 pub mod bench;
-pub mod bench_tui;
 pub mod cli;
 pub mod config;
 pub mod connectors;

@@ -6,7 +6,8 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use super::{ActionError, Actions, RevokeOutcome, RevokeStatus};
+use super::base::{ActionError, Actions};
+use super::revoke::{RevokeOutcome, RevokeStatus};
 use crate::domain::text;
 use crate::store::BlastRadius;
 

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use serde::Serialize;
 
-use super::{ActionError, Actions};
+use super::base::{ActionError, Actions};
 use crate::domain::{text, IssuerAnswer};
 
 /// An approver's decision on a pending grant: narrower and shorter allowed, never wider.
@@ -226,5 +226,74 @@ impl Actions {
             policy: Some(verdict),
             audit_seq: written.seq,
         })
+    }
+}
+
+impl Actions {
+    /// With no [operators] configured everyone may approve (a fresh install); otherwise unknown operators are viewers.
+    fn people(&self, who: &str) -> crate::config::OperatorConfig {
+        match self.operators.get(who) {
+            Some(c) => c.clone(),
+            None if self.operators.is_empty() => crate::config::OperatorConfig { roles: vec!["approver".into()], groups: Vec::new() },
+            None => crate::config::OperatorConfig { roles: vec!["viewer".into()], groups: Vec::new() },
+        }
+    }
+
+    /// What Cedar is asked about a decision on a grant.
+    pub async fn decision_context(
+        &self,
+        grant: &crate::domain::Grant,
+        scopes: &[String],
+        ttl_seconds: i64,
+        binding: crate::domain::Binding,
+    ) -> Result<crate::policy::DecisionContext, ActionError> {
+        use crate::policy::{is_production, is_sensitive, scope_class};
+        let me = self.people(&self.operator);
+        let prior = self.store.prior_approvers(&grant.id).await?;
+        let prior_groups = prior.iter().flat_map(|p| self.people(p).groups).collect();
+        let workload_owner = match &grant.workload {
+            Some(w) => self.store.workload_owner(w).await?.unwrap_or_default(),
+            None => String::new(),
+        };
+        let class = scope_class(scopes);
+        let production = is_production(&grant.audience);
+        Ok(crate::policy::DecisionContext {
+            operator: self.operator.clone(),
+            roles: me.roles,
+            groups: me.groups,
+            read_only: self.read_only,
+            requested_by: grant.requested_by.clone().unwrap_or_default(),
+            workload_owner,
+            scopes: scopes.to_vec(),
+            scope_class: class.to_string(),
+            ttl_seconds,
+            binding: binding.as_str().to_string(),
+            sensitive: scopes.iter().any(|s| is_sensitive(s)),
+            production,
+            needs_two: production && class != "read",
+            prior_approvers: prior,
+            prior_groups,
+        })
+    }
+
+    /// Cedar's verdict on `action`; refused, with the reason, if the policies did not load.
+    fn decide(&self, action: &str, ctx: &crate::policy::DecisionContext) -> crate::policy::Verdict {
+        match self.policy.as_ref() {
+            Ok(engine) => engine.decide(action, ctx),
+            Err(e) => crate::policy::Verdict { allowed: false, reasons: Vec::new(), errors: vec![format!("the policies did not load: {e}")], second_approval: None },
+        }
+    }
+
+    /// The verdict on approving a grant exactly as asked: the queue shows it.
+    pub async fn verdict_as_asked(&self, grant: &crate::domain::Grant) -> Result<crate::policy::Verdict, ActionError> {
+        let ctx = self.decision_context(grant, &grant.scopes, policy_ttl(grant.ttl_seconds), grant.binding).await?;
+        let mut verdict = self.decide("approve", &ctx);
+        if verdict.allowed {
+            let finalize = self.decide("finalize", &ctx);
+            if !finalize.allowed {
+                verdict.second_approval = Some(finalize.explanation());
+            }
+        }
+        Ok(verdict)
     }
 }

@@ -4,7 +4,8 @@
 use chrono::Utc;
 use serde::Serialize;
 
-use super::{ActionError, Actions, RevokeStatus};
+use super::base::{ActionError, Actions};
+use super::revoke::RevokeStatus;
 use crate::domain::{fmt_ts, text};
 use crate::store::{Campaign, ReviewItem, ReviewRecord};
 

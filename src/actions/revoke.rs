@@ -3,7 +3,7 @@
 use chrono::Utc;
 use serde::Serialize;
 
-use super::{ActionError, Actions};
+use super::base::{ActionError, Actions};
 use crate::domain::{text, CredentialStatus, IssuerAnswer};
 use crate::store::AuditDraft;
 

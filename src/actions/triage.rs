@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::{ActionError, Actions, RevokeOutcome};
+use super::base::{ActionError, Actions};
+use super::revoke::RevokeOutcome;
 use crate::connectors::Connector;
 use crate::domain::{text, CredentialStatus, IssuerAnswer};
 use crate::store::StoreError;

@@ -10,7 +10,7 @@ use reqwest::header::HeaderMap;
 use serde::Deserialize;
 
 use super::http::{error_message, HttpClient};
-use super::{Capabilities, Connector, ConnectorError, HttpSettings, Page, Result};
+use super::connector::{Capabilities, Connector, ConnectorError, HttpSettings, Page, Result};
 use crate::config::IssuerConfig;
 use crate::domain::{
     parse_ts, text, Binding, Credential, CredentialKind, CredentialStatus, Grant, GrantStatus, IssuerAnswer, IssuerKind,
@@ -280,11 +280,11 @@ impl Connector for GithubOrg {
 
     /// GitHub approves a request exactly as asked: the actions refuse narrowing
     /// before this is called (`narrow` is false), so the justification is all we send.
-    fn approve<'a>(&'a self, decision: &'a super::Approval) -> BoxFuture<'a, Result<super::ApprovalAnswer>> {
+    fn approve<'a>(&'a self, decision: &'a super::connector::Approval) -> BoxFuture<'a, Result<super::connector::ApprovalAnswer>> {
         Box::pin(async move {
             let answer = self.review_request(&decision.external_id, true, &decision.justification).await?;
             // The token already exists (GitHub issued it with the request); it appears with the next sync.
-            Ok(super::ApprovalAnswer { answer, credential_external_id: None })
+            Ok(super::connector::ApprovalAnswer { answer, credential_external_id: None })
         })
     }
 

@@ -2,7 +2,7 @@
 use reqwest::{Client, Response};
 use serde::de::DeserializeOwned;
 
-use super::{ConnectorError, HttpSettings, Result};
+use super::connector::{ConnectorError, HttpSettings, Result};
 use crate::domain::text;
 
 /// Largest answer body accepted from an issuer.

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use tokio::sync::OnceCell;
 
 use super::http::HttpClient;
-use super::{Capabilities, Connector, ConnectorError, HttpSettings, Page, Result};
+use super::connector::{Capabilities, Connector, ConnectorError, HttpSettings, Page, Result};
 use crate::config::IssuerConfig;
 use crate::domain::{text, Credential, Introspection, IssuerAnswer, IssuerKind};
 

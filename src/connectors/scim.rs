@@ -4,7 +4,7 @@ use futures_util::future::BoxFuture;
 use serde::Deserialize;
 
 use super::http::HttpClient;
-use super::{Capabilities, Connector, ConnectorError, HttpSettings, Page, Result};
+use super::connector::{Capabilities, Connector, ConnectorError, HttpSettings, Page, Result};
 use crate::domain::{parse_ts, text, Credential, IssuerAnswer, IssuerKind, Owner, OwnerStatus};
 
 pub struct ScimDirectory {

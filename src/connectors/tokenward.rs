@@ -3,7 +3,7 @@
 use futures_util::future::BoxFuture;
 
 use super::http::HttpClient;
-use super::{Capabilities, Connector, ConnectorError, HttpSettings, Page, Result};
+use super::connector::{Capabilities, Connector, ConnectorError, HttpSettings, Page, Result};
 use crate::domain::{
     fmt_ts, parse_ts, text, Binding, ConsentEvent, Credential, CredentialChange, CredentialKind, CredentialStatus, Grant, GrantStatus, IssuerAnswer,
     IssuerKind, Owner, OwnerStatus, Task, Timestamp, UsageEvent,
@@ -86,7 +86,7 @@ impl Connector for ProtocolV1 {
         })
     }
 
-    fn approve<'a>(&'a self, d: &'a super::Approval) -> BoxFuture<'a, Result<super::ApprovalAnswer>> {
+    fn approve<'a>(&'a self, d: &'a super::connector::Approval) -> BoxFuture<'a, Result<super::connector::ApprovalAnswer>> {
         Box::pin(async move {
             let path = format!("/v1/grants/{}/approve", url_segment(&d.external_id));
             let body = protocol::ApproveRequest {
@@ -98,7 +98,7 @@ impl Connector for ProtocolV1 {
             };
             let (status, body) = self.http.send(self.http.client.post(self.http.url(&path)).json(&body)).await?;
             let parsed: Option<protocol::ApproveResponse> = serde_json::from_slice(&body).ok();
-            Ok(super::ApprovalAnswer {
+            Ok(super::connector::ApprovalAnswer {
                 credential_external_id: parsed.map(|p| text::clean(&p.credential_id, 200)),
                 answer: IssuerAnswer { status, body: text::clean(&String::from_utf8_lossy(&body), 1000) },
             })

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use tokio::sync::OnceCell;
 
 use super::http::HttpClient;
-use super::{Capabilities, Connector, ConnectorError, HttpSettings, Page, Result};
+use super::connector::{Capabilities, Connector, ConnectorError, HttpSettings, Page, Result};
 use crate::domain::{parse_ts, text, Binding, Credential, CredentialKind, CredentialStatus, IssuerAnswer, IssuerKind};
 
 pub struct VaultTokens {

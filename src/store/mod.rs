@@ -3,39 +3,18 @@
 //! behind this facade holds its own SQL and its own migrations. Today that is
 //! SQLite (`sqlite/`, a file path); a second backend (PostgreSQL) adds a variant
 //! to `Backend` and implements the same methods listed in `store_api!` below.
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::config::Thresholds;
 use crate::domain::{Credential, CredentialChange, Grant, GrantStatus, Owner, Timestamp};
 use crate::filter::Query;
 
+mod error;
 mod rows;
 mod sqlite;
 
+pub use error::{Result, StoreError};
 pub use rows::*;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("database: {0}")]
-    Db(#[from] sqlx::Error),
-    #[error("migration: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("cannot create {path}: {source}")]
-    Dir { path: PathBuf, source: std::io::Error },
-    #[error("no credential matches '{0}'")]
-    NotFound(String),
-    #[error("'{0}' matches several credentials: give more of the id")]
-    Ambiguous(String),
-    #[error("{0}")]
-    Conflict(String),
-    #[error("findings rule '{0}' has no query in this store")]
-    UnknownRule(String),
-}
-
-pub type Result<T> = std::result::Result<T, StoreError>;
-
-/// The hash an audit chain starts from.
-pub(crate) const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// The inventory, whichever backend holds it. Cheap to clone (a pool handle).
 #[derive(Clone)]

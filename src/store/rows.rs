@@ -1,7 +1,9 @@
 //! The store's read models: what its queries answer, the same whichever backend
 //! holds the inventory.
-use super::GENESIS;
 use crate::domain::{Grant, GrantStatus, Timestamp};
+
+/// The hash an audit chain starts from.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]

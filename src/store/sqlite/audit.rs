@@ -3,7 +3,8 @@ use sqlx::Row;
 
 use super::SqliteStore;
 use crate::domain::*;
-use crate::store::*;
+use crate::store::error::Result;
+use crate::store::rows::*;
 
 impl SqliteStore {
     pub async fn append_audit(&self, entry: &AuditDraft) -> Result<AuditEntry> {

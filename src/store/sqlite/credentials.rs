@@ -5,7 +5,8 @@ use super::filter::{sort_expr, to_sql};
 use super::{bind_filter, SqliteStore};
 use crate::filter::Query;
 use crate::domain::*;
-use crate::store::*;
+use crate::store::error::{Result, StoreError};
+use crate::store::rows::*;
 
 impl SqliteStore {
     /// One page of rows by keyset: never OFFSET, so any depth costs the same.

@@ -2,7 +2,7 @@
 //! `credentials c` with its values as binds, never spliced into the text.
 use crate::domain::{fmt_ts, OwnerStatus, Timestamp};
 use crate::filter::{Query, Term};
-use crate::store::SortColumn;
+use crate::store::rows::SortColumn;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum SqlValue {

@@ -7,7 +7,8 @@ use sqlx::{AssertSqlSafe, Row};
 use super::{SqliteStore, SqlValue};
 use crate::config::Thresholds;
 use crate::domain::*;
-use crate::store::*;
+use crate::store::error::{Result, StoreError};
+use crate::store::rows::*;
 
 /// One rule's query: a SELECT of (credential_id, owner, summary, evidence) with its binds.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,7 +4,8 @@ use sqlx::Row;
 use super::audit::append_audit;
 use super::{insert_consent, SqliteStore, TokenwardConsent};
 use crate::domain::*;
-use crate::store::*;
+use crate::store::error::{Result, StoreError};
+use crate::store::rows::*;
 
 impl SqliteStore {
     pub async fn grants(&self, status: Option<GrantStatus>, limit: i64) -> Result<Vec<Grant>> {

@@ -3,7 +3,7 @@ use sqlx::{QueryBuilder, Sqlite};
 
 use super::{SqliteStore, CHUNK};
 use crate::domain::*;
-use crate::store::*;
+use crate::store::error::Result;
 
 impl SqliteStore {
     /// Whole issuer pages of credentials in one transaction, with the run's

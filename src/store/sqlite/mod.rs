@@ -9,7 +9,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::Sqlite;
 
-use crate::store::{Result, StoreError};
+use crate::store::error::{Result, StoreError};
 
 mod audit;
 mod credentials;

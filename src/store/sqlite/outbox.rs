@@ -5,7 +5,8 @@ use sqlx::Row;
 use super::audit::append_audit;
 use super::{insert_consent, SqliteStore, TokenwardConsent};
 use crate::domain::*;
-use crate::store::*;
+use crate::store::error::Result;
+use crate::store::rows::*;
 
 impl SqliteStore {
     /// The issuer confirmed a revocation: mark it, add the consent event and the

@@ -5,7 +5,8 @@ use sqlx::Row;
 
 use super::SqliteStore;
 use crate::domain::*;
-use crate::store::*;
+use crate::store::error::Result;
+use crate::store::rows::*;
 
 impl SqliteStore {
     /// A page of owners after `after` (by id), optionally of one status, with their counts.

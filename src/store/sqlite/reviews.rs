@@ -7,7 +7,8 @@ use super::filter::to_sql;
 use super::SqliteStore;
 use crate::filter::Query;
 use crate::domain::*;
-use crate::store::*;
+use crate::store::error::{Result, StoreError};
+use crate::store::rows::*;
 
 fn item_from(r: &sqlx::sqlite::SqliteRow) -> ReviewItem {
     let json = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());

@@ -4,7 +4,8 @@ use sqlx::Row;
 
 use super::SqliteStore;
 use crate::domain::*;
-use crate::store::*;
+use crate::store::error::Result;
+use crate::store::rows::*;
 
 impl SqliteStore {
     pub async fn upsert_issuer(&self, name: &str, kind: &str, url: Option<&str>) -> Result<()> {

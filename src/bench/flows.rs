@@ -10,7 +10,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use crate::bench::percentile;
+use super::stats::percentile;
 use crate::reference::org::Org;
 use crate::store::Store;
 use crate::tui::app::{App, Effect, Mode, Msg, View};

@@ -1,6 +1,7 @@
 //! `tokenward bench`: the performance figures of the goals, measured in one run.
 //! Ingest through the store beside a raw SQLite baseline of the same rows;
 //! keyset page fetches at the top, middle and end; filters; one frame render.
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -12,6 +13,11 @@ use crate::domain::{fmt_ts, Credential};
 use crate::filter;
 use crate::reference::org::Org;
 use crate::store::{PageAnchor, PageRequest, Sort, SortColumn, Store};
+
+mod flows;
+mod stats;
+
+use stats::percentile;
 
 const PAGE: u64 = 1000;
 const ISSUER: &str = "bench";
@@ -30,8 +36,8 @@ pub struct BenchReport {
     pub filters: Vec<FilterFigure>,
     pub frame_ms_p50: f64,
     pub frame_ms_p95: f64,
-    pub approvals: crate::bench_tui::ApprovalFigures,
-    pub review: crate::bench_tui::ReviewFigures,
+    pub approvals: flows::ApprovalFigures,
+    pub review: flows::ReviewFigures,
     /// Every findings rule over the whole inventory, one transaction (goal: <= 10 s at 1M).
     pub findings_recompute_seconds: f64,
     /// The same again, with the findings already open (the usual case after a sync).
@@ -61,18 +67,6 @@ fn page_of(org: &Org, start: u64, end: u64) -> Result<Vec<Credential>> {
     (start..end).map(|i| map_credential(ISSUER, org.credential(i)).map_err(|e| eyre!("generated credential: {e}"))).collect()
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-pub(crate) fn percentile(samples: &mut [Duration], p: f64) -> f64 {
-    samples.sort();
-    if samples.is_empty() {
-        return 0.0;
-    }
-    let i = ((samples.len() as f64 - 1.0) * p).round() as usize;
-    ms(samples[i])
-}
 
 pub async fn run(n: u64, keep: Option<PathBuf>, json: bool) -> Result<()> {
     let dir = tempfile::tempdir()?;
@@ -174,9 +168,9 @@ pub async fn run(n: u64, keep: Option<PathBuf>, json: bool) -> Result<()> {
     let findings_rerun_seconds = t.elapsed().as_secs_f64();
     let (p50, p95) = frame_times(&store).await?;
     say("bench: clearing 20 grants through the TUI loop against the reference issuer".into());
-    let approvals = crate::bench_tui::approvals(20).await?;
+    let approvals = flows::approvals(20).await?;
     say("bench: walking a 50-item review campaign through the TUI loop against the reference issuer".into());
-    let review = crate::bench_tui::review(50).await?;
+    let review = flows::review(50).await?;
     let ingest_rate = n as f64 / ingest.as_secs_f64().max(1e-9);
     let baseline_rate = n as f64 / baseline.as_secs_f64().max(1e-9);
     let report = BenchReport {
@@ -244,8 +238,8 @@ fn baseline(org: &Org, n: u64, path: &std::path::Path) -> Result<Duration> {
     let mut conn = rusqlite::Connection::open(path)?;
     // The same pragmas as the store, so the ratio measures tokenward, not settings.
     conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-262144; PRAGMA mmap_size=8589934592; PRAGMA temp_store=memory; PRAGMA wal_autocheckpoint=65536;")?;
-    conn.execute_batch(include_str!("../migrations/sqlite/0001_inventory.sql"))?;
-    conn.execute_batch(include_str!("../migrations/sqlite/0002_findings_reviews_history.sql"))?;
+    conn.execute_batch(include_str!("../../migrations/sqlite/0001_inventory.sql"))?;
+    conn.execute_batch(include_str!("../../migrations/sqlite/0002_findings_reviews_history.sql"))?;
     let mut total = Duration::ZERO;
     let tx = conn.transaction()?;
     {

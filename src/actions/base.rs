@@ -1,0 +1,86 @@
+//! The `Actions` value every action is a method of (the store, the connectors,
+//! the operator, the policies), its errors, and the audit entries it writes.
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use crate::connectors::{Connector, ConnectorError};
+use crate::store::{AuditDraft, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    #[error("read-only mode: {0} is not allowed")]
+    ReadOnly(&'static str),
+    #[error("a reason is required")]
+    NoReason,
+    #[error("{0}")]
+    Input(String),
+    #[error("refused by policy: {0}")]
+    Policy(String),
+    #[error("someone else decided first (the issuer answered 409: {0}); the queue was refreshed")]
+    Conflict(String),
+    #[error("issuer '{0}' is not configured here, so it cannot be reached")]
+    NoConnector(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Issuer(ConnectorError),
+}
+
+#[derive(Clone)]
+pub struct Actions {
+    pub store: Store,
+    pub(super) connectors: HashMap<String, Arc<dyn Connector>>,
+    pub operator: String,
+    pub read_only: bool,
+    /// The policies, or why they could not be loaded (then every decision is refused).
+    pub(super) policy: Arc<Result<crate::policy::PolicyEngine, String>>,
+    pub(super) operators: Arc<std::collections::BTreeMap<String, crate::config::OperatorConfig>>,
+}
+
+impl Actions {
+    pub fn new(store: Store, connectors: &[Arc<dyn Connector>], operator: &str, read_only: bool) -> Self {
+        let connectors = connectors.iter().map(|c| (c.name().to_string(), c.clone())).collect();
+        // Embedded at build time and validated by a unit test; should they ever fail to load, decisions fail closed.
+        let policy = Arc::new(crate::policy::PolicyEngine::default_engine().map_err(|e| e.to_string()));
+        Actions { store, connectors, operator: operator.to_lowercase(), read_only, policy, operators: Arc::new(Default::default()) }
+    }
+
+    /// The organisation's policies and its operators' roles and groups.
+    pub fn with_governance(
+        mut self,
+        policy: crate::policy::PolicyEngine,
+        operators: std::collections::BTreeMap<String, crate::config::OperatorConfig>,
+    ) -> Self {
+        self.policy = Arc::new(Ok(policy));
+        self.operators = Arc::new(operators.into_iter().map(|(k, v)| (k.to_lowercase(), v)).collect());
+        self
+    }
+
+    /// A configured issuer's connector, for a sync started from the TUI.
+    pub fn connector_named(&self, issuer: &str) -> Option<Arc<dyn Connector>> {
+        self.connectors.get(issuer).cloned()
+    }
+
+    pub(super) fn connector(&self, issuer: &str) -> Result<&Arc<dyn Connector>, ActionError> {
+        self.connectors.get(issuer).ok_or_else(|| ActionError::NoConnector(issuer.to_string()))
+    }
+
+    /// The audit entry of an action this operator takes now.
+    pub(super) fn audit(&self, action: &str, target: String, detail: serde_json::Value) -> AuditDraft {
+        self.audit_at(Utc::now(), action, target, detail)
+    }
+
+    /// The audit entry of an action taken at `at` (when one moment is shared with the record).
+    pub(super) fn audit_at(&self, at: crate::domain::Timestamp, action: &str, target: String, detail: serde_json::Value) -> AuditDraft {
+        AuditDraft { at, actor: self.operator.clone(), action: action.into(), target, detail }
+    }
+
+    pub(super) fn issuer_error(&self, e: ConnectorError) -> ActionError {
+        match e {
+            ConnectorError::Rejected { status: 409, message, .. } => ActionError::Conflict(message),
+            other => ActionError::Issuer(other),
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! What can go wrong in the store, whichever backend holds it.
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot create {path}: {source}")]
+    Dir { path: PathBuf, source: std::io::Error },
+    #[error("no credential matches '{0}'")]
+    NotFound(String),
+    #[error("'{0}' matches several credentials: give more of the id")]
+    Ambiguous(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("findings rule '{0}' has no query in this store")]
+    UnknownRule(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
