@@ -13,7 +13,7 @@ pub struct CredentialDetail {
     /// Parent credentials, root first: (id, workload).
     pub lineage: Vec<(String, String)>,
     /// Open findings: (rule, severity, summary).
-    pub findings: Vec<(String, String, String)>,
+    pub findings: Vec<(String, crate::domain::Severity, String)>,
     pub audit: Vec<AuditEntry>,
 }
 

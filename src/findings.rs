@@ -2,7 +2,7 @@
 //! framework controls it maps to. The rules' SQL lives in each store backend;
 //! this module says which rules exist, what they mean, and runs them.
 use crate::config::Thresholds;
-use crate::domain::Timestamp;
+use crate::domain::{Severity, Timestamp};
 use crate::store::{RecomputeReport, RuleSpec, Store, StoreError};
 
 /// One rule: its id (as in `finding:ID` filters and `--rule`), severity, what it
@@ -10,7 +10,7 @@ use crate::store::{RecomputeReport, RuleSpec, Store, StoreError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Rule {
     pub id: &'static str,
-    pub severity: &'static str,
+    pub severity: Severity,
     pub fires_when: &'static str,
     pub frameworks: &'static [&'static str],
 }
@@ -18,68 +18,68 @@ pub struct Rule {
 pub const RULES: &[Rule] = &[
     Rule {
         id: "owner-offboarded",
-        severity: "high",
+        severity: Severity::High,
         fires_when: "active credential whose owner left",
         frameworks: &["OWASP NHI1", "NIST CSF PR.AA-01", "AI RMF Govern"],
     },
     Rule {
         id: "owner-missing",
-        severity: "medium",
+        severity: Severity::Medium,
         fires_when: "no owner, or owner unknown to the directory",
         frameworks: &["OWASP NHI1", "NIST CSF PR.AA-01", "AI RMF Govern"],
     },
     Rule {
         id: "stale-unused",
-        severity: "low",
+        severity: Severity::Low,
         fires_when: "unused for longer than the stale window",
         frameworks: &["OWASP NHI7", "NIST CSF PR.AA-05", "AI RMF Manage"],
     },
     Rule {
         id: "long-lived",
-        severity: "medium",
+        severity: Severity::Medium,
         fires_when: "lifetime longer than the maximum for its scope class",
         frameworks: &["OWASP NHI7", "NIST CSF PR.AA-05", "AI RMF Manage"],
     },
-    Rule { id: "no-expiry", severity: "medium", fires_when: "never expires", frameworks: &["OWASP NHI7", "NIST CSF PR.AA-05", "AI RMF Manage"] },
+    Rule { id: "no-expiry", severity: Severity::Medium, fires_when: "never expires", frameworks: &["OWASP NHI7", "NIST CSF PR.AA-05", "AI RMF Manage"] },
     Rule {
         id: "bearer-sensitive",
-        severity: "high",
+        severity: Severity::High,
         fires_when: "sensitive or admin scope on an unbound (bearer) token",
         frameworks: &["OWASP NHI4", "NIST CSF PR.AA-03", "AI RMF Manage"],
     },
     Rule {
         id: "shared-across-workloads",
-        severity: "high",
+        severity: Severity::High,
         fires_when: "one credential used by several workloads or origins (forwarding, replay, reuse)",
         frameworks: &["OWASP NHI9", "OWASP NHI2", "NIST CSF PR.AA-03", "AI RMF Measure"],
     },
     Rule {
         id: "used-after-task",
-        severity: "high",
+        severity: Severity::High,
         fires_when: "used after its task ended",
         frameworks: &["OWASP agentic: privilege misuse", "NIST CSF PR.AA-05", "AI RMF Measure"],
     },
     Rule {
         id: "scope-beyond-consent",
-        severity: "high",
+        severity: Severity::High,
         fires_when: "holds scopes that no consent event granted",
         frameworks: &["OWASP NHI5", "NIST CSF PR.AA-05", "AI RMF Govern"],
     },
     Rule {
         id: "silent-renewal",
-        severity: "medium",
+        severity: Severity::Medium,
         fires_when: "renewed repeatedly with no fresh consent",
         frameworks: &["OWASP NHI7", "NIST CSF PR.AA-05", "AI RMF Govern"],
     },
     Rule {
         id: "no-consent-trail",
-        severity: "low",
+        severity: Severity::Low,
         fires_when: "agent credential with no consent record",
         frameworks: &["NIST CSF PR.AA-05", "AI RMF Govern"],
     },
     Rule {
         id: "human-use",
-        severity: "medium",
+        severity: Severity::Medium,
         fires_when: "agent credential used interactively by a person",
         frameworks: &["OWASP NHI10", "NIST CSF PR.AA-01", "AI RMF Govern"],
     },
@@ -98,16 +98,6 @@ pub async fn recompute(store: &Store, t: &Thresholds, now: Timestamp) -> Result<
         .map(|(r, f)| RuleSpec { rule: r.id, severity: r.severity, frameworks: f })
         .collect();
     store.recompute_findings(specs, t, now).await
-}
-
-/// Severities, most urgent first.
-pub fn severity_rank(s: &str) -> u8 {
-    match s {
-        "critical" => 0,
-        "high" => 1,
-        "medium" => 2,
-        _ => 3,
-    }
 }
 
 #[cfg(test)]

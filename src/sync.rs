@@ -158,7 +158,7 @@ async fn run(
 ) -> Result<(), SyncError> {
     let name = connector.name();
     let caps = connector.capabilities();
-    store.upsert_issuer(name, connector.kind().as_str(), None).await?;
+    store.upsert_issuer(name, connector.kind(), None).await?;
     let run = store.begin_sync_run(name, Utc::now()).await?;
     report.run_id = run.id;
     report.resumed = run.resume_cursor.is_some();

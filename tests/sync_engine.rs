@@ -125,7 +125,7 @@ async fn one_failing_issuer_never_stops_the_others() {
     assert!(reports[1].grants > 0);
     assert_eq!(count(&store, "issuer:good").await, 120);
     let issuers = store.issuer_summaries().await.expect("summaries");
-    assert_eq!(issuers.iter().map(|i| i.last_run.as_ref().map(|r| r.status.clone())).collect::<Vec<_>>(), vec![Some("failed".into()), Some("ok".into())]);
+    assert_eq!(issuers.iter().map(|i| i.last_run.as_ref().map(|r| r.status.to_string())).collect::<Vec<_>>(), vec![Some("failed".into()), Some("ok".into())]);
 }
 
 #[tokio::test]

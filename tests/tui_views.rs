@@ -192,7 +192,7 @@ async fn filter_errors_show_inline_and_valid_filters_apply() {
     let fx = app.update(code(KeyCode::Enter));
     settle(&mut app, &store, fx).await;
     assert!(!app.credentials.window.rows.is_empty());
-    assert!(app.credentials.window.rows.iter().all(|r| r.binding == "dpop"));
+    assert!(app.credentials.window.rows.iter().all(|r| r.binding.as_str() == "dpop"));
     let fx = app.update(code(KeyCode::Esc));
     settle(&mut app, &store, fx).await;
     assert!(app.credentials.query.is_empty());
@@ -485,7 +485,8 @@ fn type_text(app: &mut App, s: &str) {
 
 #[tokio::test]
 async fn findings_owners_blast_radius_and_review_views() {
-    use tokenward::tui::forms::{bulk::BulkStage, review::ReviewKind};
+    use tokenward::domain::ReviewDecisionKind;
+    use tokenward::tui::forms::bulk::BulkStage;
     let store = common::seeded_store(400).await;
     tokenward::findings::recompute(&store, &Default::default(), common::fixed_now()).await.expect("findings");
     let mut app = app_on(&store, 150, 30).await;
@@ -494,7 +495,7 @@ async fn findings_owners_blast_radius_and_review_views() {
     let fx = app.run_command("findings");
     settle(&mut app, &store, fx).await;
     assert!(!app.findings.counts.is_empty());
-    assert_eq!(app.findings.counts[0].severity, "high");
+    assert_eq!(app.findings.counts[0].severity.as_str(), "high");
     // How long the recompute took varies from run to run; the snapshot pins it.
     if let Some(run) = &mut app.findings.last_run {
         run.1 = 12;
@@ -511,7 +512,7 @@ async fn findings_owners_blast_radius_and_review_views() {
     settle(&mut app, &store, fx).await;
     let fx = app.update(key('f'));
     settle(&mut app, &store, fx).await;
-    assert!(!app.owners.rows.is_empty() && app.owners.rows.iter().all(|o| o.status == "offboarded"));
+    assert!(!app.owners.rows.is_empty() && app.owners.rows.iter().all(|o| o.status.as_str() == "offboarded"));
     let with_live = app.owners.rows.iter().position(|o| o.active > 0).expect("a leaver with live credentials");
     for _ in 0..with_live {
         app.update(key('j'));
@@ -552,7 +553,7 @@ async fn findings_owners_blast_radius_and_review_views() {
     // `c` reduces scopes: the form offers the scopes held, the reviewer removes one and gives a reason.
     app.update(key('c'));
     let Mode::Review(form) = &app.mode else { panic!("review form") };
-    assert_eq!(form.kind, ReviewKind::Reduce);
+    assert_eq!(form.kind, ReviewDecisionKind::Reduce);
     let held = form.param.lines().join(" ");
     assert!(held.contains("admin:org"), "{held}");
     let item = form.item.id;
@@ -577,11 +578,11 @@ async fn a_late_owners_page_of_an_older_filter_is_dropped() {
     let first = app.run_command("owners");
     assert_eq!(first, vec![Effect::LoadOwners { status: None, after: None }]);
     let fx = app.update(key('f'));
-    assert_eq!(fx, vec![Effect::LoadOwners { status: Some("offboarded".into()), after: None }]);
+    assert_eq!(fx, vec![Effect::LoadOwners { status: Some(tokenward::domain::OwnerStatus::Offboarded), after: None }]);
     // The reply to the first request arrives after the filter changed: it must not show.
     let everyone = store.owners_page(None, None, 200).await.expect("owners");
     app.update(Msg::Owners { status: None, after: None, rows: Ok(everyone) });
     assert!(app.owners.rows.is_empty());
     settle(&mut app, &store, fx).await;
-    assert!(!app.owners.rows.is_empty() && app.owners.rows.iter().all(|o| o.status == "offboarded"));
+    assert!(!app.owners.rows.is_empty() && app.owners.rows.iter().all(|o| o.status.as_str() == "offboarded"));
 }

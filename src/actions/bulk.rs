@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use super::base::{ActionError, Actions};
 use super::revoke::{RevokeOutcome, RevokeStatus};
 use crate::domain::text;
-use crate::store::BlastRadius;
+use crate::domain::BlastRadius;
 
 /// How far a bulk revoke has got, for a progress display.
 #[derive(Debug, Clone, PartialEq, Serialize)]

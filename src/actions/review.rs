@@ -6,8 +6,9 @@ use serde::Serialize;
 
 use super::base::{ActionError, Actions};
 use super::revoke::RevokeStatus;
-use crate::domain::{fmt_ts, text};
-use crate::store::{Campaign, ReviewItem, ReviewRecord};
+use crate::domain::{fmt_ts, text, OwnerStatus, ReviewDecisionKind};
+use crate::domain::{Campaign, ReviewItem};
+use crate::store::ReviewRecord;
 
 /// What a reviewer decides on one item.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,13 +21,13 @@ pub enum ReviewDecision {
 }
 
 impl ReviewDecision {
-    pub fn name(&self) -> &'static str {
+    pub fn kind(&self) -> ReviewDecisionKind {
         match self {
-            ReviewDecision::Keep => "keep",
-            ReviewDecision::Revoke => "revoke",
-            ReviewDecision::Reassign { .. } => "reassign",
-            ReviewDecision::Shorten { .. } => "shorten",
-            ReviewDecision::Reduce { .. } => "reduce",
+            ReviewDecision::Keep => ReviewDecisionKind::Keep,
+            ReviewDecision::Revoke => ReviewDecisionKind::Revoke,
+            ReviewDecision::Reassign { .. } => ReviewDecisionKind::Reassign,
+            ReviewDecision::Shorten { .. } => ReviewDecisionKind::Shorten,
+            ReviewDecision::Reduce { .. } => ReviewDecisionKind::Reduce,
         }
     }
 }
@@ -35,7 +36,7 @@ impl ReviewDecision {
 pub struct ReviewOutcome {
     pub item: i64,
     pub credential_id: String,
-    pub decision: String,
+    pub decision: ReviewDecisionKind,
     pub issuer_answer: Option<String>,
     pub audit_seq: i64,
 }
@@ -140,10 +141,10 @@ impl Actions {
         };
         detail["reason"] = reason.clone().into();
         detail["issuer_answer"] = answer.clone().into();
-        let entry = self.audit_at(now, &format!("review.{}", decision.name()), format!("review-item:{item_id}"), detail.clone());
-        let record = ReviewRecord { decision: decision.name(), decider: &self.operator, at: now, reason: &reason, detail, issuer_answer: answer.clone() };
+        let entry = self.audit_at(now, &format!("review.{}", decision.kind()), format!("review-item:{item_id}"), detail.clone());
+        let record = ReviewRecord { decision: decision.kind(), decider: &self.operator, at: now, reason: &reason, detail, issuer_answer: answer.clone() };
         let written = self.store.record_review_decision(item_id, &record, &entry).await?;
-        Ok(ReviewOutcome { item: item_id, credential_id: cred.id, decision: decision.name().into(), issuer_answer: answer, audit_seq: written.seq })
+        Ok(ReviewOutcome { item: item_id, credential_id: cred.id, decision: decision.kind(), issuer_answer: answer, audit_seq: written.seq })
     }
 
     /// Every item of a campaign with its decision, and the audit head at export time.
@@ -165,17 +166,17 @@ impl ReviewEvidence {
 
     fn row(i: &ReviewItem) -> Vec<String> {
         // One line per record: the snapshot's multi-line fields (findings) join with "; ".
-        let s = |k: &str| i.field(k).replace('\n', "; ");
+        let snap = &i.snapshot;
         vec![
             i.id.to_string(),
             i.credential_id.clone(),
-            s("issuer"),
-            s("external_id"),
-            s("owner"),
-            s("owner_status"),
-            s("scopes"),
-            s("findings"),
-            i.decision.clone().unwrap_or_else(|| "undecided".into()),
+            snap.issuer.clone(),
+            snap.external_id.clone(),
+            snap.owner.clone(),
+            OwnerStatus::or_none(snap.owner_status).into(),
+            snap.scopes.join(" "),
+            snap.findings.as_deref().unwrap_or("").replace('\n', "; "),
+            i.decision.map_or("undecided", ReviewDecisionKind::as_str).into(),
             i.decided_by.clone().unwrap_or_default(),
             i.decided_at.clone().unwrap_or_default(),
             i.reason.clone().unwrap_or_default(),

@@ -68,7 +68,7 @@ impl Rig {
         let connector: std::sync::Arc<dyn crate::connectors::Connector> = std::sync::Arc::from(crate::connectors::build(&cfg)?);
         let dir = tempfile::tempdir()?;
         let store = Store::open(&dir.path().join("flows.db")).await?;
-        store.upsert_issuer("broker", "tokenward", Some(&issuer.url())).await?;
+        store.upsert_issuer("broker", crate::domain::IssuerKind::Tokenward, Some(&issuer.url())).await?;
         let report = crate::sync::sync_issuer(&store, connector.as_ref(), None).await;
         if let Some(e) = report.error {
             return Err(eyre!("bench sync of the reference issuer failed: {e}"));
@@ -201,7 +201,7 @@ pub async fn review(count: usize) -> Result<ReviewFigures> {
             rig.press(KeyCode::Char('n'));
         }
         let Some(item) = rig.app.review.items.get(rig.app.review.selected).cloned() else { break };
-        let findings = item.field("findings");
+        let findings = item.snapshot.findings.clone().unwrap_or_default();
         let revoke = ["owner-offboarded", "owner-missing", "stale-unused", "used-after-task"].iter().any(|r| findings.contains(r));
         let (key, reason) = if revoke { ('r', "nobody answers for it") } else { ('y', "owner confirmed it is still needed") };
         rig.press(KeyCode::Char(key));

@@ -81,7 +81,7 @@ pub async fn run(n: u64, keep: Option<PathBuf>, json: bool) -> Result<()> {
 
     say(format!("bench: generating and ingesting {n} credentials into {}", db_path.display()));
     let store = Store::open(&db_path).await?;
-    store.upsert_issuer(ISSUER, "tokenward", None).await?;
+    store.upsert_issuer(ISSUER, crate::domain::IssuerKind::Tokenward, None).await?;
     let owners: Vec<_> = org
         .owners()
         .into_iter()

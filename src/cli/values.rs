@@ -3,7 +3,7 @@
 use clap::builder::PossibleValue;
 use clap::ValueEnum;
 
-use crate::domain::{Binding, GrantStatus, OwnerStatus};
+use crate::domain::{Binding, GrantStatus, OwnerStatus, ReviewDecisionKind};
 use crate::store::SortColumn;
 
 macro_rules! value_enum_by_name {
@@ -19,7 +19,7 @@ macro_rules! value_enum_by_name {
     )+};
 }
 
-value_enum_by_name!(Binding, GrantStatus, OwnerStatus);
+value_enum_by_name!(Binding, GrantStatus, OwnerStatus, ReviewDecisionKind);
 
 impl ValueEnum for SortColumn {
     fn value_variants<'a>() -> &'a [Self] {

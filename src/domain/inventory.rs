@@ -1,4 +1,5 @@
-//! Plain types of the inventory. No I/O here.
+//! The inventory's plain types: credentials, owners, grants, and the one
+//! time format of the store.
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -20,25 +21,11 @@ pub fn fingerprint(secret: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(secret)))
 }
 
-macro_rules! string_enum {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        pub enum $name { $($(#[$vm])* #[serde(rename = $text)] $variant),+ }
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $text),+ } }
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $($text => Some($name::$variant),)+ _ => None }
-            }
-        }
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(self.as_str()) }
-        }
-    };
-}
-
-string_enum!(CredentialKind {
+string_enum!(
+    /// An unknown kind reads as an access token.
+    #[derive(Default)]
+    CredentialKind {
+    #[default]
     AccessToken => "access_token",
     RefreshToken => "refresh_token",
     ApiKey => "api_key",
@@ -49,7 +36,9 @@ string_enum!(CredentialKind {
 
 string_enum!(
     /// How a credential is tied to its holder: a bearer token works for anyone who has it.
+    #[derive(Default)]
     Binding {
+    #[default]
     Bearer => "bearer",
     Dpop => "dpop",
     Mtls => "mtls",
@@ -57,7 +46,9 @@ string_enum!(
 
 string_enum!(
     /// `gone` means the issuer no longer lists it; the row stays for history.
+    #[derive(Default)]
     CredentialStatus {
+    #[default]
     Active => "active",
     Expired => "expired",
     Revoked => "revoked",
@@ -68,6 +59,21 @@ string_enum!(OwnerStatus {
     Active => "active",
     Offboarded => "offboarded",
     Unknown => "unknown",
+});
+
+impl OwnerStatus {
+    /// How a credential's owner status reads: `none` when it has no owner.
+    pub fn or_none(status: Option<OwnerStatus>) -> &'static str {
+        status.map_or("none", OwnerStatus::as_str)
+    }
+}
+
+string_enum!(
+    /// How a sync run stands: still going (or killed part-way), done, or stopped by an error.
+    SyncStatus {
+    Running => "running",
+    Ok => "ok",
+    Failed => "failed",
 });
 
 string_enum!(GrantStatus {
@@ -215,45 +221,9 @@ pub fn parse_moment(s: &str) -> Option<Timestamp> {
     parse_ts(s).or_else(|| parse_ts(&format!("{}T00:00:00Z", s.trim())))
 }
 
-pub mod text {
-    /// Longest string kept from an issuer field.
-    pub const MAX_FIELD: usize = 512;
-
-    /// Strip control characters (C0, DEL, C1, which carry terminal escape
-    /// sequences) and bidi overrides, and cap the length. Every issuer string
-    /// passes through here before the store, so nothing hostile reaches a terminal.
-    pub fn clean(s: &str, max_chars: usize) -> String {
-        let mut out = String::with_capacity(s.len().min(max_chars));
-        for (n, ch) in s.chars().filter(|c| !is_hostile(*c)).enumerate() {
-            if n >= max_chars {
-                out.push('…');
-                break;
-            }
-            out.push(ch);
-        }
-        out
-    }
-
-    pub fn clean_field(s: &str) -> String {
-        clean(s, MAX_FIELD)
-    }
-
-    fn is_hostile(c: char) -> bool {
-        c.is_control()
-            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn clean_strips_escape_sequences_and_caps() {
-        assert_eq!(text::clean("a\x1b[31mred\x07\u{202E}b", 100), "a[31mredb");
-        assert_eq!(text::clean("abcdef", 3), "abc…");
-        assert_eq!(text::clean("\u{9b}2J", 10), "2J");
-    }
 
     #[test]
     fn fingerprint_is_sha256_hex() {

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::config::Thresholds;
-use crate::domain::{Credential, CredentialChange, Grant, GrantStatus, Owner, Timestamp};
+use crate::domain::{BlastRadius, Campaign, Credential, CredentialChange, Grant, GrantStatus, IssuerKind, Owner, OwnerStatus, ReviewItem, Severity, Timestamp};
 use crate::filter::Query;
 
 mod error;
@@ -94,7 +94,7 @@ store_api! {
     fn parent_external_to_local(&self, issuer: &str, external: &str) -> Result<Option<String>>;
     /// The person who owns most credentials of a workload: its accountable owner.
     fn workload_owner(&self, workload: &str) -> Result<Option<String>>;
-    fn open_findings_for(&self, credential_id: &str) -> Result<Vec<(String, String, String)>>;
+    fn open_findings_for(&self, credential_id: &str) -> Result<Vec<(String, Severity, String)>>;
     // findings
     /// Runs every rule: first a read phase on one connection that only writes its
     /// temporary tables (the fact tables, then what each rule fires on), so syncs and
@@ -137,7 +137,7 @@ store_api! {
     fn note_outbox_failure(&self, id: i64, error: &str, retry_at: Timestamp) -> Result<()>;
     // people
     /// A page of owners after `after` (by id), optionally of one status, with their counts.
-    fn owners_page(&self, status: Option<&str>, after: Option<&str>, limit: i64) -> Result<Vec<OwnerRow>>;
+    fn owners_page(&self, status: Option<OwnerStatus>, after: Option<&str>, limit: i64) -> Result<Vec<OwnerRow>>;
     /// Everything one person holds: credentials they own, credentials exchanged
     /// from those (parent links, any depth) or naming them in an act chain, and
     /// grants they asked for that are still pending.
@@ -165,7 +165,7 @@ store_api! {
     /// local row follows the issuer's answer until the next sync confirms it.
     fn record_credential_change(&self, id: &str, change: &CredentialChange, at: Timestamp) -> Result<()>;
     // sync runs
-    fn upsert_issuer(&self, name: &str, kind: &str, url: Option<&str>) -> Result<()>;
+    fn upsert_issuer(&self, name: &str, kind: IssuerKind, url: Option<&str>) -> Result<()>;
     /// Starts a sync run, or resumes the issuer's latest run if it stopped
     /// part-way (killed: still `running`; or failed) after committing a page.
     fn begin_sync_run(&self, issuer: &str, now: Timestamp) -> Result<SyncRunStart>;

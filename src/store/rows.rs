@@ -1,6 +1,6 @@
 //! The store's read models: what its queries answer, the same whichever backend
 //! holds the inventory.
-use crate::domain::{Grant, GrantStatus, Timestamp};
+use crate::domain::{Binding, CredentialKind, CredentialStatus, GrantStatus, IssuerKind, OwnerStatus, ReviewDecisionKind, Severity, SyncStatus, Timestamp};
 
 /// The hash an audit chain starts from.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -89,18 +89,18 @@ pub struct PageRequest {
 pub struct CredentialRow {
     pub id: String,
     pub issuer: String,
-    pub kind: String,
+    pub kind: CredentialKind,
     pub owner: String,
-    /// active | offboarded | unknown | none
-    pub owner_status: String,
+    /// None: the credential has no owner (shown as `none`).
+    pub owner_status: Option<OwnerStatus>,
     pub workload: String,
-    pub scopes: String,
-    pub binding: String,
+    pub scopes: Vec<String>,
+    pub binding: Binding,
     pub expires_at: Option<Timestamp>,
     pub last_used_at: Option<Timestamp>,
-    pub status: String,
+    pub status: CredentialStatus,
     pub key: Key,
-    pub audience: String,
+    pub audience: Vec<String>,
     pub issued_at: Option<Timestamp>,
     pub task_id: Option<String>,
 }
@@ -120,7 +120,7 @@ pub struct SyncRun {
     pub issuer: String,
     pub started_at: String,
     pub finished_at: Option<String>,
-    pub status: String,
+    pub status: SyncStatus,
     pub pages: i64,
     pub items: i64,
     pub error: Option<String>,
@@ -129,7 +129,7 @@ pub struct SyncRun {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct IssuerSummary {
     pub name: String,
-    pub kind: String,
+    pub kind: IssuerKind,
     pub url: Option<String>,
     pub credentials: i64,
     pub last_run: Option<SyncRun>,
@@ -193,18 +193,13 @@ pub struct OutboxItem {
     pub last_error: Option<String>,
 }
 
-/// A space-separated list as stored, split into its items.
-pub fn split(s: &str) -> Vec<String> {
-    s.split_whitespace().map(str::to_string).collect()
-}
-
 /// One person in the owners view.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct OwnerRow {
     pub id: String,
     pub name: Option<String>,
     pub team: Option<String>,
-    pub status: String,
+    pub status: OwnerStatus,
     pub offboarded_at: Option<String>,
     pub source: Option<String>,
     /// Credentials they own that are still active.
@@ -212,46 +207,13 @@ pub struct OwnerRow {
     pub total: i64,
 }
 
-/// A credential in someone's blast radius and why it is there.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct BlastItem {
-    pub credential_id: String,
-    pub issuer: String,
-    pub external_id: String,
-    pub kind: String,
-    pub owner: String,
-    pub workload: String,
-    pub scopes: String,
-    pub status: String,
-    /// owned | delegated (exchanged from one of theirs, or they are in its act chain)
-    pub relation: String,
-    /// For a delegated credential: the credential it descends from.
-    pub via: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct BlastRadius {
-    pub owner: String,
-    pub status: Option<String>,
-    /// Live credentials (active) first; revoked/expired/gone ones are listed for the record.
-    pub credentials: Vec<BlastItem>,
-    pub pending_grants: Vec<Grant>,
-    /// More than BLAST_CAP credentials: only the first BLAST_CAP are listed (and revoked by one run).
-    pub truncated: bool,
-}
-
-impl BlastRadius {
-    /// What a bulk revoke would revoke: the active credentials, owned or delegated.
-    pub fn revocable(&self) -> impl Iterator<Item = &BlastItem> {
-        self.credentials.iter().filter(|c| c.status == "active")
-    }
-}
-
 /// Credentials expiring within a window, grouped by owner.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ExpiringGroup {
     pub owner: String,
-    pub owner_status: String,
+    /// `none` when the credentials have no owner.
+    #[serde(with = "crate::domain::wire::owner_status")]
+    pub owner_status: Option<OwnerStatus>,
     pub credentials: i64,
     pub soonest: String,
     pub workloads: String,
@@ -265,12 +227,13 @@ pub struct HeldRow {
     pub external_id: String,
     pub owner: String,
     pub workload: String,
-    pub kind: String,
+    pub kind: CredentialKind,
     /// The scopes it held then.
-    pub scopes: String,
+    #[serde(with = "crate::domain::wire::spaced")]
+    pub scopes: Vec<String>,
     pub issued_at: Option<String>,
     pub expires_at: Option<String>,
-    pub status_now: String,
+    pub status_now: CredentialStatus,
 }
 
 /// Most blast-radius rows shown or revoked at once: a person with more is reported, not truncated silently.
@@ -302,7 +265,7 @@ pub struct RecomputeReport {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FindingRow {
     pub rule: String,
-    pub severity: String,
+    pub severity: Severity,
     pub credential_id: String,
     pub owner: Option<String>,
     pub summary: String,
@@ -319,58 +282,23 @@ pub struct FindingRow {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FindingCount {
     pub rule: String,
-    pub severity: String,
+    pub severity: Severity,
     pub open: i64,
 }
 
 /// A rule as the engine hands it to the store; each backend holds the rule's SQL.
 pub struct RuleSpec<'a> {
     pub rule: &'a str,
-    pub severity: &'a str,
+    pub severity: Severity,
     pub frameworks: &'a str,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Campaign {
-    pub id: i64,
-    pub name: String,
-    pub filter: Option<String>,
-    pub created_by: String,
-    pub created_at: String,
-    pub items: i64,
-    pub decided: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct ReviewItem {
-    pub id: i64,
-    pub campaign_id: i64,
-    pub credential_id: String,
-    /// The credential as it stood when the campaign started (JSON object).
-    pub snapshot: serde_json::Value,
-    pub decision: Option<String>,
-    pub decided_by: Option<String>,
-    pub decided_at: Option<String>,
-    pub reason: Option<String>,
-    /// The decision's parameters (new owner, TTL, scopes kept), JSON.
-    pub detail: Option<serde_json::Value>,
-    pub issuer_answer: Option<String>,
 }
 
 /// A decision as it is recorded.
 pub struct ReviewRecord<'a> {
-    pub decision: &'a str,
+    pub decision: ReviewDecisionKind,
     pub decider: &'a str,
     pub at: Timestamp,
     pub reason: &'a str,
     pub detail: serde_json::Value,
     pub issuer_answer: Option<String>,
 }
-
-impl ReviewItem {
-    /// A text field of the snapshot ('' when absent).
-    pub fn field(&self, key: &str) -> &str {
-        self.snapshot.get(key).and_then(|v| v.as_str()).unwrap_or("")
-    }
-}
-

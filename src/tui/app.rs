@@ -354,7 +354,7 @@ impl App {
             Mode::Review(mut form) => {
                 let reply = form.on_key(&key, keys);
                 if matches!(reply, FormReply::Submit(_)) {
-                    self.review.last_reasons.insert(form.kind.name(), form.reason());
+                    self.review.last_reasons.insert(form.kind, form.reason());
                 }
                 self.keep_form(reply, Mode::Review(form))
             }

@@ -83,7 +83,7 @@ fn draw_status(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             .and_then(crate::domain::parse_ts)
             .map(|t| format!("synced {}", relative(&t, app.now)))
             .unwrap_or_else(|| "never synced".into());
-        let failed = i.last_run.as_ref().is_some_and(|r| r.status == "failed");
+        let failed = i.last_run.as_ref().is_some_and(|r| r.status == crate::domain::SyncStatus::Failed);
         parts.push(format!("{} {when}{}", safe(&i.name, 30), if failed { " (FAILED)" } else { "" }));
     }
     parts.push(format!("operator {}", safe(&app.operator, 40)));

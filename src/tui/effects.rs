@@ -104,7 +104,7 @@ pub async fn execute(effect: Effect, env: &Env, progress: &mpsc::Sender<Msg>) ->
         }
         Effect::RecomputeFindings => vec![Msg::Recomputed(crate::findings::recompute(store, &env.thresholds, (env.clock)()).await.map_err(|e| err(&e)))],
         Effect::LoadOwners { status, after } => {
-            let rows = store.owners_page(status.as_deref(), after.as_deref(), OWNERS_PAGE).await.map_err(|e| err(&e));
+            let rows = store.owners_page(status, after.as_deref(), OWNERS_PAGE).await.map_err(|e| err(&e));
             vec![Msg::Owners { status, after, rows }]
         }
         Effect::LoadBlast { owner } => vec![Msg::Blast(store.blast_radius(&owner).await.map(Box::new).map_err(|e| err(&e)))],

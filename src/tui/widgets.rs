@@ -9,7 +9,7 @@ use ratatui::Frame;
 use super::keymap::{Action, Keymap};
 use super::theme::Theme;
 use crate::detail::relative;
-use crate::domain::{parse_ts, text, Timestamp};
+use crate::domain::{parse_ts, text, CredentialStatus, Severity, Timestamp};
 
 /// What a view draws with: read-only, so drawing never changes state.
 pub struct Ctx<'a> {
@@ -99,20 +99,19 @@ pub fn thousands(n: i64) -> String {
     if n < 0 { format!("-{out}") } else { out }
 }
 
-pub fn status_style(status: &str, theme: &Theme) -> Style {
+pub fn status_style(status: CredentialStatus, theme: &Theme) -> Style {
     match status {
-        "active" => theme.ok,
-        "revoked" => theme.danger,
-        "gone" | "expired" => theme.muted,
-        _ => theme.text,
+        CredentialStatus::Active => theme.ok,
+        CredentialStatus::Revoked => theme.danger,
+        CredentialStatus::Gone | CredentialStatus::Expired => theme.muted,
     }
 }
 
-pub fn severity_style(s: &str, theme: &Theme) -> Style {
+pub fn severity_style(s: Severity, theme: &Theme) -> Style {
     match s {
-        "critical" | "high" => theme.danger,
-        "medium" => theme.warning,
-        _ => theme.info,
+        Severity::Critical | Severity::High => theme.danger,
+        Severity::Medium => theme.warning,
+        Severity::Low => theme.info,
     }
 }
 

@@ -17,7 +17,7 @@ pub fn fixed_now() -> Timestamp {
 pub async fn seeded_store(n: u64) -> Store {
     let store = Store::open_in_memory().await.expect("in-memory store");
     let org = Org::new(n, 42, fixed_now());
-    store.upsert_issuer("acme-broker", "tokenward", None).await.expect("issuer");
+    store.upsert_issuer("acme-broker", tokenward::domain::IssuerKind::Tokenward, None).await.expect("issuer");
     let run = store.begin_sync_run("acme-broker", fixed_now()).await.expect("run");
     let owners: Vec<_> = org
         .owners()

@@ -6,7 +6,7 @@ use color_eyre::eyre::{eyre, Result};
 
 use crate::cli::output::{csv_writer, write_csv_row, write_table};
 use crate::context::{Context, Format};
-use crate::domain::fmt_ts;
+use crate::domain::{fmt_ts, OwnerStatus};
 use crate::filter;
 use crate::store::{CredentialRow, PageAnchor, PageRequest, Sort, SortColumn};
 
@@ -119,10 +119,10 @@ fn credential_json(r: &CredentialRow) -> serde_json::Value {
     serde_json::json!({
         "id": r.id, "issuer": r.issuer, "kind": r.kind,
         "owner": if r.owner.is_empty() { None } else { Some(&r.owner) },
-        "owner_status": r.owner_status,
+        "owner_status": OwnerStatus::or_none(r.owner_status),
         "workload": if r.workload.is_empty() { None } else { Some(&r.workload) },
-        "scopes": crate::store::split(&r.scopes),
-        "audience": crate::store::split(&r.audience),
+        "scopes": r.scopes,
+        "audience": r.audience,
         "binding": r.binding,
         "issued_at": r.issued_at.as_ref().map(fmt_ts),
         "expires_at": r.expires_at.as_ref().map(fmt_ts),
@@ -133,21 +133,21 @@ fn credential_json(r: &CredentialRow) -> serde_json::Value {
 }
 
 fn row_fields(r: &CredentialRow) -> Vec<String> {
-    let owner = match r.owner_status.as_str() {
-        "offboarded" => format!("{} (offboarded)", r.owner),
-        "none" => "-".into(),
-        _ => r.owner.clone(),
+    let owner = match r.owner_status {
+        Some(OwnerStatus::Offboarded) => format!("{} (offboarded)", r.owner),
+        None => "-".into(),
+        Some(_) => r.owner.clone(),
     };
     vec![
         r.id.clone(),
         r.issuer.clone(),
-        r.kind.clone(),
+        r.kind.to_string(),
         owner,
         r.workload.clone(),
-        r.scopes.clone(),
-        r.binding.clone(),
+        r.scopes.join(" "),
+        r.binding.to_string(),
         r.expires_at.as_ref().map(fmt_ts).unwrap_or_else(|| "never".into()),
         r.last_used_at.as_ref().map(fmt_ts).unwrap_or_else(|| "never".into()),
-        r.status.clone(),
+        r.status.to_string(),
     ]
 }

@@ -58,7 +58,7 @@ pub async fn run(ctx: &Context, args: DemoArgs, db_given: bool) -> Result<()> {
     };
     let connector: Arc<dyn Connector> = Arc::from(connectors::build(&cfg)?);
     let store = Store::open(&db_path).await?;
-    store.upsert_issuer(DEMO_ISSUER, "tokenward", Some(&issuer.url())).await?;
+    store.upsert_issuer(DEMO_ISSUER, crate::domain::IssuerKind::Tokenward, Some(&issuer.url())).await?;
     eprintln!("tokenward demo: {} credentials (seed {}) from {} into {}", args.credentials, args.seed, issuer.url(), db_path.display());
     let reports = sync_with_progress(&store, std::slice::from_ref(&connector), 1).await;
     if let Some(err) = reports.iter().find_map(|r| r.error.clone()) {

@@ -4,6 +4,7 @@ use color_eyre::eyre::{eyre, Result};
 
 use crate::cli::output::{print_json, print_rows};
 use crate::context::{Context, Format};
+use crate::domain::OwnerStatus;
 
 #[derive(Debug, Args)]
 pub struct ExpiringArgs {
@@ -23,6 +24,6 @@ pub async fn run(ctx: &Context, args: ExpiringArgs) -> Result<()> {
         return print_json(&groups);
     }
     let rows: Vec<Vec<String>> =
-        groups.iter().map(|g| vec![g.owner.clone(), g.owner_status.clone(), g.credentials.to_string(), g.soonest.clone(), g.workloads.clone()]).collect();
+        groups.iter().map(|g| vec![g.owner.clone(), OwnerStatus::or_none(g.owner_status).into(), g.credentials.to_string(), g.soonest.clone(), g.workloads.clone()]).collect();
     print_rows(ctx.format, &["OWNER", "OWNER STATUS", "EXPIRING", "SOONEST", "WORKLOADS"], &rows)
 }

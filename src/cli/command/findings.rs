@@ -5,7 +5,7 @@ use color_eyre::eyre::{eyre, Result};
 use crate::cli::output::{print_json, print_rows};
 use crate::cli::progress::recompute_findings;
 use crate::context::{Context, Format};
-use crate::findings::{severity_rank, RULES};
+use crate::findings::RULES;
 use crate::store::Store;
 
 #[derive(Debug, Args)]
@@ -54,7 +54,7 @@ pub async fn run(ctx: &Context, args: FindingsArgs) -> Result<()> {
         .map(|r| {
             vec![
                 r.rule.clone(),
-                r.severity.clone(),
+                r.severity.to_string(),
                 r.credential_id.clone(),
                 r.external_id.clone(),
                 r.owner.clone().unwrap_or_default(),
@@ -71,16 +71,16 @@ fn list_rules(format: Format) -> Result<()> {
     if format == Format::Json {
         return print_json(RULES);
     }
-    let rows: Vec<Vec<String>> = RULES.iter().map(|r| vec![r.id.into(), r.severity.into(), r.fires_when.into(), r.frameworks.join("; ")]).collect();
+    let rows: Vec<Vec<String>> = RULES.iter().map(|r| vec![r.id.into(), r.severity.to_string(), r.fires_when.into(), r.frameworks.join("; ")]).collect();
     print_rows(format, &["RULE", "SEVERITY", "FIRES WHEN", "FRAMEWORKS"], &rows)
 }
 
 async fn summary(ctx: &Context, store: &Store, rule: Option<&str>) -> Result<()> {
     let mut counts = store.finding_counts().await?;
     counts.retain(|c| rule.is_none_or(|r| r == c.rule));
-    counts.sort_by(|a, b| severity_rank(&a.severity).cmp(&severity_rank(&b.severity)).then(b.open.cmp(&a.open)));
+    counts.sort_by(|a, b| a.severity.cmp(&b.severity).then(b.open.cmp(&a.open)));
     if ctx.format == Format::Json {
         return print_json(&counts);
     }
-    print_rows(ctx.format, &["RULE", "SEVERITY", "OPEN"], &counts.iter().map(|c| vec![c.rule.clone(), c.severity.clone(), c.open.to_string()]).collect::<Vec<_>>())
+    print_rows(ctx.format, &["RULE", "SEVERITY", "OPEN"], &counts.iter().map(|c| vec![c.rule.clone(), c.severity.to_string(), c.open.to_string()]).collect::<Vec<_>>())
 }

@@ -33,10 +33,10 @@ pub async fn run(ctx: &Context, args: HistoryArgs) -> Result<()> {
                 r.external_id.clone(),
                 r.owner.clone(),
                 r.workload.clone(),
-                r.scopes.clone(),
+                r.scopes.join(" "),
                 r.issued_at.clone().unwrap_or_default(),
                 r.expires_at.clone().unwrap_or_else(|| "never".into()),
-                r.status_now.clone(),
+                r.status_now.to_string(),
             ]
         })
         .collect();

@@ -11,7 +11,7 @@ pub async fn run(ctx: &Context) -> Result<()> {
     // Configured but never synced issuers are listed too, with no run.
     for cfg in &ctx.config.issuers {
         if summaries.iter().all(|s| s.name != cfg.name) {
-            summaries.push(IssuerSummary { name: cfg.name.clone(), kind: cfg.kind.to_string(), url: Some(cfg.url.clone()), credentials: 0, last_run: None });
+            summaries.push(IssuerSummary { name: cfg.name.clone(), kind: cfg.kind, url: Some(cfg.url.clone()), credentials: 0, last_run: None });
         }
     }
     if ctx.format == Format::Json {
@@ -23,9 +23,9 @@ pub async fn run(ctx: &Context) -> Result<()> {
             let run = s.last_run.as_ref();
             vec![
                 s.name.clone(),
-                s.kind.clone(),
+                s.kind.to_string(),
                 s.credentials.to_string(),
-                run.map(|r| r.status.clone()).unwrap_or_else(|| "never".into()),
+                run.map_or("never", |r| r.status.as_str()).into(),
                 run.and_then(|r| r.finished_at.clone()).unwrap_or_default(),
                 run.and_then(|r| r.error.clone()).unwrap_or_default(),
             ]

@@ -4,6 +4,7 @@ use color_eyre::eyre::Result;
 
 use crate::cli::output::{print_json, print_rows};
 use crate::context::{Context, Format};
+use crate::domain::OwnerStatus;
 
 #[derive(Debug, Args)]
 pub struct OwnerArgs {
@@ -19,13 +20,13 @@ pub async fn run(ctx: &Context, args: OwnerArgs) -> Result<()> {
     let rows: Vec<Vec<String>> = plan
         .credentials
         .iter()
-        .map(|c| vec![c.credential_id.clone(), c.issuer.clone(), c.kind.clone(), c.relation.clone(), c.via.clone().unwrap_or_default(), c.scopes.clone(), c.status.clone()])
+        .map(|c| vec![c.credential_id.clone(), c.issuer.clone(), c.kind.to_string(), c.relation.to_string(), c.via.clone().unwrap_or_default(), c.scopes.join(" "), c.status.to_string()])
         .collect();
     print_rows(ctx.format, &["CREDENTIAL", "ISSUER", "KIND", "RELATION", "VIA", "SCOPES", "STATUS"], &rows)?;
     eprintln!(
         "{} ({}): {} credential(s), {} active; {} pending grant(s)",
         plan.owner,
-        plan.status.as_deref().unwrap_or("unknown to the directory"),
+        plan.status.map_or("unknown to the directory", OwnerStatus::as_str),
         plan.credentials.len(),
         plan.revocable().count(),
         plan.pending_grants.len()

@@ -20,7 +20,7 @@ pub struct OwnersArgs {
 
 pub async fn run(ctx: &Context, args: OwnersArgs) -> Result<()> {
     let store = ctx.store().await?;
-    let rows = store.owners_page(args.status.map(OwnerStatus::as_str), args.after.as_deref(), args.limit.clamp(1, 100_000)).await?;
+    let rows = store.owners_page(args.status, args.after.as_deref(), args.limit.clamp(1, 100_000)).await?;
     if ctx.format == Format::Json {
         return print_json(&rows);
     }
@@ -31,7 +31,7 @@ pub async fn run(ctx: &Context, args: OwnersArgs) -> Result<()> {
                 o.id.clone(),
                 o.name.clone().unwrap_or_default(),
                 o.team.clone().unwrap_or_default(),
-                o.status.clone(),
+                o.status.to_string(),
                 o.offboarded_at.clone().unwrap_or_default(),
                 o.active.to_string(),
                 o.total.to_string(),

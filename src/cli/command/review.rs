@@ -1,12 +1,13 @@
 //! `tokenward review`: access review campaigns, their decisions and their evidence.
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use color_eyre::eyre::{eyre, Result, WrapErr};
 
 use crate::actions::{Actions, ReviewDecision};
 use crate::cli::output::{print_json, print_rows};
 use crate::context::{Context, Format};
+use crate::domain::{OwnerStatus, ReviewDecisionKind, ReviewItem};
 
 #[derive(Debug, Args)]
 pub struct ReviewArgs {
@@ -52,7 +53,7 @@ pub struct DecideArgs {
     pub item: i64,
     /// What to do with the credential.
     #[arg(value_enum)]
-    pub decision: DecisionKind,
+    pub decision: ReviewDecisionKind,
     /// Why: recorded in the evidence and the audit log, and sent to the issuer.
     #[arg(long)]
     pub reason: String,
@@ -67,27 +68,17 @@ pub struct DecideArgs {
     pub scopes: Option<Vec<String>>,
 }
 
-/// The decision as named on the command line; its details come from the flags.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DecisionKind {
-    Keep,
-    Revoke,
-    Reassign,
-    Shorten,
-    Reduce,
-}
-
 impl DecideArgs {
     fn decision(&self) -> Result<ReviewDecision> {
         Ok(match self.decision {
-            DecisionKind::Keep => ReviewDecision::Keep,
-            DecisionKind::Revoke => ReviewDecision::Revoke,
-            DecisionKind::Reassign => ReviewDecision::Reassign { owner: self.owner.clone().ok_or_else(|| eyre!("reassign needs --owner EMAIL"))? },
-            DecisionKind::Shorten => {
+            ReviewDecisionKind::Keep => ReviewDecision::Keep,
+            ReviewDecisionKind::Revoke => ReviewDecision::Revoke,
+            ReviewDecisionKind::Reassign => ReviewDecision::Reassign { owner: self.owner.clone().ok_or_else(|| eyre!("reassign needs --owner EMAIL"))? },
+            ReviewDecisionKind::Shorten => {
                 let t = self.ttl.as_deref().ok_or_else(|| eyre!("shorten needs --ttl (e.g. 7d)"))?;
                 ReviewDecision::Shorten { ttl_seconds: crate::filter::parse_duration(t).ok_or_else(|| eyre!("--ttl '{t}' is not a duration"))?.num_seconds() }
             }
-            DecisionKind::Reduce => ReviewDecision::Reduce { scopes: self.scopes.clone().ok_or_else(|| eyre!("reduce needs --scopes a,b (those to keep)"))? },
+            ReviewDecisionKind::Reduce => ReviewDecision::Reduce { scopes: self.scopes.clone().ok_or_else(|| eyre!("reduce needs --scopes a,b (those to keep)"))? },
         })
     }
 }
@@ -137,11 +128,19 @@ async fn show(ctx: &Context, actions: &Actions, name: &str, undecided: bool) -> 
     if ctx.format == Format::Json {
         return print_json(&items);
     }
-    let s = |i: &crate::store::ReviewItem, k: &str| i.field(k).replace('\n', "; ");
-    let rows: Vec<Vec<String>> = items
-        .iter()
-        .map(|i| vec![i.id.to_string(), i.credential_id.clone(), s(i, "owner"), s(i, "owner_status"), s(i, "scopes"), s(i, "findings"), i.decision.clone().unwrap_or_default()])
-        .collect();
+    let row = |i: &ReviewItem| {
+        let snap = &i.snapshot;
+        vec![
+            i.id.to_string(),
+            i.credential_id.clone(),
+            snap.owner.clone(),
+            OwnerStatus::or_none(snap.owner_status).into(),
+            snap.scopes.join(" "),
+            snap.findings.as_deref().unwrap_or("").replace('\n', "; "),
+            i.decision.map_or("", ReviewDecisionKind::as_str).into(),
+        ]
+    };
+    let rows: Vec<Vec<String>> = items.iter().map(row).collect();
     print_rows(ctx.format, &["ITEM", "CREDENTIAL", "OWNER", "OWNER STATUS", "SCOPES", "FINDINGS", "DECISION"], &rows)?;
     eprintln!("{}: {} of {} decided", c.name, c.decided, c.items);
     Ok(())

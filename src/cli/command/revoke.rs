@@ -59,7 +59,7 @@ async fn revoke_owner(ctx: &Context, owner: &str, reason: &str, dry_run: bool) -
                 let done = report.revoked.iter().any(|o| o.credential_id == c.credential_id);
                 let queued = report.queued.iter().any(|o| o.credential_id == c.credential_id);
                 let outcome = if dry_run { verb.to_string() } else if done { "revoked".into() } else if queued { "queued (not yet revoked)".into() } else { "FAILED".into() };
-                vec![c.credential_id.clone(), c.issuer.clone(), c.external_id.clone(), c.relation.clone(), c.scopes.clone(), outcome]
+                vec![c.credential_id.clone(), c.issuer.clone(), c.external_id.clone(), c.relation.to_string(), c.scopes.join(" "), outcome]
             })
             .chain(report.plan.pending_grants.iter().map(|g| {
                 vec![g.id.clone(), g.issuer.clone(), g.external_id.clone(), "pending grant".into(), g.scopes.join(" "), if dry_run { "would deny".into() } else { "deny".into() }]

@@ -4,6 +4,7 @@ use sqlx::{AssertSqlSafe, Row};
 use super::filter::{sort_expr, to_sql};
 use super::{bind_filter, SqliteStore};
 use crate::filter::Query;
+use crate::domain::wire::split;
 use crate::domain::*;
 use crate::store::error::{Result, StoreError};
 use crate::store::rows::*;
@@ -50,17 +51,17 @@ impl SqliteStore {
             .map(|r| CredentialRow {
                 id: r.get(0),
                 issuer: r.get(1),
-                kind: r.get(2),
+                kind: CredentialKind::parse(&r.get::<String, _>(2)).unwrap_or_default(),
                 owner: r.get(3),
-                owner_status: r.get(4),
+                owner_status: OwnerStatus::parse(&r.get::<String, _>(4)),
                 workload: r.get(5),
-                scopes: r.get(6),
-                binding: r.get(7),
+                scopes: split(&r.get::<String, _>(6)),
+                binding: Binding::parse(&r.get::<String, _>(7)).unwrap_or_default(),
                 expires_at: r.get::<Option<String>, _>(8).as_deref().and_then(parse_ts),
                 last_used_at: r.get::<Option<String>, _>(9).as_deref().and_then(parse_ts),
-                status: r.get(10),
+                status: CredentialStatus::parse(&r.get::<String, _>(10)).unwrap_or_default(),
                 key: Key { sort: r.get(11), id: r.get(0) },
-                audience: r.get(12),
+                audience: split(&r.get::<String, _>(12)),
                 issued_at: r.get::<Option<String>, _>(13).as_deref().and_then(parse_ts),
                 task_id: r.get(14),
             })
@@ -182,7 +183,7 @@ impl SqliteStore {
         Ok(Credential {
             issuer: row.get(1),
             external_id: row.get(2),
-            kind: CredentialKind::parse(&row.get::<String, _>(3)).unwrap_or(CredentialKind::AccessToken),
+            kind: CredentialKind::parse(&row.get::<String, _>(3)).unwrap_or_default(),
             fingerprint: row.get(4),
             client_id: opt(5),
             subject: opt(6),
@@ -190,11 +191,11 @@ impl SqliteStore {
             owner: opt(8),
             scopes: split(&row.get::<String, _>(9)),
             audience: split(&row.get::<String, _>(10)),
-            binding: Binding::parse(&row.get::<String, _>(11)).unwrap_or(Binding::Bearer),
+            binding: Binding::parse(&row.get::<String, _>(11)).unwrap_or_default(),
             issued_at: ts(12),
             expires_at: ts(13),
             last_used_at: ts(14),
-            status: CredentialStatus::parse(&row.get::<String, _>(15)).unwrap_or(CredentialStatus::Active),
+            status: CredentialStatus::parse(&row.get::<String, _>(15)).unwrap_or_default(),
             task: task_id.map(|id| Task { id, intent: row.get(17), ended_at: ts(18) }),
             parent_id: row.get(19),
             act_chain,
@@ -252,11 +253,11 @@ impl SqliteStore {
         .await?)
     }
 
-    pub async fn open_findings_for(&self, credential_id: &str) -> Result<Vec<(String, String, String)>> {
+    pub async fn open_findings_for(&self, credential_id: &str) -> Result<Vec<(String, Severity, String)>> {
         let rows = sqlx::query("SELECT rule, severity, summary FROM findings WHERE credential_id = ? AND closed_at IS NULL ORDER BY rule")
             .bind(credential_id)
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+        Ok(rows.iter().map(|r| (r.get(0), Severity::parse(&r.get::<String, _>(1)).unwrap_or(Severity::Low), r.get(2))).collect())
     }
 }

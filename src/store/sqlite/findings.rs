@@ -303,7 +303,7 @@ impl SqliteStore {
                  FROM (SELECT NULL AS id, NULL AS owner, NULL AS summary, NULL AS evidence WHERE 0 UNION ALL {}) f",
                 rule.sql
             );
-            let query = sqlx::query(AssertSqlSafe(sql)).bind(spec.rule).bind(spec.severity).bind(spec.frameworks);
+            let query = sqlx::query(AssertSqlSafe(sql)).bind(spec.rule).bind(spec.severity.as_str()).bind(spec.frameworks);
             let open = super::bind_values(query, &rule.binds).execute(&mut *read).await?.rows_affected() as i64;
             per_rule.push(RuleRun { rule: spec.rule.to_string(), open, millis: rule_started.elapsed().as_millis() as i64 });
         }
@@ -387,7 +387,7 @@ impl SqliteStore {
             .into_iter()
             .map(|r| FindingRow {
                 rule: r.get("rule"),
-                severity: r.get("severity"),
+                severity: severity(&r.get::<String, _>("severity")),
                 credential_id: r.get("credential_id"),
                 owner: r.get("owner"),
                 summary: r.get("summary"),
@@ -405,7 +405,7 @@ impl SqliteStore {
         let rows = sqlx::query("SELECT rule, severity, count(*) AS n FROM findings WHERE closed_at IS NULL GROUP BY rule, severity")
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.into_iter().map(|r| FindingCount { rule: r.get("rule"), severity: r.get("severity"), open: r.get("n") }).collect())
+        Ok(rows.into_iter().map(|r| FindingCount { rule: r.get("rule"), severity: severity(&r.get::<String, _>("severity")), open: r.get("n") }).collect())
     }
 
     /// When findings were last computed, if ever.
@@ -414,6 +414,11 @@ impl SqliteStore {
             .fetch_optional(&self.pool)
             .await?)
     }
+}
+
+/// A stored severity; one the engine does not know ranks last, as low.
+fn severity(s: &str) -> Severity {
+    Severity::parse(s).unwrap_or(Severity::Low)
 }
 
 #[cfg(test)]

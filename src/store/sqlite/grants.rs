@@ -3,6 +3,7 @@ use sqlx::Row;
 
 use super::audit::append_audit;
 use super::{insert_consent, SqliteStore, TokenwardConsent};
+use crate::domain::wire::split;
 use crate::domain::*;
 use crate::store::error::{Result, StoreError};
 use crate::store::rows::*;

@@ -4,13 +4,14 @@
 use sqlx::Row;
 
 use super::SqliteStore;
+use crate::domain::wire::split;
 use crate::domain::*;
 use crate::store::error::Result;
 use crate::store::rows::*;
 
 impl SqliteStore {
     /// A page of owners after `after` (by id), optionally of one status, with their counts.
-    pub async fn owners_page(&self, status: Option<&str>, after: Option<&str>, limit: i64) -> Result<Vec<OwnerRow>> {
+    pub async fn owners_page(&self, status: Option<OwnerStatus>, after: Option<&str>, limit: i64) -> Result<Vec<OwnerRow>> {
         let rows = sqlx::query(
             "SELECT o.id, o.name, o.team, o.status, o.offboarded_at, o.source,
                     (SELECT count(*) FROM credentials c WHERE c.owner = o.id AND c.status = 'active') AS active,
@@ -19,7 +20,7 @@ impl SqliteStore {
              WHERE (?1 IS NULL OR o.status = ?1) AND o.id > coalesce(?2, '')
              ORDER BY o.id LIMIT ?3",
         )
-        .bind(status)
+        .bind(status.map(OwnerStatus::as_str))
         .bind(after)
         .bind(limit)
         .fetch_all(&self.pool)
@@ -30,7 +31,7 @@ impl SqliteStore {
                 id: r.get("id"),
                 name: r.get("name"),
                 team: r.get("team"),
-                status: r.get("status"),
+                status: OwnerStatus::parse(&r.get::<String, _>("status")).unwrap_or(OwnerStatus::Unknown),
                 offboarded_at: r.get("offboarded_at"),
                 source: r.get("source"),
                 active: r.get("active"),
@@ -45,6 +46,7 @@ impl SqliteStore {
     pub async fn blast_radius(&self, owner: &str) -> Result<BlastRadius> {
         let owner = owner.trim().to_lowercase();
         let status: Option<String> = sqlx::query_scalar("SELECT status FROM owners WHERE id = ?").bind(&owner).fetch_optional(&self.pool).await?;
+        let status = status.map(|s| OwnerStatus::parse(&s).unwrap_or(OwnerStatus::Unknown));
         let rows = sqlx::query(
             "WITH RECURSIVE
                mine(id) AS (SELECT id FROM credentials WHERE owner = ?1),
@@ -74,12 +76,12 @@ impl SqliteStore {
                 credential_id: r.get("id"),
                 issuer: r.get("issuer"),
                 external_id: r.get("external_id"),
-                kind: r.get("kind"),
+                kind: CredentialKind::parse(&r.get::<String, _>("kind")).unwrap_or_default(),
                 owner: r.get("owner"),
                 workload: r.get("workload"),
-                scopes: r.get("scopes"),
-                status: r.get("status"),
-                relation: r.get("relation"),
+                scopes: split(&r.get::<String, _>("scopes")),
+                status: CredentialStatus::parse(&r.get::<String, _>("status")).unwrap_or_default(),
+                relation: Relation::parse(&r.get::<String, _>("relation")).unwrap_or(Relation::Delegated),
                 via: r.get("via"),
             })
             .take(BLAST_CAP as usize)
@@ -107,7 +109,7 @@ impl SqliteStore {
             .into_iter()
             .map(|r| ExpiringGroup {
                 owner: r.get("owner"),
-                owner_status: r.get("owner_status"),
+                owner_status: OwnerStatus::parse(&r.get::<String, _>("owner_status")),
                 credentials: r.get("n"),
                 soonest: r.get("soonest"),
                 workloads: r.get::<Option<String>, _>("workloads").unwrap_or_default().replace(',', " "),
@@ -145,11 +147,11 @@ impl SqliteStore {
                 external_id: r.get("external_id"),
                 owner: r.get("owner"),
                 workload: r.get("workload"),
-                kind: r.get("kind"),
-                scopes: r.get("held"),
+                kind: CredentialKind::parse(&r.get::<String, _>("kind")).unwrap_or_default(),
+                scopes: split(&r.get::<String, _>("held")),
                 issued_at: r.get("issued_at"),
                 expires_at: r.get("expires_at"),
-                status_now: r.get("status"),
+                status_now: CredentialStatus::parse(&r.get::<String, _>("status")).unwrap_or_default(),
             })
             .collect())
     }

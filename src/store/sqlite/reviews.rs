@@ -16,8 +16,8 @@ fn item_from(r: &sqlx::sqlite::SqliteRow) -> ReviewItem {
         id: r.get("id"),
         campaign_id: r.get("campaign_id"),
         credential_id: r.get("credential_id"),
-        snapshot: json(r.get("snapshot")).unwrap_or(serde_json::Value::Null),
-        decision: r.get("decision"),
+        snapshot: r.get::<Option<String>, _>("snapshot").and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default(),
+        decision: r.get::<Option<String>, _>("decision").as_deref().and_then(ReviewDecisionKind::parse),
         decided_by: r.get("decided_by"),
         decided_at: r.get("decided_at"),
         reason: r.get("reason"),
@@ -140,7 +140,7 @@ impl SqliteStore {
             "UPDATE review_items SET decision = ?, decided_by = ?, decided_at = ?, reason = ?, detail = ?, issuer_answer = ?
              WHERE id = ? AND decision IS NULL",
         )
-        .bind(rec.decision)
+        .bind(rec.decision.as_str())
         .bind(rec.decider)
         .bind(fmt_ts(&rec.at))
         .bind(rec.reason)

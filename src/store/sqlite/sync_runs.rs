@@ -8,13 +8,13 @@ use crate::store::error::Result;
 use crate::store::rows::*;
 
 impl SqliteStore {
-    pub async fn upsert_issuer(&self, name: &str, kind: &str, url: Option<&str>) -> Result<()> {
+    pub async fn upsert_issuer(&self, name: &str, kind: IssuerKind, url: Option<&str>) -> Result<()> {
         sqlx::query(
             "INSERT INTO issuers (name, kind, url, added_at) VALUES (?, ?, ?, ?)
              ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, url = excluded.url",
         )
         .bind(name)
-        .bind(kind)
+        .bind(kind.as_str())
         .bind(url)
         .bind(fmt_ts(&Utc::now()))
         .execute(&self.pool)
@@ -116,7 +116,7 @@ impl SqliteStore {
             .iter()
             .map(|r| IssuerSummary {
                 name: r.get(0),
-                kind: r.get(1),
+                kind: IssuerKind::parse(&r.get::<String, _>(1)).unwrap_or_default(),
                 url: r.get(2),
                 credentials: r.get(3),
                 last_run: r.get::<Option<i64>, _>(4).map(|_| SyncRun {
@@ -124,7 +124,7 @@ impl SqliteStore {
                     issuer: r.get(5),
                     started_at: r.get(6),
                     finished_at: r.get(7),
-                    status: r.get(8),
+                    status: sync_status(&r.get::<String, _>(8)),
                     pages: r.get(9),
                     items: r.get(10),
                     error: r.get(11),
@@ -140,9 +140,14 @@ pub(super) fn sync_run_from_row(r: &sqlx::sqlite::SqliteRow) -> SyncRun {
         issuer: r.get(1),
         started_at: r.get(2),
         finished_at: r.get(3),
-        status: r.get(4),
+        status: sync_status(&r.get::<String, _>(4)),
         pages: r.get(5),
         items: r.get(6),
         error: r.get(7),
     }
+}
+
+/// A run whose status is none of the known ones did not finish well.
+fn sync_status(s: &str) -> SyncStatus {
+    SyncStatus::parse(s).unwrap_or(SyncStatus::Failed)
 }

@@ -10,7 +10,7 @@ use ratatui_textarea::TextArea;
 
 use super::input::{text, FormReply, FORM};
 use crate::actions::{BulkProgress, OwnerRevokeReport};
-use crate::store::BlastRadius;
+use crate::domain::{BlastRadius, Relation};
 use crate::tui::msg::{Effect, Tone};
 use crate::tui::keymap::{Action, Keymap};
 use crate::tui::widgets::{centered, gauge, hints, safe, short, Ctx};
@@ -114,7 +114,7 @@ impl BulkForm {
                     "dry run: {} live credential(s) at {} ({} delegated from theirs) and {} pending grant(s) to deny. Each issuer is asked first; nothing shows as revoked before it confirms.",
                     live.len(),
                     if issuers.is_empty() { "-".into() } else { issuers.join(", ") },
-                    live.iter().filter(|c| c.relation == "delegated").count(),
+                    live.iter().filter(|c| c.relation == Relation::Delegated).count(),
                     plan.pending_grants.len()
                 ) + if plan.truncated { " More than 50,000: one run revokes these, run it again for the rest." } else { "" },
             )
@@ -139,7 +139,7 @@ impl BulkForm {
                 Line::from(vec![
                     Span::styled(format!("{label:<12}"), st),
                     Span::styled(format!("{} ", short(&c.credential_id)), theme.accent),
-                    Span::styled(safe(&format!("{} {} · {} · {}", c.issuer, c.external_id, c.relation, c.scopes), 120), theme.text),
+                    Span::styled(safe(&format!("{} {} · {} · {}", c.issuer, c.external_id, c.relation, c.scopes.join(" ")), 120), theme.text),
                 ])
             })
             .collect();

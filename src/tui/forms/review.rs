@@ -9,45 +9,25 @@ use ratatui_textarea::TextArea;
 
 use super::input::{text, FormReply, FORM};
 use crate::actions::ReviewDecision;
-use crate::store::ReviewItem;
+use crate::domain::{OwnerStatus, ReviewDecisionKind, ReviewItem};
 use crate::tui::msg::Effect;
 use crate::tui::keymap::{Action, Keymap};
 use crate::tui::widgets::{centered, hints, safe, short, Ctx};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReviewKind {
-    Keep,
-    Revoke,
-    Reassign,
-    Shorten,
-    Reduce,
-}
-
-impl ReviewKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            ReviewKind::Keep => "keep",
-            ReviewKind::Revoke => "revoke",
-            ReviewKind::Reassign => "reassign",
-            ReviewKind::Shorten => "shorten",
-            ReviewKind::Reduce => "reduce",
-        }
-    }
-    /// What the parameter field asks, if the decision has one.
-    pub fn param(self) -> Option<&'static str> {
-        match self {
-            ReviewKind::Reassign => Some("new owner (email)"),
-            ReviewKind::Shorten => Some("expires in (e.g. 7d)"),
-            ReviewKind::Reduce => Some("scopes to keep (space-separated)"),
-            _ => None,
-        }
+/// What the parameter field asks, if the decision has one.
+fn param_prompt(kind: ReviewDecisionKind) -> Option<&'static str> {
+    match kind {
+        ReviewDecisionKind::Reassign => Some("new owner (email)"),
+        ReviewDecisionKind::Shorten => Some("expires in (e.g. 7d)"),
+        ReviewDecisionKind::Reduce => Some("scopes to keep (space-separated)"),
+        ReviewDecisionKind::Keep | ReviewDecisionKind::Revoke => None,
     }
 }
 
 #[derive(Debug, Clone)]
 pub struct ReviewForm {
     pub item: ReviewItem,
-    pub kind: ReviewKind,
+    pub kind: ReviewDecisionKind,
     pub param: TextArea<'static>,
     pub reason: TextArea<'static>,
     /// 0: the parameter (when there is one), 1: the reason.
@@ -58,11 +38,11 @@ pub struct ReviewForm {
 
 impl ReviewForm {
     /// `last_reason` is the reason given last time for this decision, offered again.
-    pub fn new(item: ReviewItem, kind: ReviewKind, last_reason: &str) -> ReviewForm {
-        let prefill = if kind == ReviewKind::Reduce { item.field("scopes").to_string() } else { String::new() };
-        let param = super::input::field(kind.param().unwrap_or(""), &prefill);
+    pub fn new(item: ReviewItem, kind: ReviewDecisionKind, last_reason: &str) -> ReviewForm {
+        let prefill = if kind == ReviewDecisionKind::Reduce { item.snapshot.scopes.join(" ") } else { String::new() };
+        let param = super::input::field(param_prompt(kind).unwrap_or(""), &prefill);
         let reason = super::input::field("reason (required; recorded in the evidence and the audit log)", last_reason);
-        let field = if kind.param().is_some() { 0 } else { 1 };
+        let field = if param_prompt(kind).is_some() { 0 } else { 1 };
         ReviewForm { item, kind, param, reason, field, waiting: false, error: None }
     }
 
@@ -84,7 +64,7 @@ impl ReviewForm {
         if self.waiting {
             return FormReply::Stay;
         }
-        let has_param = self.kind.param().is_some();
+        let has_param = param_prompt(self.kind).is_some();
         if has_param && (is(Action::NextField) || is(Action::PrevField)) {
             self.field = 1 - self.field;
         } else if is(Action::Submit) {
@@ -101,19 +81,19 @@ impl ReviewForm {
         let reason = self.reason();
         let param = text(&self.param, " ");
         let decision = match self.kind {
-            ReviewKind::Keep => Ok(ReviewDecision::Keep),
-            ReviewKind::Revoke => Ok(ReviewDecision::Revoke),
-            ReviewKind::Reassign if param.contains('@') => Ok(ReviewDecision::Reassign { owner: param }),
-            ReviewKind::Reassign => Err("the new owner's email"),
-            ReviewKind::Shorten => crate::filter::parse_duration(&param).map(|d| ReviewDecision::Shorten { ttl_seconds: d.num_seconds() }).ok_or("a duration like 7d"),
-            ReviewKind::Reduce => {
+            ReviewDecisionKind::Keep => Ok(ReviewDecision::Keep),
+            ReviewDecisionKind::Revoke => Ok(ReviewDecision::Revoke),
+            ReviewDecisionKind::Reassign if param.contains('@') => Ok(ReviewDecision::Reassign { owner: param }),
+            ReviewDecisionKind::Reassign => Err("the new owner's email"),
+            ReviewDecisionKind::Shorten => crate::filter::parse_duration(&param).map(|d| ReviewDecision::Shorten { ttl_seconds: d.num_seconds() }).ok_or("a duration like 7d"),
+            ReviewDecisionKind::Reduce => {
                 let scopes: Vec<String> = param.split_whitespace().map(str::to_string).collect();
                 if scopes.is_empty() { Err("the scopes to keep") } else { Ok(ReviewDecision::Reduce { scopes }) }
             }
         };
         match decision {
             Err(what) => {
-                self.error = Some(format!("{} needs {what}", self.kind.name()));
+                self.error = Some(format!("{} needs {what}", self.kind));
                 self.field = 0;
                 FormReply::Stay
             }
@@ -132,11 +112,11 @@ impl ReviewForm {
 
     pub fn draw(&self, f: &mut Frame, ctx: &Ctx, area: Rect) {
         let theme = ctx.theme;
-        let has_param = self.kind.param().is_some();
+        let has_param = param_prompt(self.kind).is_some();
         let popup = centered(area, 90, if has_param { 14 } else { 11 });
         f.render_widget(Clear, popup);
-        let style = if self.kind == ReviewKind::Keep { theme.ok } else { theme.warning };
-        let block = Block::default().borders(Borders::ALL).border_style(style).title(Span::styled(format!(" review: {} ", self.kind.name()), style));
+        let style = if self.kind == ReviewDecisionKind::Keep { theme.ok } else { theme.warning };
+        let block = Block::default().borders(Borders::ALL).border_style(style).title(Span::styled(format!(" review: {} ", self.kind), style));
         let inner = block.inner(popup);
         f.render_widget(block, popup);
         let [summary, param_area, reason_area, err, hint] = Layout::vertical([
@@ -147,11 +127,19 @@ impl ReviewForm {
             Constraint::Length(1),
         ])
         .areas(inner);
-        let s = |k: &str| self.item.field(k).to_string();
-        let item = format!("item #{} · {} · owner {} ({}) · {} · {}", self.item.id, short(&self.item.credential_id), s("owner"), s("owner_status"), s("scopes"), s("issuer"));
+        let snap = &self.item.snapshot;
+        let item = format!(
+            "item #{} · {} · owner {} ({}) · {} · {}",
+            self.item.id,
+            short(&self.item.credential_id),
+            snap.owner,
+            OwnerStatus::or_none(snap.owner_status),
+            snap.scopes.join(" "),
+            snap.issuer
+        );
         f.render_widget(Paragraph::new(safe(&item, 300)).style(theme.text).wrap(Wrap { trim: true }), summary);
         if has_param {
-            f.render_widget(&super::input::boxed(&self.param, &format!(" {} ", self.kind.param().unwrap_or("")), self.field == 0, theme), param_area);
+            f.render_widget(&super::input::boxed(&self.param, &format!(" {} ", param_prompt(self.kind).unwrap_or("")), self.field == 0, theme), param_area);
         }
         f.render_widget(&super::input::boxed(&self.reason, " reason ", self.field == 1, theme), reason_area);
         let (msg, st) = match (&self.error, self.waiting) {

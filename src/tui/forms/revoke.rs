@@ -38,7 +38,7 @@ impl RevokeForm {
             row.kind,
             if row.owner.is_empty() { "none" } else { &row.owner },
             row.binding,
-            if row.scopes.is_empty() { "-" } else { &row.scopes },
+            if row.scopes.is_empty() { "-".to_string() } else { row.scopes.join(" ") },
             row.issuer
         );
         let mut reason = TextArea::default();

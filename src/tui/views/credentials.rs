@@ -9,6 +9,7 @@ use ratatui::Frame;
 use super::detail::DetailPane;
 use crate::detail::relative;
 use crate::filter::Query;
+use crate::domain::{Binding, CredentialStatus, OwnerStatus};
 use crate::store::{CredentialRow, PageAnchor, PageRequest, Sort, SortColumn};
 use crate::tui::msg::{Effect, Landing, QueryAt, Tone};
 use super::{KeyCtx, Outcome};
@@ -357,7 +358,7 @@ impl CredentialsView {
             return vec![Outcome::Status(Tone::Warning, "read-only mode: revoke is not allowed".into())];
         }
         let Some(row) = self.selected_row() else { return Vec::new() };
-        if row.status == "revoked" {
+        if row.status == CredentialStatus::Revoked {
             return vec![Outcome::Status(Tone::Info, format!("{} is already revoked", short(&row.id)))];
         }
         vec![Outcome::Open(Form::Revoke(Box::new(RevokeForm::for_row(row))))]
@@ -404,11 +405,11 @@ impl CredentialsView {
                     Cell::from(Span::styled(short(&r.id).to_string(), theme.muted)),
                     owner_cell(r, theme),
                     Cell::from(Span::styled(safe(&r.workload, 60), theme.text)),
-                    Cell::from(Span::styled(safe(&r.scopes, 200), theme.accent)),
-                    Cell::from(Span::styled(r.binding.clone(), binding_style(r.binding == "bearer", theme))),
+                    Cell::from(Span::styled(safe(&r.scopes.join(" "), 200), theme.accent)),
+                    Cell::from(Span::styled(r.binding.as_str(), binding_style(r.binding == Binding::Bearer, theme))),
                     expires_cell(r, now, theme),
                     Cell::from(Span::styled(r.last_used_at.as_ref().map(|t| relative(t, now)).unwrap_or_else(|| "never".into()), theme.text)),
-                    Cell::from(Span::styled(r.status.clone(), status_style(&r.status, theme))),
+                    Cell::from(Span::styled(r.status.as_str(), status_style(r.status, theme))),
                 ])
             })
             .collect();
@@ -448,11 +449,11 @@ pub fn drill_hint(keymap: &crate::tui::keymap::Keymap, text: &str) -> String {
 }
 
 fn owner_cell(r: &CredentialRow, theme: &Theme) -> Cell<'static> {
-    match r.owner_status.as_str() {
-        "offboarded" => Cell::from(Line::from(vec![Span::styled("✗ ", theme.danger), Span::styled(safe(&r.owner, 60), theme.danger)])),
-        "none" => Cell::from(Span::styled("— none", theme.warning)),
-        "unknown" => Cell::from(Line::from(vec![Span::styled("? ", theme.warning), Span::styled(safe(&r.owner, 60), theme.text)])),
-        _ => Cell::from(Span::styled(safe(&r.owner, 60), theme.text)),
+    match r.owner_status {
+        Some(OwnerStatus::Offboarded) => Cell::from(Line::from(vec![Span::styled("✗ ", theme.danger), Span::styled(safe(&r.owner, 60), theme.danger)])),
+        None => Cell::from(Span::styled("— none", theme.warning)),
+        Some(OwnerStatus::Unknown) => Cell::from(Line::from(vec![Span::styled("? ", theme.warning), Span::styled(safe(&r.owner, 60), theme.text)])),
+        Some(OwnerStatus::Active) => Cell::from(Span::styled(safe(&r.owner, 60), theme.text)),
     }
 }
 

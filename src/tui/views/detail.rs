@@ -54,7 +54,7 @@ impl DetailPane {
         let mut l = vec![
             field("credential", format!("{} ({} at {})", c.id, c.external_id, c.issuer), theme.accent),
             field("kind", c.kind.to_string(), theme.text),
-            field("status", c.status.to_string(), status_style(c.status.as_str(), theme)),
+            field("status", c.status.to_string(), status_style(c.status, theme)),
             field("owner", owner_label(d), owner_style),
             field("workload", c.workload.clone().unwrap_or_else(|| "-".into()), theme.text),
             field("client id", c.client_id.clone().unwrap_or_else(|| "-".into()), theme.text),

@@ -5,6 +5,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row};
 use ratatui::Frame;
 
+use crate::domain::OwnerStatus;
 use crate::store::ExpiringGroup;
 use crate::tui::msg::{Effect, Tone, View};
 use super::{KeyCtx, Outcome};
@@ -90,14 +91,14 @@ impl ExpiringView {
             .skip(offset)
             .take(height)
             .map(|g| {
-                let st = match g.owner_status.as_str() {
-                    "active" => theme.text,
-                    "offboarded" => theme.danger,
-                    _ => theme.warning,
+                let st = match g.owner_status {
+                    Some(OwnerStatus::Active) => theme.text,
+                    Some(OwnerStatus::Offboarded) => theme.danger,
+                    Some(OwnerStatus::Unknown) | None => theme.warning,
                 };
                 Row::new(vec![
                     Cell::from(Span::styled(if g.owner.is_empty() { "(no owner)".to_string() } else { safe(&g.owner, 60) }, st)),
-                    Cell::from(Span::styled(g.owner_status.clone(), st)),
+                    Cell::from(Span::styled(OwnerStatus::or_none(g.owner_status), st)),
                     Cell::from(Span::styled(thousands(g.credentials), theme.text)),
                     Cell::from(Span::styled(when(&g.soonest, ctx.now), theme.warning)),
                     Cell::from(Span::styled(safe(&g.workloads, 200), theme.muted)),

@@ -29,9 +29,7 @@ impl FindingsView {
     pub fn on_findings(&mut self, r: Result<FindingCounts, String>) -> Vec<Outcome> {
         match r {
             Ok((mut counts, last)) => {
-                counts.sort_by(|a, b| {
-                    crate::findings::severity_rank(&a.severity).cmp(&crate::findings::severity_rank(&b.severity)).then(b.open.cmp(&a.open)).then(a.rule.cmp(&b.rule))
-                });
+                counts.sort_by(|a, b| a.severity.cmp(&b.severity).then(b.open.cmp(&a.open)).then(a.rule.cmp(&b.rule)));
                 self.counts = counts;
                 self.last_run = last;
                 self.selected = self.selected.min(self.counts.len().saturating_sub(1));
@@ -98,7 +96,7 @@ impl FindingsView {
                 let rule = crate::findings::rule(&c.rule);
                 Row::new(vec![
                     Cell::from(Span::styled(safe(&c.rule, 40), theme.accent)),
-                    Cell::from(Span::styled(c.severity.clone(), severity_style(&c.severity, theme))),
+                    Cell::from(Span::styled(c.severity.as_str(), severity_style(c.severity, theme))),
                     Cell::from(Span::styled(thousands(c.open), theme.text)),
                     Cell::from(Span::styled(rule.map(|r| r.fires_when).unwrap_or(""), theme.text)),
                     Cell::from(Span::styled(rule.map(|r| r.frameworks.join("; ")).unwrap_or_default(), theme.muted)),

@@ -6,7 +6,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
 use crate::detail::{human_duration, relative};
-use crate::domain::parse_ts;
+use crate::domain::{parse_ts, SyncStatus};
 use crate::store::{IssuerSummary, SyncRun};
 use crate::sync::SyncEvent;
 use crate::tui::msg::{Effect, Tone, View};
@@ -104,11 +104,11 @@ impl IssuersView {
             .iter()
             .map(|i| {
                 let run = i.last_run.as_ref();
-                let (status, style) = match run.map(|r| r.status.as_str()) {
-                    Some("ok") => ("ok", theme.ok),
-                    Some("failed") => ("failed", theme.danger),
-                    Some("running") => ("running", theme.info),
-                    _ => ("never", theme.muted),
+                let (status, style) = match run.map(|r| r.status) {
+                    Some(SyncStatus::Ok) => ("ok", theme.ok),
+                    Some(SyncStatus::Failed) => ("failed", theme.danger),
+                    Some(SyncStatus::Running) => ("running", theme.info),
+                    None => ("never", theme.muted),
                 };
                 let when = run.and_then(|r| r.finished_at.as_deref().or(Some(r.started_at.as_str()))).and_then(parse_ts).map(|t| relative(&t, now)).unwrap_or_default();
                 let progress = match self.syncing.get(&i.name) {
@@ -119,7 +119,7 @@ impl IssuersView {
                 };
                 Row::new(vec![
                     Cell::from(Span::styled(safe(&i.name, 40), theme.accent)),
-                    Cell::from(Span::styled(i.kind.clone(), theme.text)),
+                    Cell::from(Span::styled(i.kind.as_str(), theme.text)),
                     Cell::from(Span::styled(i.credentials.to_string(), theme.text)),
                     Cell::from(progress),
                     Cell::from(Span::styled(status, style)),
@@ -165,10 +165,10 @@ impl IssuersView {
             .filter(|r| selected.is_none_or(|n| r.issuer == n))
             .take(area.height.saturating_sub(2) as usize)
             .map(|r| {
-                let style = match r.status.as_str() {
-                    "ok" => theme.ok,
-                    "failed" => theme.danger,
-                    _ => theme.info,
+                let style = match r.status {
+                    SyncStatus::Ok => theme.ok,
+                    SyncStatus::Failed => theme.danger,
+                    SyncStatus::Running => theme.info,
                 };
                 let took = match (parse_ts(&r.started_at), r.finished_at.as_deref().and_then(parse_ts)) {
                     (Some(a), Some(b)) => human_duration(b - a),
@@ -179,7 +179,7 @@ impl IssuersView {
                     Cell::from(Span::styled(safe(&r.issuer, 40), theme.text)),
                     Cell::from(Span::styled(parse_ts(&r.started_at).map(|t| relative(&t, now)).unwrap_or_default(), theme.text)),
                     Cell::from(Span::styled(took, theme.text)),
-                    Cell::from(Span::styled(r.status.clone(), style)),
+                    Cell::from(Span::styled(r.status.as_str(), style)),
                     Cell::from(Span::styled(r.pages.to_string(), theme.text)),
                     Cell::from(Span::styled(r.items.to_string(), theme.text)),
                     Cell::from(Span::styled(safe(r.error.as_deref().unwrap_or(""), 300), theme.danger)),

@@ -5,7 +5,8 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row};
 use ratatui::Frame;
 
-use crate::store::{BlastRadius, OwnerRow};
+use crate::domain::{BlastRadius, CredentialStatus, OwnerStatus, Relation};
+use crate::store::OwnerRow;
 use crate::tui::msg::{Effect, Tone, View};
 use super::{KeyCtx, Outcome};
 use crate::tui::forms::Form;
@@ -16,7 +17,7 @@ use crate::tui::widgets::{list_table, safe, short, step, thousands, when, window
 /// Owners per page; moving past either end loads the next or previous page.
 pub const OWNERS_PAGE: i64 = 200;
 /// The owner statuses `f` cycles through.
-pub const OWNER_FILTERS: [Option<&str>; 4] = [None, Some("offboarded"), Some("unknown"), Some("active")];
+pub const OWNER_FILTERS: [Option<OwnerStatus>; 4] = [None, Some(OwnerStatus::Offboarded), Some(OwnerStatus::Unknown), Some(OwnerStatus::Active)];
 
 #[derive(Debug, Clone, Default)]
 pub struct BlastPane {
@@ -39,17 +40,17 @@ pub struct OwnersView {
 const NAME: &str = "owners";
 
 impl OwnersView {
-    fn status_filter(&self) -> Option<&'static str> {
+    fn status_filter(&self) -> Option<OwnerStatus> {
         OWNER_FILTERS.get(self.filter).copied().flatten()
     }
 
     pub fn load(&self) -> Vec<Effect> {
-        vec![Effect::LoadOwners { status: self.status_filter().map(str::to_string), after: self.after.clone() }]
+        vec![Effect::LoadOwners { status: self.status_filter(), after: self.after.clone() }]
     }
 
     /// A late reply to an older filter or page is dropped.
-    pub fn on_owners(&mut self, status: Option<String>, after: Option<String>, r: Result<Vec<OwnerRow>, String>) -> Vec<Outcome> {
-        if status.as_deref() != self.status_filter() || after != self.after {
+    pub fn on_owners(&mut self, status: Option<OwnerStatus>, after: Option<String>, r: Result<Vec<OwnerRow>, String>) -> Vec<Outcome> {
+        if status != self.status_filter() || after != self.after {
             return Vec::new();
         }
         match r {
@@ -127,7 +128,7 @@ impl OwnersView {
                 self.pages.clear();
                 self.selected = 0;
                 self.blast = None;
-                let mut out = vec![Outcome::Status(Tone::Info, format!("owners: {}", self.status_filter().unwrap_or("everyone")))];
+                let mut out = vec![Outcome::Status(Tone::Info, format!("owners: {}", self.status_filter().map_or("everyone", OwnerStatus::as_str)))];
                 out.extend(self.load().into_iter().map(Outcome::Effect));
                 return out;
             }
@@ -171,7 +172,7 @@ impl OwnersView {
         let keys = ctx.hints(NAME, &[(Action::CycleFilter, "filter"), (Action::Detail, "blast radius"), (Action::Revoke, "revoke all")]);
         f.render_widget(
             Paragraph::new(Line::from(vec![
-                Span::styled(format!(" people: {}", self.status_filter().unwrap_or("everyone")), theme.header),
+                Span::styled(format!(" people: {}", self.status_filter().map_or("everyone", OwnerStatus::as_str)), theme.header),
                 Span::styled(format!(" · page {} · {keys}", self.pages.len() + 1), theme.muted),
             ])),
             head,
@@ -184,18 +185,18 @@ impl OwnersView {
             .skip(offset)
             .take(height)
             .map(|p| {
-                let st = match p.status.as_str() {
-                    "offboarded" => theme.danger,
-                    "active" => theme.ok,
-                    _ => theme.warning,
+                let st = match p.status {
+                    OwnerStatus::Offboarded => theme.danger,
+                    OwnerStatus::Active => theme.ok,
+                    OwnerStatus::Unknown => theme.warning,
                 };
                 let left = p.offboarded_at.as_deref().map(|t| when(t, ctx.now)).unwrap_or_default();
                 Row::new(vec![
                     Cell::from(Span::styled(safe(&p.id, 60), theme.text)),
                     Cell::from(Span::styled(safe(p.team.as_deref().unwrap_or(""), 30), theme.muted)),
-                    Cell::from(Span::styled(p.status.clone(), st)),
+                    Cell::from(Span::styled(p.status.as_str(), st)),
                     Cell::from(Span::styled(left, theme.muted)),
-                    Cell::from(Span::styled(thousands(p.active), if p.status == "offboarded" && p.active > 0 { theme.danger } else { theme.text })),
+                    Cell::from(Span::styled(thousands(p.active), if p.status == OwnerStatus::Offboarded && p.active > 0 { theme.danger } else { theme.text })),
                     Cell::from(Span::styled(thousands(p.total), theme.muted)),
                 ])
             })
@@ -219,9 +220,9 @@ fn draw_blast(f: &mut Frame, ctx: &Ctx, area: Rect, p: &BlastPane) {
         (None, _) => lines.push(Line::styled("loading…", theme.muted)),
         (Some(b), _) => {
             let live = b.revocable().count();
-            let delegated = b.revocable().filter(|c| c.relation == "delegated").count();
+            let delegated = b.revocable().filter(|c| c.relation == Relation::Delegated).count();
             lines.push(Line::from(vec![
-                Span::styled(format!("{} ", b.status.as_deref().unwrap_or("unknown")), if b.status.as_deref() == Some("offboarded") { theme.danger } else { theme.text }),
+                Span::styled(format!("{} ", b.status.map_or("unknown", OwnerStatus::as_str)), if b.status == Some(OwnerStatus::Offboarded) { theme.danger } else { theme.text }),
                 Span::styled(format!("· {live} live credential(s) ({delegated} delegated from theirs), {} pending grant(s)", b.pending_grants.len()), theme.text),
             ]));
             let mut issuers: Vec<&str> = b.revocable().map(|c| c.issuer.as_str()).collect();
@@ -232,12 +233,12 @@ fn draw_blast(f: &mut Frame, ctx: &Ctx, area: Rect, p: &BlastPane) {
             }
             lines.push(Line::raw(""));
             for c in b.credentials.iter().take(area.height.saturating_sub(6) as usize) {
-                let st = if c.status == "active" { theme.text } else { theme.muted };
+                let st = if c.status == CredentialStatus::Active { theme.text } else { theme.muted };
                 lines.push(Line::from(vec![
                     Span::styled(format!("{} ", short(&c.credential_id)), theme.accent),
-                    Span::styled(format!("{:<9} ", if c.relation == "owned" { "owned" } else { "delegated" }), if c.relation == "owned" { theme.muted } else { theme.warning }),
+                    Span::styled(format!("{:<9} ", c.relation), if c.relation == Relation::Owned { theme.muted } else { theme.warning }),
                     Span::styled(format!("{:<8} ", c.status), st),
-                    Span::styled(safe(&format!("{} · {} · {}", c.issuer, c.workload, c.scopes), 120), st),
+                    Span::styled(safe(&format!("{} · {} · {}", c.issuer, c.workload, c.scopes.join(" ")), 120), st),
                 ]));
             }
             for g in &b.pending_grants {

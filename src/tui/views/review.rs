@@ -5,11 +5,11 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Wrap};
 use ratatui::Frame;
 
-use crate::store::{Campaign, ReviewItem};
+use crate::domain::{Binding, Campaign, OwnerStatus, ReviewDecisionKind, ReviewItem};
 use crate::tui::msg::{Effect, Tone, View};
 use super::{KeyCtx, Outcome};
 use crate::tui::forms::Form;
-use crate::tui::forms::review::{ReviewForm, ReviewKind};
+use crate::tui::forms::review::ReviewForm;
 use crate::tui::keymap::Action;
 use crate::tui::widgets::{empty_note, gauge, list_table, safe, step, thousands, when, window, Ctx};
 
@@ -27,7 +27,7 @@ pub struct ReviewView {
     pub after: i64,
     pub pages: Vec<i64>,
     /// The last reason given per decision, offered again (a campaign repeats itself).
-    pub last_reasons: std::collections::HashMap<&'static str, String>,
+    pub last_reasons: std::collections::HashMap<ReviewDecisionKind, String>,
 }
 
 const NAME: &str = "review";
@@ -118,11 +118,11 @@ impl ReviewView {
                 Some(name) => self.open_campaign(&name),
                 None => Vec::new(),
             },
-            Action::Keep => return self.open_form(ReviewKind::Keep, ctx.read_only),
-            Action::Revoke => return self.open_form(ReviewKind::Revoke, ctx.read_only),
-            Action::Reassign => return self.open_form(ReviewKind::Reassign, ctx.read_only),
-            Action::Shorten => return self.open_form(ReviewKind::Shorten, ctx.read_only),
-            Action::Reduce => return self.open_form(ReviewKind::Reduce, ctx.read_only),
+            Action::Keep => return self.open_form(ReviewDecisionKind::Keep, ctx.read_only),
+            Action::Revoke => return self.open_form(ReviewDecisionKind::Revoke, ctx.read_only),
+            Action::Reassign => return self.open_form(ReviewDecisionKind::Reassign, ctx.read_only),
+            Action::Shorten => return self.open_form(ReviewDecisionKind::Shorten, ctx.read_only),
+            Action::Reduce => return self.open_form(ReviewDecisionKind::Reduce, ctx.read_only),
             Action::NextUndecided => return self.next_undecided(),
             Action::Back if self.open.is_some() => {
                 self.open = None;
@@ -135,7 +135,7 @@ impl ReviewView {
     }
 
     /// A decision key opens its form, offering the last reason given for that decision.
-    fn open_form(&self, kind: ReviewKind, read_only: bool) -> Vec<Outcome> {
+    fn open_form(&self, kind: ReviewDecisionKind, read_only: bool) -> Vec<Outcome> {
         if self.open.is_none() {
             return Vec::new();
         }
@@ -146,7 +146,7 @@ impl ReviewView {
         if let Some(d) = &item.decision {
             return vec![Outcome::Status(Tone::Info, format!("item {} is decided already: {d} by {}", item.id, item.decided_by.clone().unwrap_or_default()))];
         }
-        let last = self.last_reasons.get(kind.name()).cloned().unwrap_or_default();
+        let last = self.last_reasons.get(&kind).cloned().unwrap_or_default();
         vec![Outcome::Open(Form::Review(Box::new(ReviewForm::new(item, kind, &last))))]
     }
 
@@ -211,26 +211,26 @@ impl ReviewView {
         let [list, pane] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(rest);
         let height = list.height.saturating_sub(1) as usize;
         let offset = window(self.selected, height);
-        let s = |i: &ReviewItem, k: &str| i.field(k).to_string();
         let rows: Vec<Row> = self
             .items
             .iter()
             .skip(offset)
             .take(height)
             .map(|i| {
-                let (d, st) = match i.decision.as_deref() {
-                    None => ("·".to_string(), theme.muted),
-                    Some("keep") => ("keep".to_string(), theme.ok),
-                    Some(x) => (x.to_string(), theme.warning),
+                let (d, st) = match i.decision {
+                    None => ("·", theme.muted),
+                    Some(ReviewDecisionKind::Keep) => ("keep", theme.ok),
+                    Some(x) => (x.as_str(), theme.warning),
                 };
+                let snap = &i.snapshot;
                 Row::new(vec![
                     Cell::from(Span::styled(format!("#{}", i.id), theme.muted)),
                     Cell::from(Span::styled(d, st)),
                     Cell::from(Span::styled(
-                        if s(i, "owner").is_empty() { "(none)".to_string() } else { safe(&s(i, "owner"), 40) },
-                        if s(i, "owner_status") == "offboarded" { theme.danger } else { theme.text },
+                        if snap.owner.is_empty() { "(none)".to_string() } else { safe(&snap.owner, 40) },
+                        if snap.owner_status == Some(OwnerStatus::Offboarded) { theme.danger } else { theme.text },
                     )),
-                    Cell::from(Span::styled(safe(&s(i, "scopes"), 80), theme.accent)),
+                    Cell::from(Span::styled(safe(&snap.scopes.join(" "), 80), theme.accent)),
                 ])
             })
             .collect();
@@ -243,23 +243,25 @@ impl ReviewView {
             return;
         };
         let field = |k: &str, v: String, st| Line::from(vec![Span::styled(format!("{k:<12}"), theme.muted), Span::styled(safe(&v, 300), st)]);
-        let ts = |k: &str| {
-            let v = s(i, k);
-            if v.is_empty() { "never".to_string() } else { format!("{} ({})", when(&v, ctx.now), v.get(..v.len().min(10)).unwrap_or(&v)) }
+        let snap = &i.snapshot;
+        let ts = |v: &Option<String>| match v.as_deref() {
+            None | Some("") => "never".to_string(),
+            Some(v) => format!("{} ({})", when(v, ctx.now), v.get(..v.len().min(10)).unwrap_or(v)),
         };
+        let offboarded = snap.owner_status == Some(OwnerStatus::Offboarded);
         let mut lines = vec![
-            field("credential", format!("{} · {} at {}", s(i, "id"), s(i, "kind"), s(i, "issuer")), theme.accent),
-            field("owner", format!("{} ({})", s(i, "owner"), s(i, "owner_status")), if s(i, "owner_status") == "offboarded" { theme.danger } else { theme.text }),
-            field("workload", s(i, "workload"), theme.text),
-            field("scopes", s(i, "scopes"), theme.accent),
-            field("binding", s(i, "binding"), if s(i, "binding") == "bearer" { theme.warning } else { theme.ok }),
-            field("issued", ts("issued_at"), theme.text),
-            field("expires", ts("expires_at"), theme.text),
-            field("last used", ts("last_used_at"), theme.text),
+            field("credential", format!("{} · {} at {}", snap.id, snap.kind, snap.issuer), theme.accent),
+            field("owner", format!("{} ({})", snap.owner, OwnerStatus::or_none(snap.owner_status)), if offboarded { theme.danger } else { theme.text }),
+            field("workload", snap.workload.clone(), theme.text),
+            field("scopes", snap.scopes.join(" "), theme.accent),
+            field("binding", snap.binding.to_string(), if snap.binding == Binding::Bearer { theme.warning } else { theme.ok }),
+            field("issued", ts(&snap.issued_at), theme.text),
+            field("expires", ts(&snap.expires_at), theme.text),
+            field("last used", ts(&snap.last_used_at), theme.text),
             Line::raw(""),
             Line::styled("findings", theme.header),
         ];
-        let findings = s(i, "findings");
+        let findings = snap.findings.as_deref().unwrap_or("");
         if findings.is_empty() {
             lines.push(Line::styled("  none", theme.muted));
         }
@@ -267,7 +269,7 @@ impl ReviewView {
             lines.push(Line::styled(format!("  {}", safe(fnd, 200)), theme.warning));
         }
         lines.push(Line::styled("consent trail", theme.header));
-        let consent = s(i, "consent");
+        let consent = snap.consent.as_deref().unwrap_or("");
         if consent.is_empty() {
             lines.push(Line::styled("  no consent on record", theme.warning));
         }

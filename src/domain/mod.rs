@@ -1,0 +1,10 @@
+//! Plain types of the inventory and of its governance. No I/O here.
+#[macro_use]
+mod macros;
+mod governance;
+mod inventory;
+pub mod text;
+pub mod wire;
+
+pub use governance::*;
+pub use inventory::*;
