@@ -1,6 +1,14 @@
-//! The one table of `:` commands: the parser, the completion, the prompt's
-//! placeholder, the help overlay and the unknown-command message all read it.
-use super::msg::View;
+//! The one table of views and `:` commands: the tabs, the app's dispatch, the
+//! parser, the completion, the prompt's placeholder, the help overlay and the
+//! unknown-command message all read it.
+//!
+//! Adding a view: write `views/NAME.rs` with a `Default` state type implementing
+//! `views::Pane` (`NAME`, `FOOTER`, `on_action`, `draw`; `load`/`on_data` for its
+//! own data, via `Effect::Load(Job::new(NAME, ..))`) and declare it in `views/mod.rs`;
+//! add one line to the `views!` table below; add a `[NAME]` table to keymap.toml.
+use super::registry::views;
+use super::views::{credentials::CredentialsView, expiring::ExpiringView, findings::FindingsView, grants::GrantsView};
+use super::views::{issuers::IssuersView, owners::OwnersView, review::ReviewView};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Opens {
@@ -20,26 +28,23 @@ pub struct Command {
     pub help: &'static str,
 }
 
-/// Views first, in tab order: a view is reached by any prefix of two letters or more.
-pub const COMMANDS: &[Command] = &[
-    Command { name: "credentials", aliases: &[], args: "", opens: Opens::View(View::Credentials), help: "the credential inventory" },
-    Command { name: "grants", aliases: &[], args: "", opens: Opens::View(View::Grants), help: "the approval queue" },
-    Command { name: "findings", aliases: &[], args: "", opens: Opens::View(View::Findings), help: "open findings by rule" },
-    Command { name: "owners", aliases: &[], args: "", opens: Opens::View(View::Owners), help: "people, and what each one holds" },
-    Command { name: "expiring", aliases: &[], args: "", opens: Opens::View(View::Expiring), help: "credentials expiring soon, by owner" },
-    Command {
-        name: "review",
-        aliases: &["rev", "re"],
-        args: "[NAME | start NAME FILTER]",
-        opens: Opens::View(View::Review),
-        help: "review campaigns; NAME opens one, start NAME FILTER starts one",
-    },
-    Command { name: "issuers", aliases: &[], args: "", opens: Opens::View(View::Issuers), help: "issuers and their sync runs" },
-    Command { name: "triage", aliases: &[], args: "", opens: Opens::Triage, help: "look up a leaked token" },
-    Command { name: "theme", aliases: &[], args: "NAME", opens: Opens::Theme, help: "switch the colour theme" },
-    Command { name: "sort", aliases: &[], args: "COLUMN", opens: Opens::Sort, help: "sort the credentials by a column" },
-    Command { name: "quit", aliases: &["q", "q!"], args: "", opens: Opens::Quit, help: "leave tokenward" },
-];
+// One line per view, in tab order: Variant field: Type, [aliases], "args", "help";
+views! {
+    Credentials credentials: CredentialsView, [], "", "the credential inventory";
+    Grants grants: GrantsView, [], "", "the approval queue";
+    Findings findings: FindingsView, [], "", "open findings by rule";
+    Owners owners: OwnersView, [], "", "people, and what each one holds";
+    Expiring expiring: ExpiringView, [], "", "credentials expiring soon, by owner";
+    Review review: ReviewView, ["rev", "re"], "[NAME | start NAME FILTER]", "review campaigns; NAME opens one, start NAME FILTER starts one";
+    Issuers issuers: IssuersView, [], "", "issuers and their sync runs";
+    // The other commands, after the views.
+    [
+        Command { name: "triage", aliases: &[], args: "", opens: Opens::Triage, help: "look up a leaked token" },
+        Command { name: "theme", aliases: &[], args: "NAME", opens: Opens::Theme, help: "switch the colour theme" },
+        Command { name: "sort", aliases: &[], args: "COLUMN", opens: Opens::Sort, help: "sort the credentials by a column" },
+        Command { name: "quit", aliases: &["q", "q!"], args: "", opens: Opens::Quit, help: "leave tokenward" },
+    ]
+}
 
 /// The command a typed word names: a view by a prefix of two letters or more, else a name or alias.
 pub fn find(word: &str) -> Option<&'static Command> {

@@ -6,7 +6,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Wrap};
 use ratatui::Frame;
 
 use crate::store::{Campaign, ReviewItem};
-use crate::tui::msg::{Effect, Tone, View};
+use crate::tui::msg::{Effect, Tone};
 use super::{KeyCtx, Outcome};
 use crate::tui::forms::Form;
 use crate::tui::forms::review::{ReviewForm, ReviewKind};
@@ -128,7 +128,7 @@ impl ReviewView {
                 self.open = None;
                 Vec::new()
             }
-            Action::Back => return vec![Outcome::ShowView(View::Credentials)],
+            Action::Back => return vec![Outcome::Home],
             _ => Vec::new(),
         };
         fx.into_iter().map(Outcome::Effect).collect()
@@ -300,4 +300,21 @@ impl ReviewView {
         f.render_widget(Paragraph::new(Text::from(lines)).block(block).wrap(Wrap { trim: false }), pane);
     }
 
+}
+
+impl super::Pane for ReviewView {
+    const NAME: &'static str = NAME;
+    const FOOTER: &'static [Action] = &[Action::Keep, Action::Revoke, Action::Reassign, Action::Shorten, Action::Reduce, Action::NextUndecided, Action::Back, Action::Help, Action::Quit];
+
+    fn on_action(&mut self, action: Action, ctx: &KeyCtx) -> Vec<Outcome> {
+        ReviewView::on_action(self, action, ctx)
+    }
+
+    fn draw(&self, f: &mut Frame, ctx: &Ctx, area: Rect) {
+        ReviewView::draw(self, f, ctx, area)
+    }
+
+    fn load(&self) -> Vec<Effect> {
+        ReviewView::load(self)
+    }
 }
