@@ -6,6 +6,7 @@
 //! `views::Pane` (`NAME`, `FOOTER`, `on_action`, `draw`; `load`/`on_data` for its
 //! own data, via `Effect::Load(Job::new(NAME, ..))`) and declare it in `views/mod.rs`;
 //! add one line to the `views!` table below; add a `[NAME]` table to keymap.toml.
+use super::forms::input::FORM;
 use super::registry::views;
 use super::views::{credentials::CredentialsView, expiring::ExpiringView, findings::FindingsView, grants::GrantsView};
 use super::views::{issuers::IssuersView, owners::OwnersView, review::ReviewView};
@@ -74,6 +75,11 @@ pub fn summary() -> String {
     COMMANDS.iter().map(|c| format!(":{}", c.name)).collect::<Vec<_>>().join(" ")
 }
 
+/// The keymap tables a config may set: every registered view's, then `[global]` and `[form]`.
+pub fn keymap_tables() -> Vec<&'static str> {
+    View::ALL.iter().map(|v| v.name()).chain(["global", FORM]).collect()
+}
+
 /// The command that opens a view, by the view.
 pub fn for_view(view: View) -> Option<&'static Command> {
     COMMANDS.iter().find(|c| c.opens == Opens::View(view))
@@ -93,5 +99,17 @@ mod tests {
         assert_eq!(find("q").map(|c| c.opens), Some(Opens::Quit));
         assert!(find("t").is_none());
         assert_eq!(complete("tr"), vec!["triage"]);
+    }
+
+    #[test]
+    fn every_registered_view_has_its_keymap_table_and_a_footer() {
+        let keymap = crate::tui::keymap::Keymap::default_map();
+        for table in keymap_tables() {
+            assert!(keymap.has_table(table), "keymap.toml has no [{table}] table");
+        }
+        for v in View::ALL {
+            assert!(!v.footer().is_empty(), "{v:?}");
+            assert_eq!(View::named(v.name()), Some(*v));
+        }
     }
 }

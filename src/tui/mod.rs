@@ -56,6 +56,10 @@ impl Session {
         if let Err(e) = keymap.merge(&settings.keys) {
             warnings.push(e);
         }
+        let tables = commands::keymap_tables();
+        for table in settings.keys.keys().filter(|t| !tables.contains(&t.as_str())) {
+            warnings.push(format!("[keys.{table}]: no such view or table (have: {})", tables.join(", ")));
+        }
         Session {
             grant_sla: settings.grant_sla,
             grants_newest_first: settings.grants_newest_first,

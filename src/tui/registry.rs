@@ -115,3 +115,100 @@ macro_rules! views {
     };
 }
 pub(crate) use views;
+
+#[cfg(test)]
+mod tests {
+    use ratatui::layout::Rect;
+    use ratatui::widgets::Paragraph;
+    use ratatui::Frame;
+
+    use crate::tui::job::{Env, Job, JobData};
+    use crate::tui::keymap::Action;
+    use crate::tui::msg::{Effect, Msg};
+    use crate::tui::views::{credentials::CredentialsView, KeyCtx, Outcome, Pane};
+    use crate::tui::theme::Theme;
+    use crate::tui::widgets::Ctx;
+
+    /// A view no other code knows: its file would hold just this, and it needs no Effect or Msg of its own.
+    #[derive(Default)]
+    pub struct ProbeView {
+        total: Option<Result<i64, String>>,
+    }
+
+    impl Pane for ProbeView {
+        const NAME: &'static str = "probe";
+        const FOOTER: &'static [Action] = &[Action::Refresh, Action::Quit];
+
+        fn on_action(&mut self, action: Action, _ctx: &KeyCtx) -> Vec<Outcome> {
+            match action {
+                Action::Back => vec![Outcome::Home],
+                _ => Vec::new(),
+            }
+        }
+
+        fn draw(&self, f: &mut Frame, _ctx: &Ctx, area: Rect) {
+            f.render_widget(Paragraph::new(format!("{:?}", self.total)), area);
+        }
+
+        fn load(&self) -> Vec<Effect> {
+            let count = |env: Env| async move { env.store.count(&crate::filter::Query::default(), (env.clock)()).await.map_err(|e| e.to_string()) };
+            vec![Effect::Load(Job::new(Self::NAME, "count", count))]
+        }
+
+        fn on_data(&mut self, data: JobData) -> Vec<Outcome> {
+            if let Ok(total) = data.downcast::<Result<i64, String>>() {
+                self.total = Some(*total);
+            }
+            Vec::new()
+        }
+    }
+
+    view_registry! {
+        Credentials credentials: CredentialsView;
+        Probe probe: ProbeView;
+    }
+
+    #[tokio::test]
+    async fn a_new_view_loads_its_own_data_through_load_and_data() {
+        let store = crate::store::Store::open_in_memory().await.expect("store");
+        let actions = crate::actions::Actions::new(store.clone(), &[], "ana@acme.test", false);
+        let env = Env { store, actions, thresholds: Default::default(), clock: chrono::Utc::now };
+        let mut views = Views::default();
+        assert_eq!((View::named("probe"), View::Probe.name(), View::Probe.footer()), (Some(View::Probe), "probe", ProbeView::FOOTER));
+
+        let fx = views.open(View::Probe);
+        assert_eq!(format!("{fx:?}"), "[Load(Job(probe: count))]");
+        assert_eq!(fx, views.load(View::Probe), "jobs compare by view and label");
+        let (progress, _events) = tokio::sync::mpsc::channel(8);
+        let mut replies = Vec::new();
+        for effect in fx {
+            replies.extend(crate::tui::effects::execute(effect, &env, &progress).await);
+        }
+        assert!(views.probe.total.is_none());
+        for msg in replies {
+            let Msg::Data { view, data } = msg else { panic!("a job answers with Msg::Data, not {msg:?}") };
+            assert_eq!(view, "probe");
+            assert!(views.on_data(view, data).is_empty());
+        }
+        assert_eq!(views.probe.total, Some(Ok(0)), "the count of the empty store landed in the probe");
+
+        // An answer for no registered view, or of a type the view does not expect, changes nothing.
+        assert!(views.on_data("nowhere", Box::new(Ok::<i64, String>(7))).is_empty());
+        views.on_data("probe", Box::new("not a count"));
+        assert_eq!(views.probe.total, Some(Ok(0)));
+        assert!(matches!(views.on_action(View::Probe, Action::Back, &key_ctx()).as_slice(), [Outcome::Home]));
+        assert!(views.on_tick(View::Probe).is_empty() && views.tab_spans(View::Probe, &Theme::monochrome()).is_empty());
+
+        // And it draws from the data that landed.
+        let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(40, 3)).expect("terminal");
+        let ctx = Ctx { theme: &Theme::monochrome(), keymap: key_ctx().keymap, now: chrono::Utc::now() };
+        terminal.draw(|f| views.draw(View::Probe, f, &ctx, f.area())).expect("draw");
+        let screen: String = terminal.backend().buffer().content().iter().map(|c| c.symbol()).collect();
+        assert!(screen.contains("Some(Ok(0))"), "{screen}");
+    }
+
+    fn key_ctx() -> KeyCtx<'static> {
+        static KEYMAP: std::sync::LazyLock<crate::tui::keymap::Keymap> = std::sync::LazyLock::new(crate::tui::keymap::Keymap::default_map);
+        KeyCtx { now: chrono::Utc::now(), read_only: false, page: 10, keymap: &KEYMAP }
+    }
+}
