@@ -126,6 +126,7 @@ impl App {
                 Outcome::Status(tone, text) => self.set_status(tone, text),
                 Outcome::ShowCredentials(text) => fx.extend(self.show_credentials(&text)),
                 Outcome::Home => self.view = View::Credentials,
+                Outcome::Show(name) => self.view = View::named(name).unwrap_or(self.view),
                 Outcome::Open(form) => self.mode = form.into(),
                 Outcome::FilterPrompt => {
                     let mut ta = single_line("owner:ana@acme.test scope:repo:write binding:bearer expires<7d unused>90d -status:revoked");
@@ -460,27 +461,18 @@ impl App {
         };
         let Some(command) = commands::find(word) else { return unknown(self) };
         match (command.opens, arg) {
-            (Opens::View(View::Review), Some(name)) => {
-                self.views.credentials.detail = None;
-                if name != "start" {
-                    return self.open_campaign(name);
-                }
-                let rest: Vec<&str> = words.collect();
-                let Some((campaign, filter)) = rest.split_first() else {
-                    self.set_status(Tone::Error, "usage: :review start NAME [FILTER], e.g. :review start q4-admin scope:admin:org status:active");
-                    return Vec::new();
-                };
-                if self.read_only {
-                    self.set_status(Tone::Warning, "read-only mode: starting a review is not allowed");
-                    return Vec::new();
-                }
-                let filter = (!filter.is_empty()).then(|| filter.join(" "));
-                vec![Effect::StartReview { name: campaign.to_string(), filter }]
-            }
             (Opens::View(view), _) => {
-                self.view = view;
                 self.views.credentials.detail = None;
-                self.views.open(view)
+                let args: Vec<&str> = arg.into_iter().chain(words).collect();
+                let page = self.views.credentials.viewport.max(1) as isize;
+                let ctx = KeyCtx { now: self.now, read_only: self.read_only, page, keymap: &self.keymap };
+                match self.views.command(view, &args, &ctx) {
+                    Some(outcomes) => self.apply(outcomes),
+                    None => {
+                        self.view = view;
+                        self.views.open(view)
+                    }
+                }
             }
             (Opens::Triage, _) => {
                 self.mode = Mode::Triage(Box::default());

@@ -68,6 +68,13 @@ macro_rules! view_registry {
                 }
             }
 
+            /// The view's command with arguments; `None` when it takes none.
+            pub fn command(&mut self, view: View, args: &[&str], ctx: &$crate::tui::views::KeyCtx) -> Option<Vec<$crate::tui::views::Outcome>> {
+                match view {
+                    $(View::$variant => $crate::tui::views::Pane::command(&mut self.$field, args, ctx),)+
+                }
+            }
+
             pub fn on_tick(&self, view: View) -> Vec<$crate::tui::msg::Effect> {
                 match view {
                     $(View::$variant => $crate::tui::views::Pane::on_tick(&self.$field),)+
@@ -197,6 +204,7 @@ mod tests {
         views.on_data("probe", Box::new("not a count"));
         assert_eq!(views.probe.total, Some(Ok(0)));
         assert!(matches!(views.on_action(View::Probe, Action::Back, &key_ctx()).as_slice(), [Outcome::Home]));
+        assert!(views.command(View::Probe, &["ignored"], &key_ctx()).is_none(), "a view that takes no arguments is just opened");
         assert!(views.on_tick(View::Probe).is_empty() && views.tab_spans(View::Probe, &Theme::monochrome()).is_empty());
 
         // And it draws from the data that landed.

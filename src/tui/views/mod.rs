@@ -39,6 +39,12 @@ pub trait Pane: Default {
     fn open(&self) -> Vec<Effect> {
         self.load()
     }
+    /// Its `:` command with arguments (`:review NAME`); `None` when it takes none,
+    /// and the command just opens it.
+    fn command(&mut self, args: &[&str], ctx: &KeyCtx) -> Option<Vec<Outcome>> {
+        let _ = (args, ctx);
+        None
+    }
     /// What to reload on every tick while it is shown and no form is open.
     fn on_tick(&self) -> Vec<Effect> {
         Vec::new()
@@ -64,6 +70,8 @@ pub enum Outcome {
     ShowCredentials(String),
     /// Back to the first view: the credential table.
     Home,
+    /// The registered view of this name comes to the front.
+    Show(&'static str),
     /// A form opens over the view.
     Open(Form),
     /// The filter prompt opens, holding the filter in force.
