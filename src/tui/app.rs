@@ -153,7 +153,7 @@ impl App {
         }
     }
 
-    /// The effect that loads a view's own data when it is opened or refreshed.
+    /// The shown view's own data again, on a refresh or after a bulk revoke.
     fn load_view(&self) -> Vec<Effect> {
         self.views.load(self.view)
     }

@@ -2,10 +2,11 @@
 //! parser, the completion, the prompt's placeholder, the help overlay and the
 //! unknown-command message all read it.
 //!
-//! Adding a view: write `views/NAME.rs` with a `Default` state type implementing
-//! `views::Pane` (`NAME`, `FOOTER`, `on_action`, `draw`; `load`/`on_data` for its
-//! own data, via `Effect::Load(Job::new(NAME, ..))`) and declare it in `views/mod.rs`;
-//! add one line to the `views!` table below; add a `[NAME]` table to keymap.toml.
+//! Adding a view: write `views/NAME.rs`, a `Default` state type implementing
+//! `views::Pane` (`NAME`, `FOOTER`, `on_action`, `draw`; `load` + `on_data` for its
+//! own data through `Effect::Load(Job::new(NAME, ..))`, `command` for arguments),
+//! declared by `pub mod NAME;` in `views/mod.rs`; import its type here and add one
+//! line to the `views!` table below; add a `[NAME]` table to keymap.toml. Nothing else.
 use super::forms::input::FORM;
 use super::registry::views;
 use super::views::{credentials::CredentialsView, expiring::ExpiringView, findings::FindingsView, grants::GrantsView};

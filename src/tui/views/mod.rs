@@ -1,5 +1,6 @@
 //! One file per view: each holds its state, turns keymap actions and worker
-//! replies into `Outcome`s, and draws itself from that state.
+//! replies into `Outcome`s, and draws itself from that state. Each implements
+//! `Pane`, the contract the registry in `commands.rs` dispatches to.
 pub mod credentials;
 pub mod detail;
 pub mod expiring;
