@@ -4,13 +4,14 @@
 use crossterm::event::{KeyEvent, KeyEventKind};
 use ratatui_textarea::TextArea;
 
-use super::commands::{self, Opens};
+use super::commands::{self, Opens, Views};
 use super::forms::input::{single_line, FormReply, FORM};
 use super::forms::{bulk::BulkForm, decision::DecisionForm, review::ReviewForm, revoke::RevokeForm, triage::TriageForm, Form};
 use super::keymap::{Action, Keymap};
-pub use super::msg::{Effect, Landing, Msg, QueryAt, Secret, Tone, View};
-use super::views::credentials::{self, CredentialsView};
-use super::views::{expiring::ExpiringView, findings::FindingsView, grants::GrantsView, issuers::IssuersView, owners::OwnersView, review::ReviewView, KeyCtx, Outcome};
+pub use super::commands::View;
+pub use super::msg::{Effect, Landing, Msg, QueryAt, Secret, Tone};
+use super::views::credentials;
+use super::views::{KeyCtx, Outcome};
 use crate::actions::RevokeOutcome;
 use crate::domain::Timestamp;
 use crate::filter;
@@ -44,13 +45,8 @@ pub struct App {
     pub view: View,
     pub mode: Mode,
     pub keymap: Keymap,
-    pub credentials: CredentialsView,
-    pub grants: GrantsView,
-    pub issuers: IssuersView,
-    pub findings: FindingsView,
-    pub owners: OwnersView,
-    pub expiring: ExpiringView,
-    pub review: ReviewView,
+    /// Every registered view's state (`app.credentials` reads through to it).
+    pub views: Views,
     pub status: Option<(Tone, String)>,
     pub theme_index: usize,
     pub themes: Vec<String>,
@@ -62,19 +58,27 @@ pub struct App {
     pub quit: bool,
 }
 
+/// Tests and the bench read a view as `app.grants`: the app derefs to its views.
+impl std::ops::Deref for App {
+    type Target = Views;
+    fn deref(&self) -> &Views {
+        &self.views
+    }
+}
+
+impl std::ops::DerefMut for App {
+    fn deref_mut(&mut self) -> &mut Views {
+        &mut self.views
+    }
+}
+
 impl App {
     pub fn new(keymap: Keymap, operator: &str, db_label: &str, read_only: bool, now: Timestamp) -> App {
         App {
             view: View::Credentials,
             mode: Mode::Normal,
             keymap,
-            credentials: CredentialsView::default(),
-            grants: GrantsView::default(),
-            issuers: IssuersView::default(),
-            findings: FindingsView::default(),
-            owners: OwnersView::default(),
-            expiring: ExpiringView::default(),
-            review: ReviewView::default(),
+            views: Views::default(),
             status: None,
             theme_index: 0,
             themes: vec!["dark".into()],
@@ -89,7 +93,7 @@ impl App {
 
     /// What to do when the TUI starts: the first page, the count, the side lists.
     pub fn start(&mut self) -> Vec<Effect> {
-        let mut fx = self.credentials.reload(Landing::First, self.now);
+        let mut fx = self.views.credentials.reload(Landing::First, self.now);
         fx.push(Effect::LoadGrants);
         fx.push(Effect::LoadIssuers);
         fx
@@ -100,11 +104,11 @@ impl App {
     }
 
     pub fn selected_row(&self) -> Option<&CredentialRow> {
-        self.credentials.selected_row()
+        self.views.credentials.selected_row()
     }
 
     pub fn absolute_selected(&self) -> Option<i64> {
-        self.credentials.absolute_selected()
+        self.views.credentials.absolute_selected()
     }
 
     /// The live parse error of the filter being typed, with its column.
@@ -121,11 +125,12 @@ impl App {
                 Outcome::Effect(e) => fx.push(e),
                 Outcome::Status(tone, text) => self.set_status(tone, text),
                 Outcome::ShowCredentials(text) => fx.extend(self.show_credentials(&text)),
-                Outcome::ShowView(view) => self.view = view,
+                Outcome::Home => self.view = View::Credentials,
+                Outcome::Show(name) => self.view = View::named(name).unwrap_or(self.view),
                 Outcome::Open(form) => self.mode = form.into(),
                 Outcome::FilterPrompt => {
                     let mut ta = single_line("owner:ana@acme.test scope:repo:write binding:bearer expires<7d unused>90d -status:revoked");
-                    ta.insert_str(&self.credentials.query_text);
+                    ta.insert_str(&self.views.credentials.query_text);
                     self.mode = Mode::Filter(ta);
                 }
             }
@@ -137,9 +142,9 @@ impl App {
         match filter::parse(text) {
             Ok(q) => {
                 self.view = View::Credentials;
-                self.credentials.detail = None;
+                self.views.credentials.detail = None;
                 self.set_status(Tone::Info, credentials::drill_hint(&self.keymap, text));
-                self.credentials.apply_filter(q, text, self.now)
+                self.views.credentials.apply_filter(q, text, self.now)
             }
             Err(e) => {
                 self.set_status(Tone::Error, e.message);
@@ -148,22 +153,16 @@ impl App {
         }
     }
 
-    /// The effect that loads a view's own data when it is opened or refreshed.
+    /// The shown view's own data again, on a refresh or after a bulk revoke.
     fn load_view(&self) -> Vec<Effect> {
-        match self.view {
-            View::Findings => self.findings.load(),
-            View::Owners => self.owners.load(),
-            View::Expiring => self.expiring.load(),
-            View::Review => self.review.load(),
-            View::Credentials | View::Grants | View::Issuers => Vec::new(),
-        }
+        self.views.load(self.view)
     }
 
     /// Everything on screen again: the side lists, the view, the window where it stands.
     fn refresh(&mut self) -> Vec<Effect> {
         let mut fx = vec![Effect::LoadGrants, Effect::LoadIssuers];
         fx.extend(self.load_view());
-        fx.extend(self.credentials.refresh(self.now));
+        fx.extend(self.views.credentials.refresh(self.now));
         fx
     }
 
@@ -171,29 +170,30 @@ impl App {
         let now = self.now;
         let outcomes = match msg {
             Msg::Key(k) => return self.on_key(k),
+            Msg::Data { view, data } => self.views.on_data(view, data),
             Msg::Resize { width, height } => {
                 self.width = width;
                 // header, table header, status bar, footer
-                self.credentials.viewport = (height as usize).saturating_sub(5).max(1);
-                self.credentials.keep_visible();
+                self.views.credentials.viewport = (height as usize).saturating_sub(5).max(1);
+                self.views.credentials.keep_visible();
                 Vec::new()
             }
-            Msg::Page { generation, landing, rows } => self.credentials.on_page(generation, landing, rows, now),
-            Msg::Count { generation, total } => self.credentials.on_count(generation, total),
-            Msg::Position { generation, first_id, position } => return self.credentials.on_position(generation, first_id, position, now),
+            Msg::Page { generation, landing, rows } => self.views.credentials.on_page(generation, landing, rows, now),
+            Msg::Count { generation, total } => self.views.credentials.on_count(generation, total),
+            Msg::Position { generation, first_id, position } => return self.views.credentials.on_position(generation, first_id, position, now),
             Msg::Detail(result) => {
-                self.credentials.on_detail(result);
+                self.views.credentials.on_detail(result);
                 Vec::new()
             }
-            Msg::Grants(r) => self.grants.on_grants(r),
+            Msg::Grants(r) => self.views.grants.on_grants(r),
             Msg::Verdicts(v) => {
-                self.grants.verdicts = v;
+                self.views.grants.verdicts = v;
                 Vec::new()
             }
-            Msg::Issuers(r) => self.issuers.on_issuers(r),
-            Msg::SyncRuns(r) => self.issuers.on_sync_runs(r),
+            Msg::Issuers(r) => self.views.issuers.on_issuers(r),
+            Msg::SyncRuns(r) => self.views.issuers.on_sync_runs(r),
             Msg::Revoked { id, result } => return self.on_revoked(id, result),
-            Msg::Sync(ev) => match self.issuers.on_sync(ev) {
+            Msg::Sync(ev) => match self.views.issuers.on_sync(ev) {
                 Some((tone, text)) => {
                     self.set_status(tone, text);
                     return self.refresh();
@@ -207,11 +207,11 @@ impl App {
                 }
                 Vec::new()
             }
-            Msg::Findings(r) => self.findings.on_findings(r),
-            Msg::Recomputed(r) => self.findings.on_recomputed(r),
-            Msg::Owners { status, after, rows } => self.owners.on_owners(status, after, rows),
+            Msg::Findings(r) => self.views.findings.on_findings(r),
+            Msg::Recomputed(r) => self.views.findings.on_recomputed(r),
+            Msg::Owners { status, after, rows } => self.views.owners.on_owners(status, after, rows),
             Msg::Blast(r) => {
-                self.owners.on_blast(r);
+                self.views.owners.on_blast(r);
                 Vec::new()
             }
             Msg::BulkProgress(p) => {
@@ -227,14 +227,14 @@ impl App {
                     self.set_status(tone, text);
                 }
                 let mut fx = self.load_view();
-                if let Some(p) = &self.owners.blast {
+                if let Some(p) = &self.views.owners.blast {
                     fx.push(Effect::LoadBlast { owner: p.owner.clone() });
                 }
                 return fx;
             }
-            Msg::Expiring { window, groups } => self.expiring.on_expiring(&window, groups),
-            Msg::Campaigns(r) => self.review.on_campaigns(r),
-            Msg::ReviewItems { after, campaign, items } => self.review.on_items(after, campaign, items),
+            Msg::Expiring { window, groups } => self.views.expiring.on_expiring(&window, groups),
+            Msg::Campaigns(r) => self.views.review.on_campaigns(r),
+            Msg::ReviewItems { after, campaign, items } => self.views.review.on_items(after, campaign, items),
             Msg::Reviewed(r) => return self.on_reviewed(r),
             Msg::ReviewStarted(r) => match r {
                 Ok(c) => {
@@ -246,8 +246,7 @@ impl App {
             Msg::Tick(now) => {
                 self.now = now;
                 // The queue is live: re-read it on every tick.
-                let live = self.view == View::Grants && matches!(self.mode, Mode::Normal);
-                return if live { vec![Effect::LoadGrants] } else { Vec::new() };
+                return if matches!(self.mode, Mode::Normal) { self.views.on_tick(self.view) } else { Vec::new() };
             }
         };
         self.apply(outcomes)
@@ -308,7 +307,7 @@ impl App {
                 self.mode = Mode::Normal;
                 let answer = o.issuer_answer.clone().unwrap_or_else(|| "recorded".into());
                 self.set_status(Tone::Ok, format!("item {}: {} {} ({answer}, audit #{})", o.item, o.decision, super::widgets::short(&o.credential_id), o.audit_seq));
-                self.review.decided()
+                self.views.review.decided()
             }
             Err(e) => {
                 if let Mode::Review(form) = &mut self.mode {
@@ -322,7 +321,7 @@ impl App {
 
     fn open_campaign(&mut self, name: &str) -> Vec<Effect> {
         self.view = View::Review;
-        self.review.open_campaign(name)
+        self.views.review.open_campaign(name)
     }
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
@@ -354,7 +353,7 @@ impl App {
             Mode::Review(mut form) => {
                 let reply = form.on_key(&key, keys);
                 if matches!(reply, FormReply::Submit(_)) {
-                    self.review.last_reasons.insert(form.kind, form.reason());
+                    self.views.review.last_reasons.insert(form.kind, form.reason());
                 }
                 self.keep_form(reply, Mode::Review(form))
             }
@@ -402,17 +401,9 @@ impl App {
             }
             Action::Refresh => self.refresh(),
             _ => {
-                let page = self.credentials.viewport.max(1) as isize;
+                let page = self.views.credentials.viewport.max(1) as isize;
                 let ctx = KeyCtx { now: self.now, read_only: self.read_only, page, keymap: &self.keymap };
-                let outcomes = match self.view {
-                    View::Credentials => self.credentials.on_action(action, &ctx),
-                    View::Grants => self.grants.on_action(action, &ctx),
-                    View::Issuers => self.issuers.on_action(action, &ctx),
-                    View::Findings => self.findings.on_action(action, &ctx),
-                    View::Owners => self.owners.on_action(action, &ctx),
-                    View::Expiring => self.expiring.on_action(action, &ctx),
-                    View::Review => self.review.on_action(action, &ctx),
-                };
+                let outcomes = self.views.on_action(self.view, action, &ctx);
                 self.apply(outcomes)
             }
         }
@@ -431,7 +422,7 @@ impl App {
         match filter::parse(&text) {
             Ok(q) => {
                 self.view = View::Credentials;
-                self.credentials.apply_filter(q, &text, self.now)
+                self.views.credentials.apply_filter(q, &text, self.now)
             }
             Err(_) => {
                 self.mode = Mode::Filter(ta);
@@ -470,31 +461,17 @@ impl App {
         };
         let Some(command) = commands::find(word) else { return unknown(self) };
         match (command.opens, arg) {
-            (Opens::View(View::Review), Some(name)) => {
-                self.credentials.detail = None;
-                if name != "start" {
-                    return self.open_campaign(name);
-                }
-                let rest: Vec<&str> = words.collect();
-                let Some((campaign, filter)) = rest.split_first() else {
-                    self.set_status(Tone::Error, "usage: :review start NAME [FILTER], e.g. :review start q4-admin scope:admin:org status:active");
-                    return Vec::new();
-                };
-                if self.read_only {
-                    self.set_status(Tone::Warning, "read-only mode: starting a review is not allowed");
-                    return Vec::new();
-                }
-                let filter = (!filter.is_empty()).then(|| filter.join(" "));
-                vec![Effect::StartReview { name: campaign.to_string(), filter }]
-            }
             (Opens::View(view), _) => {
-                self.view = view;
-                self.credentials.detail = None;
-                match view {
-                    View::Credentials => Vec::new(),
-                    View::Grants => vec![Effect::LoadGrants],
-                    View::Issuers => vec![Effect::LoadIssuers],
-                    _ => self.load_view(),
+                self.views.credentials.detail = None;
+                let args: Vec<&str> = arg.into_iter().chain(words).collect();
+                let page = self.views.credentials.viewport.max(1) as isize;
+                let ctx = KeyCtx { now: self.now, read_only: self.read_only, page, keymap: &self.keymap };
+                match self.views.command(view, &args, &ctx) {
+                    Some(outcomes) => self.apply(outcomes),
+                    None => {
+                        self.view = view;
+                        self.views.open(view)
+                    }
                 }
             }
             (Opens::Triage, _) => {
@@ -517,8 +494,8 @@ impl App {
             }
             (Opens::Sort, Some(col)) => match SortColumn::parse(col) {
                 Some(column) => {
-                    self.credentials.sort = Sort { column, descending: false };
-                    self.credentials.reload(Landing::First, self.now)
+                    self.views.credentials.sort = Sort { column, descending: false };
+                    self.views.credentials.reload(Landing::First, self.now)
                 }
                 None => {
                     self.set_status(Tone::Error, format!("unknown sort column '{col}'"));

@@ -1,6 +1,16 @@
-//! The one table of `:` commands: the parser, the completion, the prompt's
-//! placeholder, the help overlay and the unknown-command message all read it.
-use super::msg::View;
+//! The one table of views and `:` commands: the tabs, the app's dispatch, the
+//! parser, the completion, the prompt's placeholder, the help overlay and the
+//! unknown-command message all read it.
+//!
+//! Adding a view: write `views/NAME.rs`, a `Default` state type implementing
+//! `views::Pane` (`NAME`, `FOOTER`, `on_action`, `draw`; `load` + `on_data` for its
+//! own data through `Effect::Load(Job::new(NAME, ..))`, `command` for arguments),
+//! declared by `pub mod NAME;` in `views/mod.rs`; import its type here and add one
+//! line to the `views!` table below; add a `[NAME]` table to keymap.toml. Nothing else.
+use super::forms::input::FORM;
+use super::registry::views;
+use super::views::{credentials::CredentialsView, expiring::ExpiringView, findings::FindingsView, grants::GrantsView};
+use super::views::{issuers::IssuersView, owners::OwnersView, review::ReviewView};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Opens {
@@ -20,26 +30,23 @@ pub struct Command {
     pub help: &'static str,
 }
 
-/// Views first, in tab order: a view is reached by any prefix of two letters or more.
-pub const COMMANDS: &[Command] = &[
-    Command { name: "credentials", aliases: &[], args: "", opens: Opens::View(View::Credentials), help: "the credential inventory" },
-    Command { name: "grants", aliases: &[], args: "", opens: Opens::View(View::Grants), help: "the approval queue" },
-    Command { name: "findings", aliases: &[], args: "", opens: Opens::View(View::Findings), help: "open findings by rule" },
-    Command { name: "owners", aliases: &[], args: "", opens: Opens::View(View::Owners), help: "people, and what each one holds" },
-    Command { name: "expiring", aliases: &[], args: "", opens: Opens::View(View::Expiring), help: "credentials expiring soon, by owner" },
-    Command {
-        name: "review",
-        aliases: &["rev", "re"],
-        args: "[NAME | start NAME FILTER]",
-        opens: Opens::View(View::Review),
-        help: "review campaigns; NAME opens one, start NAME FILTER starts one",
-    },
-    Command { name: "issuers", aliases: &[], args: "", opens: Opens::View(View::Issuers), help: "issuers and their sync runs" },
-    Command { name: "triage", aliases: &[], args: "", opens: Opens::Triage, help: "look up a leaked token" },
-    Command { name: "theme", aliases: &[], args: "NAME", opens: Opens::Theme, help: "switch the colour theme" },
-    Command { name: "sort", aliases: &[], args: "COLUMN", opens: Opens::Sort, help: "sort the credentials by a column" },
-    Command { name: "quit", aliases: &["q", "q!"], args: "", opens: Opens::Quit, help: "leave tokenward" },
-];
+// One line per view, in tab order: Variant field: Type, [aliases], "args", "help";
+views! {
+    Credentials credentials: CredentialsView, [], "", "the credential inventory";
+    Grants grants: GrantsView, [], "", "the approval queue";
+    Findings findings: FindingsView, [], "", "open findings by rule";
+    Owners owners: OwnersView, [], "", "people, and what each one holds";
+    Expiring expiring: ExpiringView, [], "", "credentials expiring soon, by owner";
+    Review review: ReviewView, ["rev", "re"], "[NAME | start NAME FILTER]", "review campaigns; NAME opens one, start NAME FILTER starts one";
+    Issuers issuers: IssuersView, [], "", "issuers and their sync runs";
+    // The other commands, after the views.
+    [
+        Command { name: "triage", aliases: &[], args: "", opens: Opens::Triage, help: "look up a leaked token" },
+        Command { name: "theme", aliases: &[], args: "NAME", opens: Opens::Theme, help: "switch the colour theme" },
+        Command { name: "sort", aliases: &[], args: "COLUMN", opens: Opens::Sort, help: "sort the credentials by a column" },
+        Command { name: "quit", aliases: &["q", "q!"], args: "", opens: Opens::Quit, help: "leave tokenward" },
+    ]
+}
 
 /// The command a typed word names: a view by a prefix of two letters or more, else a name or alias.
 pub fn find(word: &str) -> Option<&'static Command> {
@@ -69,6 +76,11 @@ pub fn summary() -> String {
     COMMANDS.iter().map(|c| format!(":{}", c.name)).collect::<Vec<_>>().join(" ")
 }
 
+/// The keymap tables a config may set: every registered view's, then `[global]` and `[form]`.
+pub fn keymap_tables() -> Vec<&'static str> {
+    View::ALL.iter().map(|v| v.name()).chain(["global", FORM]).collect()
+}
+
 /// The command that opens a view, by the view.
 pub fn for_view(view: View) -> Option<&'static Command> {
     COMMANDS.iter().find(|c| c.opens == Opens::View(view))
@@ -88,5 +100,17 @@ mod tests {
         assert_eq!(find("q").map(|c| c.opens), Some(Opens::Quit));
         assert!(find("t").is_none());
         assert_eq!(complete("tr"), vec!["triage"]);
+    }
+
+    #[test]
+    fn every_registered_view_has_its_keymap_table_and_a_footer() {
+        let keymap = crate::tui::keymap::Keymap::default_map();
+        for table in keymap_tables() {
+            assert!(keymap.has_table(table), "keymap.toml has no [{table}] table");
+        }
+        for v in View::ALL {
+            assert!(!v.footer().is_empty(), "{v:?}");
+            assert_eq!(View::named(v.name()), Some(*v));
+        }
     }
 }

@@ -8,7 +8,6 @@ use ratatui::Frame;
 
 use super::app::{App, Mode, Tone, View};
 use super::commands;
-use super::keymap::Action;
 use super::theme::Theme;
 use super::widgets::{centered, safe, thousands, Ctx};
 use crate::detail::relative;
@@ -22,22 +21,14 @@ pub fn draw(f: &mut Frame, app: &App, theme: &Theme) {
     let ctx = Ctx { theme, keymap: &app.keymap, now: app.now };
     let [top, body, status, footer] = Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1), Constraint::Length(1)]).areas(area);
     draw_tabs(f, app, theme, top);
-    match app.view {
-        View::Credentials => app.credentials.draw(f, &ctx, body),
-        View::Grants => app.grants.draw(f, &ctx, body),
-        View::Issuers => app.issuers.draw(f, &ctx, body),
-        View::Findings => app.findings.draw(f, &ctx, body),
-        View::Owners => app.owners.draw(f, &ctx, body),
-        View::Expiring => app.expiring.draw(f, &ctx, body),
-        View::Review => app.review.draw(f, &ctx, body),
-    }
+    app.views.draw(app.view, f, &ctx, body);
     draw_status(f, app, theme, status);
     draw_footer(f, app, theme, footer);
     match &app.mode {
         Mode::Help => draw_help(f, app, theme, area),
         Mode::Revoke(form) => form.draw(f, &ctx, area),
         Mode::Triage(form) => form.draw(f, &ctx, area),
-        Mode::Decide(form) => form.draw(f, &ctx, area, app.grants.verdicts.get(&form.grant.id)),
+        Mode::Decide(form) => form.draw(f, &ctx, area, app.views.grants.verdicts.get(&form.grant.id)),
         Mode::Bulk(form) => form.draw(f, &ctx, area),
         Mode::Review(form) => form.draw(f, &ctx, area),
         Mode::Normal | Mode::Filter(_) | Mode::Command(_) => {}
@@ -51,9 +42,7 @@ fn draw_tabs(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         spans.push(Span::raw(" "));
         spans.push(Span::styled(format!(" {} ", v.name()), style));
     }
-    if app.view == View::Credentials {
-        spans.extend(app.credentials.tab_spans(theme));
-    }
+    spans.extend(app.views.tab_spans(app.view, theme));
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
@@ -62,7 +51,7 @@ fn draw_status(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         f.render_widget(Paragraph::new(format!(" filter: {err}")).style(theme.danger), area);
         return;
     }
-    let creds = &app.credentials;
+    let creds = &app.views.credentials;
     let count = match creds.window.total {
         Some(1) => "1 credential".into(),
         Some(t) => format!("{} credentials", thousands(t)),
@@ -75,7 +64,7 @@ fn draw_status(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     if !creds.query_text.is_empty() {
         parts.push(format!("filter: {}", safe(&creds.query_text, 80)));
     }
-    for i in &app.issuers.issuers {
+    for i in &app.views.issuers.issuers {
         let when = i
             .last_run
             .as_ref()
@@ -91,19 +80,6 @@ fn draw_status(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         parts.push("READ-ONLY".into());
     }
     f.render_widget(Paragraph::new(parts.join(" │ ")).style(theme.bar), area);
-}
-
-/// The actions a view's footer names, in order; their keys come from the keymap.
-fn footer_actions(view: View) -> &'static [Action] {
-    match view {
-        View::Credentials => &[Action::Filter, Action::Detail, Action::SortNext, Action::Revoke, Action::Command, Action::Help, Action::Quit],
-        View::Grants => &[Action::Approve, Action::Deny, Action::Refresh, Action::Command, Action::Help, Action::Quit],
-        View::Issuers => &[Action::SyncNow, Action::Refresh, Action::Command, Action::Help, Action::Quit],
-        View::Findings => &[Action::Detail, Action::Recompute, Action::Command, Action::Help, Action::Quit],
-        View::Owners => &[Action::Detail, Action::Revoke, Action::CycleFilter, Action::Command, Action::Help, Action::Quit],
-        View::Expiring => &[Action::Detail, Action::CycleFilter, Action::Command, Action::Help, Action::Quit],
-        View::Review => &[Action::Keep, Action::Revoke, Action::Reassign, Action::Shorten, Action::Reduce, Action::NextUndecided, Action::Back, Action::Help, Action::Quit],
-    }
 }
 
 fn draw_footer(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
@@ -132,7 +108,7 @@ fn draw_footer(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             }
             let view = app.view.name();
             let mut spans = Vec::new();
-            for a in footer_actions(app.view) {
+            for a in app.view.footer() {
                 if let Some(k) = app.keymap.first_key(view, *a) {
                     spans.push(Span::styled(format!(" {k}"), theme.accent));
                     spans.push(Span::styled(format!(" {} ", a.hint()), theme.muted));

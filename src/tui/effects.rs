@@ -4,19 +4,8 @@ use tokio::sync::mpsc;
 
 use super::msg::{Effect, Msg};
 use super::views::{owners::OWNERS_PAGE, review::REVIEW_PAGE};
-use crate::actions::Actions;
-use crate::domain::Timestamp;
-use crate::store::Store;
 
-/// What effects run against: the store, the shared actions, the findings
-/// thresholds, and the clock (fixed in tests).
-#[derive(Clone)]
-pub struct Env {
-    pub store: Store,
-    pub actions: Actions,
-    pub thresholds: crate::config::Thresholds,
-    pub clock: fn() -> Timestamp,
-}
+pub use super::job::Env;
 
 /// A progress channel for a long worker, each event forwarded to the UI as a message;
 /// await the handle once the worker is done so every event lands before its result.
@@ -44,6 +33,10 @@ pub async fn execute(effect: Effect, env: &Env, progress: &mpsc::Sender<Msg>) ->
             let _ = out.write_all(b"\x07");
             let _ = out.flush();
             Vec::new()
+        }
+        Effect::Load(job) => {
+            let view = job.view;
+            vec![Msg::Data { view, data: job.run(env.clone()).await }]
         }
         Effect::LoadPage { generation, landing, page } => {
             let rows = store.page(&page).await.map_err(|e| err(&e));

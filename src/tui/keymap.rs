@@ -237,6 +237,11 @@ impl Keymap {
         Ok(())
     }
 
+    /// Whether the map has a `[scope]` table of its own.
+    pub fn has_table(&self, scope: &str) -> bool {
+        self.views.contains_key(scope)
+    }
+
     pub fn action(&self, view: &str, event: &KeyEvent) -> Option<Action> {
         let key = Key::from_event(event);
         for scope in [view, "global"] {

@@ -17,8 +17,10 @@ pub mod commands;
 pub mod draw;
 pub mod effects;
 pub mod forms;
+pub mod job;
 pub mod keymap;
 pub mod msg;
+pub mod registry;
 pub mod theme;
 pub mod views;
 pub mod widgets;
@@ -53,6 +55,10 @@ impl Session {
         let mut keymap = keymap::Keymap::default_map();
         if let Err(e) = keymap.merge(&settings.keys) {
             warnings.push(e);
+        }
+        let tables = commands::keymap_tables();
+        for table in settings.keys.keys().filter(|t| !tables.contains(&t.as_str())) {
+            warnings.push(format!("[keys.{table}]: no such view or table (have: {})", tables.join(", ")));
         }
         Session {
             grant_sla: settings.grant_sla,

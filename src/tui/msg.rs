@@ -1,7 +1,9 @@
-//! The TUI's vocabulary: views, effects a key or reply asks for, and the
-//! messages that come back. Every room of the TUI speaks it; it imports none of them.
+//! The TUI's vocabulary: effects a key or reply asks for, and the messages that
+//! come back. Every room of the TUI speaks it; it imports none of them but `job`.
+//! The views themselves are named by the registry in `commands.rs`.
 use crossterm::event::KeyEvent;
 
+use super::job::{Job, JobData};
 use crate::actions::RevokeOutcome;
 use crate::detail::CredentialDetail;
 use crate::domain::{Grant, Timestamp};
@@ -17,34 +19,6 @@ pub enum Landing {
     Prepend,
     /// Same rows again from the window's first key: after a revoke or a refresh.
     Refresh,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum View {
-    Credentials,
-    Grants,
-    Findings,
-    Owners,
-    Expiring,
-    Review,
-    Issuers,
-}
-
-impl View {
-    pub const ALL: &'static [View] = &[View::Credentials, View::Grants, View::Findings, View::Owners, View::Expiring, View::Review, View::Issuers];
-
-    /// The view's name: its tab, its `:` command and its keymap table.
-    pub fn name(self) -> &'static str {
-        match self {
-            View::Credentials => "credentials",
-            View::Grants => "grants",
-            View::Findings => "findings",
-            View::Owners => "owners",
-            View::Expiring => "expiring",
-            View::Review => "review",
-            View::Issuers => "issuers",
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +48,8 @@ pub struct QueryAt {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
+    /// A view's own loading job; its answer comes back as `Msg::Data` to that view.
+    Load(Job),
     LoadPage { generation: u64, landing: Landing, page: PageRequest },
     Count { generation: u64, filter: QueryAt },
     Position { generation: u64, filter: QueryAt, sort: Sort, key: Key },
@@ -106,6 +82,8 @@ pub type FindingCounts = (Vec<crate::store::FindingCount>, Option<(String, i64)>
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
+    /// The answer of a view's `Effect::Load` job, for that view's `on_data`.
+    Data { view: &'static str, data: JobData },
     Resize { width: u16, height: u16 },
     Page { generation: u64, landing: Landing, rows: Result<Vec<CredentialRow>, String> },
     Count { generation: u64, total: Result<i64, String> },

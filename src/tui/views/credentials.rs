@@ -465,3 +465,20 @@ fn expires_cell(r: &CredentialRow, now: crate::domain::Timestamp, theme: &Theme)
         Some(t) => Cell::from(Span::styled(relative(t, now), theme.text)),
     }
 }
+
+impl super::Pane for CredentialsView {
+    const NAME: &'static str = NAME;
+    const FOOTER: &'static [Action] = &[Action::Filter, Action::Detail, Action::SortNext, Action::Revoke, Action::Command, Action::Help, Action::Quit];
+
+    fn on_action(&mut self, action: Action, ctx: &KeyCtx) -> Vec<Outcome> {
+        CredentialsView::on_action(self, action, ctx)
+    }
+
+    fn draw(&self, f: &mut Frame, ctx: &Ctx, area: Rect) {
+        CredentialsView::draw(self, f, ctx, area)
+    }
+
+    fn tab_spans(&self, theme: &Theme) -> Vec<Span<'static>> {
+        CredentialsView::tab_spans(self, theme)
+    }
+}

@@ -7,7 +7,7 @@ use ratatui::Frame;
 
 use crate::domain::OwnerStatus;
 use crate::store::ExpiringGroup;
-use crate::tui::msg::{Effect, Tone, View};
+use crate::tui::msg::{Effect, Tone};
 use super::{KeyCtx, Outcome};
 use crate::tui::keymap::Action;
 use crate::tui::widgets::{list_table, safe, step, thousands, when, window, Ctx};
@@ -66,7 +66,7 @@ impl ExpiringView {
                 self.selected = 0;
                 self.load().into_iter().map(Outcome::Effect).collect()
             }
-            Action::Back => vec![Outcome::ShowView(View::Credentials)],
+            Action::Back => vec![Outcome::Home],
             _ => Vec::new(),
         }
     }
@@ -108,5 +108,22 @@ impl ExpiringView {
         let widths = [Constraint::Length(34), Constraint::Length(11), Constraint::Length(9), Constraint::Length(10), Constraint::Min(20)];
         let header = Row::new(["OWNER", "STATUS", "EXPIRING", "SOONEST", "WORKLOADS"]);
         list_table(f, body, theme, header, rows, &widths, (!self.groups.is_empty()).then(|| self.selected - offset));
+    }
+}
+
+impl super::Pane for ExpiringView {
+    const NAME: &'static str = NAME;
+    const FOOTER: &'static [Action] = &[Action::Detail, Action::CycleFilter, Action::Command, Action::Help, Action::Quit];
+
+    fn on_action(&mut self, action: Action, ctx: &KeyCtx) -> Vec<Outcome> {
+        ExpiringView::on_action(self, action, ctx)
+    }
+
+    fn draw(&self, f: &mut Frame, ctx: &Ctx, area: Rect) {
+        ExpiringView::draw(self, f, ctx, area)
+    }
+
+    fn load(&self) -> Vec<Effect> {
+        ExpiringView::load(self)
     }
 }

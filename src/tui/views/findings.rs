@@ -6,7 +6,7 @@ use ratatui::widgets::{Cell, Paragraph, Row};
 use ratatui::Frame;
 
 use crate::store::{FindingCount, RecomputeReport};
-use crate::tui::msg::{Effect, FindingCounts, Tone, View};
+use crate::tui::msg::{Effect, FindingCounts, Tone};
 use super::{KeyCtx, Outcome};
 use crate::tui::keymap::Action;
 use crate::tui::widgets::{empty_note, list_table, safe, severity_style, step, thousands, when, window, Ctx};
@@ -65,7 +65,7 @@ impl FindingsView {
                 self.recomputing = true;
                 vec![Outcome::Status(Tone::Info, "recomputing every findings rule…".into()), Outcome::Effect(Effect::RecomputeFindings)]
             }
-            Action::Back => vec![Outcome::ShowView(View::Credentials)],
+            Action::Back => vec![Outcome::Home],
             _ => Vec::new(),
         }
     }
@@ -109,5 +109,22 @@ impl FindingsView {
         if self.counts.is_empty() {
             empty_note(f, body, theme, "no open findings");
         }
+    }
+}
+
+impl super::Pane for FindingsView {
+    const NAME: &'static str = NAME;
+    const FOOTER: &'static [Action] = &[Action::Detail, Action::Recompute, Action::Command, Action::Help, Action::Quit];
+
+    fn on_action(&mut self, action: Action, ctx: &KeyCtx) -> Vec<Outcome> {
+        FindingsView::on_action(self, action, ctx)
+    }
+
+    fn draw(&self, f: &mut Frame, ctx: &Ctx, area: Rect) {
+        FindingsView::draw(self, f, ctx, area)
+    }
+
+    fn load(&self) -> Vec<Effect> {
+        FindingsView::load(self)
     }
 }

@@ -8,7 +8,7 @@ use ratatui::Frame;
 use crate::detail::human_duration;
 use crate::domain::{Grant, Timestamp};
 use crate::policy::Verdict;
-use crate::tui::msg::{Effect, Tone, View};
+use crate::tui::msg::{Effect, Tone};
 use super::{KeyCtx, Outcome};
 use crate::tui::forms::Form;
 use crate::tui::forms::decision::DecisionForm;
@@ -34,6 +34,8 @@ impl Default for GrantsView {
         GrantsView { queue: Vec::new(), selected: 0, newest_first: true, sla: chrono::Duration::minutes(15), bell: true, verdicts: Default::default() }
     }
 }
+
+const NAME: &str = "grants";
 
 impl GrantsView {
     /// Whether a grant has waited past the SLA.
@@ -92,7 +94,7 @@ impl GrantsView {
             }
             Action::Approve => self.open_decision(true, ctx.read_only),
             Action::Deny => self.open_decision(false, ctx.read_only),
-            Action::Back => vec![Outcome::ShowView(View::Credentials)],
+            Action::Back => vec![Outcome::Home],
             _ => Vec::new(),
         }
     }
@@ -155,5 +157,28 @@ impl GrantsView {
         if self.queue.is_empty() {
             empty_note(f, area, theme, "no pending grants");
         }
+    }
+}
+
+impl super::Pane for GrantsView {
+    const NAME: &'static str = NAME;
+    const FOOTER: &'static [Action] = &[Action::Approve, Action::Deny, Action::Refresh, Action::Command, Action::Help, Action::Quit];
+
+    fn on_action(&mut self, action: Action, ctx: &KeyCtx) -> Vec<Outcome> {
+        GrantsView::on_action(self, action, ctx)
+    }
+
+    fn draw(&self, f: &mut Frame, ctx: &Ctx, area: Rect) {
+        GrantsView::draw(self, f, ctx, area)
+    }
+
+    /// Its queue is a side list the app keeps loaded; opening it re-reads it.
+    fn open(&self) -> Vec<Effect> {
+        vec![Effect::LoadGrants]
+    }
+
+    /// The queue is live: re-read it on every tick.
+    fn on_tick(&self) -> Vec<Effect> {
+        vec![Effect::LoadGrants]
     }
 }

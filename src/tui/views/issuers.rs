@@ -9,7 +9,7 @@ use crate::detail::{human_duration, relative};
 use crate::domain::{parse_ts, SyncStatus};
 use crate::store::{IssuerSummary, SyncRun};
 use crate::sync::SyncEvent;
-use crate::tui::msg::{Effect, Tone, View};
+use crate::tui::msg::{Effect, Tone};
 use super::{KeyCtx, Outcome};
 use crate::tui::keymap::Action;
 use crate::tui::widgets::{gauge, list_table, safe, step, thousands, Ctx};
@@ -30,6 +30,8 @@ pub struct IssuersView {
     pub sync_runs: Vec<SyncRun>,
     pub syncing: std::collections::BTreeMap<String, SyncProgress>,
 }
+
+const NAME: &str = "issuers";
 
 impl IssuersView {
     pub fn on_issuers(&mut self, r: Result<Vec<IssuerSummary>, String>) -> Vec<Outcome> {
@@ -92,7 +94,7 @@ impl IssuersView {
                 }
                 None => Vec::new(),
             },
-            Action::Back => vec![Outcome::ShowView(View::Credentials)],
+            Action::Back => vec![Outcome::Home],
             _ => Vec::new(),
         }
     }
@@ -141,7 +143,7 @@ impl IssuersView {
             Constraint::Length(9),
             Constraint::Min(10),
         ];
-        let sync_now = format!("SYNC NOW ({})", ctx.key(View::Issuers.name(), Action::SyncNow));
+        let sync_now = format!("SYNC NOW ({})", ctx.key(NAME, Action::SyncNow));
         let header = Row::new(vec!["ISSUER".to_string(), "KIND".into(), "CREDENTIALS".into(), sync_now, "LAST SYNC".into(), "WHEN".into(), "PAGES".into(), "ITEMS".into(), "ERROR".into()]);
         let [top, bottom] = Layout::vertical([Constraint::Length(self.issuers.len() as u16 + 2), Constraint::Min(0)]).areas(area);
         list_table(f, top, theme, header, rows, &widths, (!self.issuers.is_empty()).then_some(self.selected));
@@ -199,5 +201,23 @@ impl IssuersView {
         let header = Row::new(["RUN", "ISSUER", "STARTED", "TOOK", "STATUS", "PAGES", "ITEMS", "ERROR"]).style(theme.header);
         let block = Block::default().borders(Borders::TOP).border_style(theme.border).title(Span::styled(" sync runs ", theme.header));
         f.render_widget(Table::new(rows, widths).header(header).block(block), area);
+    }
+}
+
+impl super::Pane for IssuersView {
+    const NAME: &'static str = NAME;
+    const FOOTER: &'static [Action] = &[Action::SyncNow, Action::Refresh, Action::Command, Action::Help, Action::Quit];
+
+    fn on_action(&mut self, action: Action, ctx: &KeyCtx) -> Vec<Outcome> {
+        IssuersView::on_action(self, action, ctx)
+    }
+
+    fn draw(&self, f: &mut Frame, ctx: &Ctx, area: Rect) {
+        IssuersView::draw(self, f, ctx, area)
+    }
+
+    /// A side list the app keeps loaded; opening the view re-reads it.
+    fn open(&self) -> Vec<Effect> {
+        vec![Effect::LoadIssuers]
     }
 }

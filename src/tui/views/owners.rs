@@ -7,7 +7,7 @@ use ratatui::Frame;
 
 use crate::domain::{BlastRadius, CredentialStatus, OwnerStatus, Relation};
 use crate::store::OwnerRow;
-use crate::tui::msg::{Effect, Tone, View};
+use crate::tui::msg::{Effect, Tone};
 use super::{KeyCtx, Outcome};
 use crate::tui::forms::Form;
 use crate::tui::forms::bulk::BulkForm;
@@ -137,7 +137,7 @@ impl OwnersView {
                 self.blast = None;
                 Vec::new()
             }
-            Action::Back => return vec![Outcome::ShowView(View::Credentials)],
+            Action::Back => return vec![Outcome::Home],
             _ => Vec::new(),
         };
         fx.into_iter().map(Outcome::Effect).collect()
@@ -251,4 +251,21 @@ fn draw_blast(f: &mut Frame, ctx: &Ctx, area: Rect, p: &BlastPane) {
         }
     }
     f.render_widget(Paragraph::new(Text::from(lines)).block(block), area);
+}
+
+impl super::Pane for OwnersView {
+    const NAME: &'static str = NAME;
+    const FOOTER: &'static [Action] = &[Action::Detail, Action::Revoke, Action::CycleFilter, Action::Command, Action::Help, Action::Quit];
+
+    fn on_action(&mut self, action: Action, ctx: &KeyCtx) -> Vec<Outcome> {
+        OwnersView::on_action(self, action, ctx)
+    }
+
+    fn draw(&self, f: &mut Frame, ctx: &Ctx, area: Rect) {
+        OwnersView::draw(self, f, ctx, area)
+    }
+
+    fn load(&self) -> Vec<Effect> {
+        OwnersView::load(self)
+    }
 }

@@ -6,7 +6,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Wrap};
 use ratatui::Frame;
 
 use crate::domain::{Binding, Campaign, OwnerStatus, ReviewDecisionKind, ReviewItem};
-use crate::tui::msg::{Effect, Tone, View};
+use crate::tui::msg::{Effect, Tone};
 use super::{KeyCtx, Outcome};
 use crate::tui::forms::Form;
 use crate::tui::forms::review::ReviewForm;
@@ -128,7 +128,7 @@ impl ReviewView {
                 self.open = None;
                 Vec::new()
             }
-            Action::Back => return vec![Outcome::ShowView(View::Credentials)],
+            Action::Back => return vec![Outcome::Home],
             _ => Vec::new(),
         };
         fx.into_iter().map(Outcome::Effect).collect()
@@ -302,4 +302,68 @@ impl ReviewView {
         f.render_widget(Paragraph::new(Text::from(lines)).block(block).wrap(Wrap { trim: false }), pane);
     }
 
+}
+
+impl super::Pane for ReviewView {
+    const NAME: &'static str = NAME;
+    const FOOTER: &'static [Action] = &[Action::Keep, Action::Revoke, Action::Reassign, Action::Shorten, Action::Reduce, Action::NextUndecided, Action::Back, Action::Help, Action::Quit];
+
+    fn on_action(&mut self, action: Action, ctx: &KeyCtx) -> Vec<Outcome> {
+        ReviewView::on_action(self, action, ctx)
+    }
+
+    fn draw(&self, f: &mut Frame, ctx: &Ctx, area: Rect) {
+        ReviewView::draw(self, f, ctx, area)
+    }
+
+    fn load(&self) -> Vec<Effect> {
+        ReviewView::load(self)
+    }
+
+    /// `:review NAME` opens a campaign; `:review start NAME [FILTER]` starts one.
+    fn command(&mut self, args: &[&str], ctx: &KeyCtx) -> Option<Vec<Outcome>> {
+        let outcomes = match args {
+            [] => return None,
+            ["start"] => vec![Outcome::Status(Tone::Error, "usage: :review start NAME [FILTER], e.g. :review start q4-admin scope:admin:org status:active".into())],
+            ["start", ..] if ctx.read_only => vec![Outcome::Status(Tone::Warning, "read-only mode: starting a review is not allowed".into())],
+            ["start", campaign, filter @ ..] => {
+                let filter = (!filter.is_empty()).then(|| filter.join(" "));
+                vec![Outcome::Effect(Effect::StartReview { name: campaign.to_string(), filter })]
+            }
+            [name, ..] => {
+                let mut outcomes = vec![Outcome::Show(NAME)];
+                outcomes.extend(self.open_campaign(name).into_iter().map(Outcome::Effect));
+                outcomes
+            }
+        };
+        Some(outcomes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::keymap::Keymap;
+    use crate::tui::views::Pane;
+
+    fn run(view: &mut ReviewView, line: &str, read_only: bool) -> Option<Vec<Outcome>> {
+        let keymap = Keymap::default_map();
+        let ctx = KeyCtx { now: chrono::Utc::now(), read_only, page: 10, keymap: &keymap };
+        view.command(&line.split_whitespace().collect::<Vec<_>>(), &ctx)
+    }
+
+    #[test]
+    fn review_arguments_open_or_start_a_campaign() {
+        let mut v = ReviewView::default();
+        assert!(run(&mut v, "", false).is_none(), ":review alone just opens the view");
+        let open = run(&mut v, "q4", false).unwrap_or_default();
+        assert!(matches!(open.as_slice(), [Outcome::Show("review"), Outcome::Effect(Effect::LoadReview { name, after: 0 })] if name == "q4"), "{open:?}");
+        let usage = run(&mut v, "start", false).unwrap_or_default();
+        assert!(matches!(usage.as_slice(), [Outcome::Status(Tone::Error, t)] if t.starts_with("usage: :review start")), "{usage:?}");
+        let refused = run(&mut v, "start q4 scope:admin", true).unwrap_or_default();
+        assert!(matches!(refused.as_slice(), [Outcome::Status(Tone::Warning, _)]), "{refused:?}");
+        let start = run(&mut v, "start q4 scope:admin status:active", false).unwrap_or_default();
+        let want = Effect::StartReview { name: "q4".into(), filter: Some("scope:admin status:active".into()) };
+        assert!(matches!(start.as_slice(), [Outcome::Effect(e)] if *e == want), "{start:?}");
+    }
 }
