@@ -119,7 +119,7 @@ impl FindingsConfig {
 
 fn duration_setting(name: &str, value: Option<&str>, default: chrono::Duration) -> Result<chrono::Duration, String> {
     let Some(text) = value else { return Ok(default) };
-    match crate::filter::parse_duration(text) {
+    match crate::domain::parse_duration(text) {
         Some(d) if d > chrono::Duration::zero() => Ok(d),
         _ => Err(format!("{name} '{text}' is not a duration like 15m, 8h, 90d")),
     }

@@ -50,6 +50,8 @@ pub struct TuiSettings {
     pub read_only: bool,
     /// A theme name or path, as chosen by `--theme` or the config.
     pub theme: Option<String>,
+    /// `NO_COLOR` is set: one monochrome theme, whatever was chosen.
+    pub no_color: bool,
     /// `[keys.*]` overrides of the default keymap.
     pub keys: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
     /// `[grants]`: how long a grant may wait, newest first, ring the bell.
@@ -58,6 +60,23 @@ pub struct TuiSettings {
     pub bell: bool,
     /// `[findings]` thresholds, for a recompute from the findings view or after a sync.
     pub thresholds: Thresholds,
+}
+
+impl TuiSettings {
+    /// What an empty configuration gives: the built-in theme and keys, a 15-minute SLA.
+    pub fn defaults(operator: &str) -> TuiSettings {
+        TuiSettings {
+            operator: operator.to_string(),
+            read_only: false,
+            theme: None,
+            no_color: false,
+            keys: Default::default(),
+            grant_sla: chrono::Duration::minutes(15),
+            grants_newest_first: true,
+            bell: true,
+            thresholds: Thresholds::default(),
+        }
+    }
 }
 
 impl Context {
@@ -124,6 +143,7 @@ impl Context {
             operator: self.operator.clone(),
             read_only: self.read_only,
             theme: self.theme.clone(),
+            no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
             keys: self.config.keys.clone(),
             grant_sla: grants.sla().unwrap_or(chrono::Duration::minutes(15)),
             grants_newest_first: grants.newest_first().unwrap_or(true),

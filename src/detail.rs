@@ -1,9 +1,8 @@
 //! One credential with everything around it: what `show` prints and the TUI's
 //! detail pane draws. Loaded through the store; rendered without I/O.
-use chrono::Duration;
 use serde::Serialize;
 
-use crate::domain::{fmt_ts, Credential, Owner, Timestamp};
+use crate::domain::{fmt_ts, relative, Credential, Owner, Timestamp};
 use crate::store::{AuditEntry, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -31,28 +30,6 @@ pub async fn load(store: &Store, needle: &str) -> Result<CredentialDetail, Store
         owner,
         credential,
     })
-}
-
-/// "14m", "3h", "2d", "1y": the coarsest unit that says enough.
-pub fn human_duration(d: Duration) -> String {
-    let s = d.num_seconds().abs();
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m", s / 60),
-        3600..86_400 => format!("{}h", s / 3600),
-        86_400..31_536_000 => format!("{}d", s / 86_400),
-        _ => format!("{}y", s / 31_536_000),
-    }
-}
-
-/// "in 14m" or "3d ago".
-pub fn relative(t: &Timestamp, now: Timestamp) -> String {
-    let d = *t - now;
-    match d.num_seconds() {
-        -1..=1 => "just now".into(),
-        s if s > 0 => format!("in {}", human_duration(d)),
-        _ => format!("{} ago", human_duration(d)),
-    }
 }
 
 pub fn owner_label(detail: &CredentialDetail) -> String {
@@ -158,18 +135,4 @@ pub fn text_lines(d: &CredentialDetail, now: Timestamp) -> Vec<String> {
         }
     }
     l
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_pick_a_readable_unit() {
-        assert_eq!(human_duration(Duration::seconds(42)), "42s");
-        assert_eq!(human_duration(Duration::minutes(14)), "14m");
-        assert_eq!(human_duration(Duration::hours(-5)), "5h");
-        assert_eq!(human_duration(Duration::days(3)), "3d");
-        assert_eq!(human_duration(Duration::days(800)), "2y");
-    }
 }

@@ -4,7 +4,7 @@ use std::fmt;
 
 use chrono::Duration;
 
-use crate::domain::{Binding, CredentialKind, CredentialStatus, OwnerStatus};
+use crate::domain::{fmt_duration, parse_duration, Binding, CredentialKind, CredentialStatus, OwnerStatus};
 
 pub const KEYS: &[&str] = &["owner", "owner-status", "workload", "scope", "binding", "status", "issuer", "kind", "expires", "unused", "finding"];
 
@@ -88,31 +88,6 @@ fn tokens(input: &str) -> Result<Vec<(usize, String)>, ParseError> {
 
 fn unquote(s: &str) -> String {
     s.replace('"', "")
-}
-
-pub fn parse_duration(s: &str) -> Option<Duration> {
-    let unit = s.chars().last()?;
-    let n: i64 = s[..s.len() - unit.len_utf8()].parse().ok().filter(|n| *n >= 0 && *n < 100_000)?;
-    match unit {
-        'm' => Some(Duration::minutes(n)),
-        'h' => Some(Duration::hours(n)),
-        'd' => Some(Duration::days(n)),
-        'w' => Some(Duration::weeks(n)),
-        _ => None,
-    }
-}
-
-fn fmt_duration(d: &Duration) -> String {
-    let m = d.num_minutes();
-    if m % (7 * 1440) == 0 && m > 0 {
-        format!("{}w", m / (7 * 1440))
-    } else if m % 1440 == 0 {
-        format!("{}d", m / 1440)
-    } else if m % 60 == 0 {
-        format!("{}h", m / 60)
-    } else {
-        format!("{m}m")
-    }
 }
 
 fn enum_value<T: Copy>(key: &str, value: &str, parse: fn(&str) -> Option<T>, all: &[T], name: fn(T) -> &'static str, at: usize) -> Result<T, ParseError> {

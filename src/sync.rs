@@ -28,6 +28,25 @@ pub struct SyncReport {
     pub notes: Vec<String>,
 }
 
+impl SyncReport {
+    /// A report of nothing done yet for an issuer.
+    pub fn new(issuer: &str) -> SyncReport {
+        SyncReport {
+            issuer: issuer.to_string(),
+            run_id: 0,
+            owners: 0,
+            credentials: 0,
+            pages: 0,
+            grants: 0,
+            gone: 0,
+            resumed: false,
+            seconds: 0.0,
+            error: None,
+            notes: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum SyncEvent {
     Started { issuer: String, resumed: bool },
@@ -121,19 +140,7 @@ pub async fn sync_issuer_with(
 ) -> SyncReport {
     let started = Instant::now();
     let name = connector.name().to_string();
-    let mut report = SyncReport {
-        issuer: name.clone(),
-        run_id: 0,
-        owners: 0,
-        credentials: 0,
-        pages: 0,
-        grants: 0,
-        gone: 0,
-        resumed: false,
-        seconds: 0.0,
-        error: None,
-        notes: Vec::new(),
-    };
+    let mut report = SyncReport::new(&name);
     let outcome = run(store, connector, &progress, &mut report, (started, commit_rows)).await;
     report.error = outcome.err().map(|e| e.to_string());
     report.notes = connector.notes();

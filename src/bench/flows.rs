@@ -75,16 +75,7 @@ impl Rig {
         }
         crate::findings::recompute(&store, &crate::config::Thresholds::default(), now).await?;
         let actions = crate::actions::Actions::new(store.clone(), std::slice::from_ref(&connector), operator, false);
-        let settings = crate::context::TuiSettings {
-            operator: operator.into(),
-            read_only: false,
-            theme: None,
-            keys: Default::default(),
-            grant_sla: chrono::Duration::minutes(15),
-            grants_newest_first: true,
-            bell: false,
-            thresholds: crate::config::Thresholds::default(),
-        };
+        let settings = crate::context::TuiSettings { bell: false, ..crate::context::TuiSettings::defaults(operator) };
         let session = crate::tui::Session::new(&settings, store, actions, vec![connector]).with_db_label("bench".into());
         let env = session.env();
         let mut app = session.app(now);

@@ -1,19 +1,10 @@
-//! The inventory's plain types: credentials, owners, grants, and the one
-//! time format of the store.
-use chrono::{DateTime, SecondsFormat, Utc};
+//! The inventory's plain types: credentials, owners, grants.
 use serde::{Deserialize, Serialize};
 
-pub type Timestamp = DateTime<Utc>;
+use super::time::Timestamp;
 
-/// RFC 3339 UTC with second precision and a `Z`: the one format in the store, so
-/// that string order is time order.
-pub fn fmt_ts(t: &Timestamp) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
 
-pub fn parse_ts(s: &str) -> Option<Timestamp> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
-}
+
 
 /// `sha256:` + hex of the token: the only form in which a secret is ever kept.
 pub fn fingerprint(secret: &[u8]) -> String {
@@ -216,10 +207,6 @@ pub struct IssuerAnswer {
     pub body: String,
 }
 
-/// Parses a date or a moment for `--at`: 2026-08-01 (midnight UTC) or RFC 3339.
-pub fn parse_moment(s: &str) -> Option<Timestamp> {
-    parse_ts(s).or_else(|| parse_ts(&format!("{}T00:00:00Z", s.trim())))
-}
 
 #[cfg(test)]
 mod tests {
@@ -239,11 +226,5 @@ mod tests {
         assert_eq!(a.len(), 16);
         assert_eq!(a, Credential::local_id("broker", "c1"));
         assert_ne!(a, Credential::local_id("other", "c1"));
-    }
-
-    #[test]
-    fn timestamps_sort_as_strings() {
-        let a = parse_ts("2026-01-02T03:04:05+02:00").unwrap();
-        assert_eq!(fmt_ts(&a), "2026-01-02T01:04:05Z");
     }
 }

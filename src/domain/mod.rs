@@ -4,7 +4,9 @@ mod macros;
 mod governance;
 mod inventory;
 pub mod text;
+mod time;
 pub mod wire;
 
 pub use governance::*;
 pub use inventory::*;
+pub use time::*;

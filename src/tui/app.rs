@@ -284,7 +284,7 @@ impl App {
                 self.mode = Mode::Normal;
                 let what = match o.status {
                     crate::domain::GrantStatus::Approved => {
-                        format!("approved {} for {}", o.scopes.join(" "), crate::detail::human_duration(chrono::Duration::seconds(o.ttl_seconds)))
+                        format!("approved {} for {}", o.scopes.join(" "), crate::domain::human_duration(chrono::Duration::seconds(o.ttl_seconds)))
                     }
                     _ if o.partial => "first approval recorded, waiting for a second approver from another group".to_string(),
                     other => other.to_string(),

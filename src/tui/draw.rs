@@ -10,7 +10,7 @@ use super::app::{App, Mode, Tone, View};
 use super::commands;
 use super::theme::Theme;
 use super::widgets::{centered, safe, thousands, Ctx};
-use crate::detail::relative;
+use crate::domain::relative;
 
 pub fn draw(f: &mut Frame, app: &App, theme: &Theme) {
     let area = f.area();

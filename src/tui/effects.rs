@@ -67,19 +67,7 @@ pub async fn execute(effect: Effect, env: &Env, progress: &mpsc::Sender<Msg>) ->
         ],
         Effect::SyncIssuer { name } => {
             let Some(connector) = actions.connector_named(&name) else {
-                let report = crate::sync::SyncReport {
-                    issuer: name.clone(),
-                    run_id: 0,
-                    owners: 0,
-                    credentials: 0,
-                    pages: 0,
-                    grants: 0,
-                    gone: 0,
-                    resumed: false,
-                    seconds: 0.0,
-                    error: Some(format!("issuer '{name}' is not configured here")),
-                    notes: Vec::new(),
-                };
+                let report = crate::sync::SyncReport { error: Some(format!("issuer '{name}' is not configured here")), ..crate::sync::SyncReport::new(&name) };
                 return vec![Msg::Sync(crate::sync::SyncEvent::Finished(report))];
             };
             let (ptx, relayed) = relay(progress, Msg::Sync);
@@ -109,7 +97,7 @@ pub async fn execute(effect: Effect, env: &Env, progress: &mpsc::Sender<Msg>) ->
         }
         Effect::LoadExpiring { window } => {
             let now = (env.clock)();
-            let until = now + crate::filter::parse_duration(&window).unwrap_or(chrono::Duration::days(7));
+            let until = now + crate::domain::parse_duration(&window).unwrap_or(chrono::Duration::days(7));
             let groups = store.expiring_by_owner(now, until, 2000).await.map_err(|e| err(&e));
             vec![Msg::Expiring { window, groups }]
         }

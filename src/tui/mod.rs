@@ -51,7 +51,7 @@ pub struct Session {
 impl Session {
     pub fn new(settings: &TuiSettings, store: Store, actions: Actions, connectors: Vec<Arc<dyn Connector>>) -> Session {
         let mut warnings = Vec::new();
-        let themes = themes_for(settings.theme.as_deref(), &mut warnings);
+        let themes = themes_for(settings.theme.as_deref(), settings.no_color, &mut warnings);
         let mut keymap = keymap::Keymap::default_map();
         if let Err(e) = keymap.merge(&settings.keys) {
             warnings.push(e);
@@ -100,8 +100,8 @@ impl Session {
 }
 
 /// The chosen theme first, then the others to cycle through; NO_COLOR wins over all.
-pub fn themes_for(chosen: Option<&str>, warnings: &mut Vec<String>) -> Vec<Theme> {
-    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+pub fn themes_for(chosen: Option<&str>, no_color: bool, warnings: &mut Vec<String>) -> Vec<Theme> {
+    if no_color {
         return vec![Theme::monochrome()];
     }
     let mut themes: Vec<Theme> = Vec::new();

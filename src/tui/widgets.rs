@@ -8,8 +8,7 @@ use ratatui::Frame;
 
 use super::keymap::{Action, Keymap};
 use super::theme::Theme;
-use crate::detail::relative;
-use crate::domain::{parse_ts, text, CredentialStatus, Severity, Timestamp};
+use crate::domain::{text, CredentialStatus, Severity, Timestamp};
 
 /// What a view draws with: read-only, so drawing never changes state.
 pub struct Ctx<'a> {
@@ -46,10 +45,6 @@ pub fn short(id: &str) -> &str {
     id.get(..id.len().min(8)).unwrap_or(id)
 }
 
-/// A stored timestamp as "3d ago", or as stored when it does not parse.
-pub fn when(ts: &str, now: Timestamp) -> String {
-    parse_ts(ts).map(|t| relative(&t, now)).unwrap_or_else(|| ts.to_string())
-}
 
 /// The first row to draw so that `selected` stays visible in `height` rows.
 pub fn window(selected: usize, height: usize) -> usize {

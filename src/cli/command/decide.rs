@@ -34,7 +34,7 @@ pub struct DenyArgs {
 
 pub async fn approve(ctx: &Context, args: ApproveArgs) -> Result<()> {
     let ttl_seconds = match args.ttl {
-        Some(t) => Some(crate::filter::parse_duration(&t).ok_or_else(|| eyre!("--ttl '{t}' is not a duration like 30m, 2h, 1d"))?.num_seconds()),
+        Some(t) => Some(crate::domain::parse_duration(&t).ok_or_else(|| eyre!("--ttl '{t}' is not a duration like 30m, 2h, 1d"))?.num_seconds()),
         None => None,
     };
     let input = ApproveInput { grant: args.id, scopes: args.scopes, ttl_seconds, binding: args.binding, justification: args.justification };
@@ -57,7 +57,7 @@ fn print_outcome(ctx: &Context, o: &GrantOutcome) -> Result<()> {
             o.external_id,
             o.issuer,
             o.scopes.join(" "),
-            crate::detail::human_duration(chrono::Duration::seconds(o.ttl_seconds)),
+            crate::domain::human_duration(chrono::Duration::seconds(o.ttl_seconds)),
             o.binding,
             o.credential_id.as_ref().map(|c| format!(", credential {c}")).unwrap_or_default(),
             o.audit_seq

@@ -17,7 +17,7 @@ pub struct ExpiringArgs {
 
 pub async fn run(ctx: &Context, args: ExpiringArgs) -> Result<()> {
     let within = &args.within;
-    let window = crate::filter::parse_duration(within).ok_or_else(|| eyre!("--within '{within}' is not a duration like 24h, 7d"))?;
+    let window = crate::domain::parse_duration(within).ok_or_else(|| eyre!("--within '{within}' is not a duration like 24h, 7d"))?;
     let now = chrono::Utc::now();
     let groups = ctx.store().await?.expiring_by_owner(now, now + window, args.limit).await?;
     if ctx.format == Format::Json {

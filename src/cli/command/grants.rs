@@ -59,7 +59,7 @@ pub async fn run(ctx: &Context, args: GrantsArgs) -> Result<()> {
                 g.workload.clone().unwrap_or_default(),
                 g.requested_by.clone().unwrap_or_default(),
                 g.scopes.join(" "),
-                crate::detail::human_duration(chrono::Duration::seconds(g.ttl_seconds)),
+                crate::domain::human_duration(chrono::Duration::seconds(g.ttl_seconds)),
                 g.binding.to_string(),
                 g.status.to_string(),
                 g.intent.clone().unwrap_or_default(),

@@ -76,7 +76,7 @@ impl DecideArgs {
             ReviewDecisionKind::Reassign => ReviewDecision::Reassign { owner: self.owner.clone().ok_or_else(|| eyre!("reassign needs --owner EMAIL"))? },
             ReviewDecisionKind::Shorten => {
                 let t = self.ttl.as_deref().ok_or_else(|| eyre!("shorten needs --ttl (e.g. 7d)"))?;
-                ReviewDecision::Shorten { ttl_seconds: crate::filter::parse_duration(t).ok_or_else(|| eyre!("--ttl '{t}' is not a duration"))?.num_seconds() }
+                ReviewDecision::Shorten { ttl_seconds: crate::domain::parse_duration(t).ok_or_else(|| eyre!("--ttl '{t}' is not a duration"))?.num_seconds() }
             }
             ReviewDecisionKind::Reduce => ReviewDecision::Reduce { scopes: self.scopes.clone().ok_or_else(|| eyre!("reduce needs --scopes a,b (those to keep)"))? },
         })

@@ -97,7 +97,7 @@ pub async fn run(ctx: &Context, args: TriageArgs) -> Result<()> {
                 i.subject.as_deref().unwrap_or("-"),
                 if i.scopes.is_empty() { "-".into() } else { i.scopes.join(" ") },
                 if i.audience.is_empty() { "-".into() } else { i.audience.join(" ") },
-                i.expires_at.map(|t| crate::detail::relative(&t, now)).unwrap_or_else(|| "never".into())
+                i.expires_at.map(|t| crate::domain::relative(&t, now)).unwrap_or_else(|| "never".into())
             )?,
             (Some(_), _) => writeln!(out, "{:<12} inactive (unknown, expired or revoked there)", f.issuer)?,
             (None, Some(e)) => writeln!(out, "{:<12} could not introspect: {e}", f.issuer)?,

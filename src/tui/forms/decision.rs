@@ -8,7 +8,7 @@ use ratatui::Frame;
 use ratatui_textarea::TextArea;
 
 use super::input::{text, FormReply, FORM};
-use crate::detail::human_duration;
+use crate::domain::human_duration;
 use crate::domain::{Binding, Grant};
 use crate::policy::Verdict;
 use crate::tui::msg::Effect;
@@ -111,7 +111,7 @@ impl DecisionForm {
         }
         let scopes: Vec<String> = self.grant.scopes.iter().zip(&self.keep).filter(|(_, k)| **k).map(|(s, _)| s.clone()).collect();
         let ttl_text = text(&self.ttl, "");
-        match crate::filter::parse_duration(&ttl_text) {
+        match crate::domain::parse_duration(&ttl_text) {
             None => {
                 self.error = Some(format!("TTL '{ttl_text}' is not a duration like 15m, 2h, 1d"));
                 self.field = self.ttl_field();

@@ -85,7 +85,7 @@ impl ReviewForm {
             ReviewDecisionKind::Revoke => Ok(ReviewDecision::Revoke),
             ReviewDecisionKind::Reassign if param.contains('@') => Ok(ReviewDecision::Reassign { owner: param }),
             ReviewDecisionKind::Reassign => Err("the new owner's email"),
-            ReviewDecisionKind::Shorten => crate::filter::parse_duration(&param).map(|d| ReviewDecision::Shorten { ttl_seconds: d.num_seconds() }).ok_or("a duration like 7d"),
+            ReviewDecisionKind::Shorten => crate::domain::parse_duration(&param).map(|d| ReviewDecision::Shorten { ttl_seconds: d.num_seconds() }).ok_or("a duration like 7d"),
             ReviewDecisionKind::Reduce => {
                 let scopes: Vec<String> = param.split_whitespace().map(str::to_string).collect();
                 if scopes.is_empty() { Err("the scopes to keep") } else { Ok(ReviewDecision::Reduce { scopes }) }

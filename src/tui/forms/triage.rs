@@ -9,7 +9,7 @@ use ratatui_textarea::TextArea;
 
 use super::input::{text, FormReply, FORM};
 use crate::actions::TriageReport;
-use crate::detail::relative;
+use crate::domain::relative;
 use crate::tui::msg::{Effect, Secret};
 use crate::tui::keymap::{Action, Keymap};
 use crate::tui::widgets::{centered, hints, safe, short, Ctx};

@@ -7,7 +7,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Scrollbar, ScrollbarOrientation, Sc
 use ratatui::Frame;
 
 use super::detail::DetailPane;
-use crate::detail::relative;
+use crate::domain::relative;
 use crate::filter::Query;
 use crate::domain::{Binding, CredentialStatus, OwnerStatus};
 use crate::store::{CredentialRow, PageAnchor, PageRequest, Sort, SortColumn};

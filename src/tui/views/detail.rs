@@ -6,7 +6,8 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
-use crate::detail::{owner_label, relative, CredentialDetail};
+use crate::detail::{owner_label, CredentialDetail};
+use crate::domain::relative;
 use crate::domain::fmt_ts;
 use crate::tui::widgets::{binding_style, safe, short, status_style, Ctx};
 

@@ -10,7 +10,8 @@ use crate::store::ExpiringGroup;
 use crate::tui::msg::{Effect, Tone};
 use super::{KeyCtx, Outcome};
 use crate::tui::keymap::Action;
-use crate::tui::widgets::{list_table, safe, step, thousands, when, window, Ctx};
+use crate::domain::when;
+use crate::tui::widgets::{list_table, safe, step, thousands, window, Ctx};
 
 /// The windows `f` cycles through.
 pub const EXPIRING_WINDOWS: [&str; 3] = ["24h", "7d", "30d"];

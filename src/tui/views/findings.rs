@@ -9,7 +9,8 @@ use crate::store::{FindingCount, RecomputeReport};
 use crate::tui::msg::{Effect, FindingCounts, Tone};
 use super::{KeyCtx, Outcome};
 use crate::tui::keymap::Action;
-use crate::tui::widgets::{empty_note, list_table, safe, severity_style, step, thousands, when, window, Ctx};
+use crate::domain::when;
+use crate::tui::widgets::{empty_note, list_table, safe, severity_style, step, thousands, window, Ctx};
 
 #[derive(Debug, Clone, Default)]
 pub struct FindingsView {

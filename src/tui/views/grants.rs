@@ -5,7 +5,7 @@ use ratatui::text::Span;
 use ratatui::widgets::{Cell, Row};
 use ratatui::Frame;
 
-use crate::detail::human_duration;
+use crate::domain::human_duration;
 use crate::domain::{Grant, Timestamp};
 use crate::policy::Verdict;
 use crate::tui::msg::{Effect, Tone};

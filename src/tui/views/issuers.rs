@@ -5,7 +5,7 @@ use ratatui::text::Span;
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
-use crate::detail::{human_duration, relative};
+use crate::domain::{human_duration, relative};
 use crate::domain::{parse_ts, SyncStatus};
 use crate::store::{IssuerSummary, SyncRun};
 use crate::sync::SyncEvent;

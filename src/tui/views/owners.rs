@@ -12,7 +12,8 @@ use super::{KeyCtx, Outcome};
 use crate::tui::forms::Form;
 use crate::tui::forms::bulk::BulkForm;
 use crate::tui::keymap::Action;
-use crate::tui::widgets::{list_table, safe, short, step, thousands, when, window, Ctx};
+use crate::domain::when;
+use crate::tui::widgets::{list_table, safe, short, step, thousands, window, Ctx};
 
 /// Owners per page; moving past either end loads the next or previous page.
 pub const OWNERS_PAGE: i64 = 200;

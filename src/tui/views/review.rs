@@ -11,7 +11,8 @@ use super::{KeyCtx, Outcome};
 use crate::tui::forms::Form;
 use crate::tui::forms::review::ReviewForm;
 use crate::tui::keymap::Action;
-use crate::tui::widgets::{empty_note, gauge, list_table, safe, step, thousands, when, window, Ctx};
+use crate::domain::when;
+use crate::tui::widgets::{empty_note, gauge, list_table, safe, step, thousands, window, Ctx};
 
 /// Review items per page.
 pub const REVIEW_PAGE: i64 = 200;
