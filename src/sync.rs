@@ -93,6 +93,8 @@ impl CommitBatch {
         if self.pages == 0 {
             return Ok((0, 0));
         }
+        // Still ours: a sync that lost its lock to another stops before writing.
+        store.renew_sync_lock(run, Utc::now()).await?;
         store.ingest_credential_page(run.id, run.started_at, &self.items, self.pages, self.cursor.as_deref()).await?;
         let done = (self.pages as u64, self.items.len() as u64);
         self.items.clear();

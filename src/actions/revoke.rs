@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::base::{ActionError, Actions};
 use crate::domain::{text, CredentialStatus, IssuerAnswer};
-use crate::store::AuditDraft;
+use crate::store::{AuditDraft, OutboxItem};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -66,7 +66,8 @@ impl Actions {
                 })
             }
             Err(e) if e.is_retryable() => {
-                let retry_at = Utc::now() + chrono::Duration::seconds(30);
+                // Due at the next outbox pass (a sync, the TUI's tick); backoff starts with the retries.
+                let retry_at = Utc::now();
                 self.store.enqueue_revocation(&id, &cred.issuer, &self.operator, &reason, &e.to_string(), retry_at).await?;
                 let mut detail = base;
                 detail["error"] = e.to_string().into();
@@ -96,35 +97,55 @@ impl Actions {
         }
     }
 
-    /// Retries queued revocations once each; returns how many the issuer confirmed.
+    /// Retries due queued revocations once each, claiming each row first so
+    /// another process retrying at once never sends it too; returns how many the
+    /// issuer confirmed.
     pub async fn retry_outbox(&self) -> Result<usize, ActionError> {
         if self.read_only {
             return Ok(0);
         }
+        let owner = format!("{}@pid{}", self.operator, std::process::id());
         let mut done = 0;
-        for item in self.store.pending_revocations().await? {
-            let Ok(connector) = self.connector(&item.issuer) else { continue };
-            let cred = self.store.credential(&item.credential_id).await?;
-            match connector.revoke(&cred.external_id, &item.actor, &item.reason).await {
-                Ok(answer) => {
-                    let detail = serde_json::json!({"issuer": item.issuer, "reason": item.reason, "attempts": item.attempts + 1,
-                        "issuer_answer": answer});
-                    let draft = AuditDraft {
-                        at: Utc::now(),
-                        actor: item.actor.clone(),
-                        action: "revoke".into(),
-                        target: format!("credential:{}", item.credential_id),
-                        detail,
-                    };
-                    self.store.record_revocation(&item.credential_id, &draft, &item.reason).await?;
-                    done += 1;
-                }
-                Err(e) => {
-                    let backoff = 30i64.saturating_mul(1 << item.attempts.clamp(0, 8));
-                    self.store.note_outbox_failure(item.id, &e.to_string(), Utc::now() + chrono::Duration::seconds(backoff)).await?;
-                }
+        // Small batches: a claim outlives its issuer calls by far, and two processes share the work.
+        loop {
+            let claimed = self.store.claim_revocations(&owner, Utc::now(), chrono::Duration::minutes(OUTBOX_LEASE_MINUTES), OUTBOX_BATCH).await?;
+            if claimed.is_empty() {
+                return Ok(done);
+            }
+            for item in claimed {
+                done += usize::from(self.retry_one(&item).await?);
             }
         }
-        Ok(done)
+    }
+
+    /// One claimed row: confirmed and recorded, or its failure noted (which releases the claim).
+    async fn retry_one(&self, item: &OutboxItem) -> Result<bool, ActionError> {
+        // Not configured here: the claim lapses and a process that knows the issuer tries it.
+        let Ok(connector) = self.connector(&item.issuer) else { return Ok(false) };
+        let cred = self.store.credential(&item.credential_id).await?;
+        match connector.revoke(&cred.external_id, &item.actor, &item.reason).await {
+            Ok(answer) => {
+                let detail = serde_json::json!({"issuer": item.issuer, "reason": item.reason, "attempts": item.attempts + 1,
+                    "issuer_answer": answer});
+                let draft = AuditDraft {
+                    at: Utc::now(),
+                    actor: item.actor.clone(),
+                    action: "revoke".into(),
+                    target: format!("credential:{}", item.credential_id),
+                    detail,
+                };
+                self.store.record_revocation(&item.credential_id, &draft, &item.reason).await?;
+                Ok(true)
+            }
+            Err(e) => {
+                let backoff = 30i64.saturating_mul(1 << item.attempts.clamp(0, 8));
+                self.store.note_outbox_failure(item.id, &e.to_string(), Utc::now() + chrono::Duration::seconds(backoff)).await?;
+                Ok(false)
+            }
+        }
     }
 }
+
+/// How long a retry's claim on an outbox row stands, and how many rows one claim takes.
+const OUTBOX_LEASE_MINUTES: i64 = 5;
+const OUTBOX_BATCH: i64 = 10;

@@ -134,6 +134,8 @@ store_api! {
     fn record_revocation(&self, id: &str, entry: &AuditDraft, reason: &str) -> Result<AuditEntry>;
     fn enqueue_revocation(&self, id: &str, issuer: &str, actor: &str, reason: &str, error: &str, retry_at: Timestamp) -> Result<()>;
     fn pending_revocations(&self) -> Result<Vec<OutboxItem>>;
+    /// Claims up to `limit` due, unclaimed rows for `owner` until `now + lease`, atomically.
+    fn claim_revocations(&self, owner: &str, now: Timestamp, lease: chrono::Duration, limit: i64) -> Result<Vec<OutboxItem>>;
     fn note_outbox_failure(&self, id: i64, error: &str, retry_at: Timestamp) -> Result<()>;
     // people
     /// A page of owners after `after` (by id), optionally of one status, with their counts.
@@ -166,11 +168,14 @@ store_api! {
     fn record_credential_change(&self, id: &str, change: &CredentialChange, at: Timestamp) -> Result<()>;
     // sync runs
     fn upsert_issuer(&self, name: &str, kind: IssuerKind, url: Option<&str>) -> Result<()>;
-    /// Starts a sync run, or resumes the issuer's latest run if it stopped
-    /// part-way (killed: still `running`; or failed) after committing a page.
+    /// Takes the issuer's sync lock (a Conflict naming its holder if a live sync
+    /// has it), then starts a sync run, or resumes the issuer's latest run if it
+    /// stopped part-way (killed: still `running`; or failed) after committing a page.
     fn begin_sync_run(&self, issuer: &str, now: Timestamp) -> Result<SyncRunStart>;
-    /// Closes a run. On success every credential of the issuer the run did not
-    /// see is marked gone (kept, for history). Returns how many went.
+    /// Extends a run's sync lock as its pages commit; a Conflict if it was taken over.
+    fn renew_sync_lock(&self, run: &SyncRunStart, now: Timestamp) -> Result<()>;
+    /// Closes a run and releases its lock. On success every credential of the issuer
+    /// the run did not see is marked gone (kept, for history). Returns how many went.
     fn finish_sync_run(&self, run: &SyncRunStart, issuer: &str, error: Option<&str>, now: Timestamp) -> Result<u64>;
     fn sync_runs(&self, limit: i64) -> Result<Vec<SyncRun>>;
     /// The newest run of every issuer, plus how many credentials each holds.

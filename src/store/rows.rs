@@ -112,6 +112,8 @@ pub struct SyncRunStart {
     pub resume_cursor: Option<String>,
     pub pages: i64,
     pub items: i64,
+    /// Who holds the issuer's sync lock for this run: renewals and the finish name it.
+    pub lock: String,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

@@ -18,7 +18,7 @@ impl SqliteStore {
         let event = TokenwardConsent { credential_id: Some(id), grant_id: None, at: &at, actor: &entry.actor, action: "revoke", scopes: "", note: Some(reason) };
         insert_consent(&mut tx, &event).await?;
         let written = append_audit(&mut tx, entry).await?;
-        sqlx::query("UPDATE revocation_outbox SET done_at = ? WHERE credential_id = ? AND done_at IS NULL")
+        sqlx::query("UPDATE revocation_outbox SET done_at = ?, claimed_by = NULL, claimed_until = NULL WHERE credential_id = ? AND done_at IS NULL")
             .bind(fmt_ts(&entry.at))
             .bind(id)
             .execute(&mut *tx)
@@ -46,33 +46,65 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Every queued revocation not yet confirmed, due or not, claimed or not.
     pub async fn pending_revocations(&self) -> Result<Vec<OutboxItem>> {
         let rows = sqlx::query(
             "SELECT id, credential_id, issuer, actor, reason, attempts, last_error FROM revocation_outbox WHERE done_at IS NULL ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| OutboxItem {
-                id: r.get(0),
-                credential_id: r.get(1),
-                issuer: r.get(2),
-                actor: r.get(3),
-                reason: r.get(4),
-                attempts: r.get(5),
-                last_error: r.get(6),
-            })
-            .collect())
+        Ok(rows.iter().map(outbox_item).collect())
+    }
+
+    /// Claims up to `limit` due rows for `owner` until `now + lease`, in one write
+    /// transaction: rows not yet due, or claimed by another live claim, are left
+    /// alone, so two processes retrying at once never send one revocation twice.
+    pub async fn claim_revocations(&self, owner: &str, now: Timestamp, lease: chrono::Duration, limit: i64) -> Result<Vec<OutboxItem>> {
+        let at = fmt_ts(&now);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let rows = sqlx::query(
+            "UPDATE revocation_outbox SET claimed_by = ?, claimed_until = ?
+             WHERE id IN (SELECT id FROM revocation_outbox
+                          WHERE done_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
+                            AND (claimed_until IS NULL OR claimed_until <= ?)
+                          ORDER BY id LIMIT ?)
+             RETURNING id, credential_id, issuer, actor, reason, attempts, last_error",
+        )
+        .bind(owner)
+        .bind(fmt_ts(&(now + lease)))
+        .bind(&at)
+        .bind(&at)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut items: Vec<OutboxItem> = rows.iter().map(outbox_item).collect();
+        items.sort_by_key(|i| i.id);
+        Ok(items)
     }
 
     pub async fn note_outbox_failure(&self, id: i64, error: &str, retry_at: Timestamp) -> Result<()> {
-        sqlx::query("UPDATE revocation_outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?")
+        // The failed try releases its claim; the row waits for `retry_at`.
+        sqlx::query(
+            "UPDATE revocation_outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ?",
+        )
             .bind(error)
             .bind(fmt_ts(&retry_at))
             .bind(id)
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+}
+
+fn outbox_item(r: &sqlx::sqlite::SqliteRow) -> OutboxItem {
+    OutboxItem {
+        id: r.get(0),
+        credential_id: r.get(1),
+        issuer: r.get(2),
+        actor: r.get(3),
+        reason: r.get(4),
+        attempts: r.get(5),
+        last_error: r.get(6),
     }
 }

@@ -1,11 +1,16 @@
 //! Issuers and sync runs: started, resumed, finished, and what each issuer holds.
-use chrono::Utc;
-use sqlx::Row;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{Duration, Utc};
+use sqlx::{Row, SqliteConnection};
 
 use super::SqliteStore;
 use crate::domain::*;
-use crate::store::error::Result;
+use crate::store::error::{Result, StoreError};
 use crate::store::rows::*;
+
+/// A sync lock stands this long after it is taken or renewed (renewed as pages commit).
+pub const SYNC_LOCK_MINUTES: i64 = 10;
 
 impl SqliteStore {
     pub async fn upsert_issuer(&self, name: &str, kind: IssuerKind, url: Option<&str>) -> Result<()> {
@@ -22,51 +27,79 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Starts a sync run, or resumes the issuer's latest run if it stopped
-    /// part-way (killed: still `running`; or failed) after committing a page.
+    /// Takes the issuer's sync lock, then starts a sync run, or resumes the
+    /// issuer's latest run if it stopped part-way (killed: still `running`; or
+    /// failed) after committing a page. A lock held by a live sync is a Conflict
+    /// naming its holder; an expired one, or one whose process has exited, is taken over.
     pub async fn begin_sync_run(&self, issuer: &str, now: Timestamp) -> Result<SyncRunStart> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let lock = take_sync_lock(&mut tx, issuer, now).await?;
         let previous = sqlx::query(
             "SELECT id, started_at, cursor, pages, items, status FROM sync_runs WHERE issuer = ? ORDER BY id DESC LIMIT 1",
         )
         .bind(issuer)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = previous {
             let (id, status, cursor): (i64, String, Option<String>) = (row.get(0), row.get(5), row.get(2));
             if cursor.is_some() && (status == "running" || status == "failed") {
                 sqlx::query("UPDATE sync_runs SET status = 'running', error = NULL, finished_at = NULL WHERE id = ?")
                     .bind(id)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
-                return Ok(SyncRunStart {
+                let start = SyncRunStart {
                     id,
                     started_at: parse_ts(&row.get::<String, _>(1)).unwrap_or(now),
                     resume_cursor: cursor,
                     pages: row.get(3),
                     items: row.get(4),
-                });
+                    lock,
+                };
+                tx.commit().await?;
+                return Ok(start);
             }
             if status == "running" {
                 sqlx::query("UPDATE sync_runs SET status = 'failed', finished_at = ?, error = 'interrupted before its first page' WHERE id = ?")
                     .bind(fmt_ts(&now))
                     .bind(id)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
             }
         }
         let id: i64 = sqlx::query_scalar("INSERT INTO sync_runs (issuer, started_at, status) VALUES (?, ?, 'running') RETURNING id")
             .bind(issuer)
             .bind(fmt_ts(&now))
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *tx)
             .await?;
-        Ok(SyncRunStart { id, started_at: now, resume_cursor: None, pages: 0, items: 0 })
+        tx.commit().await?;
+        Ok(SyncRunStart { id, started_at: now, resume_cursor: None, pages: 0, items: 0, lock })
     }
 
-    /// Closes a run. On success every credential of the issuer the run did not
-    /// see is marked gone (kept, for history). Returns how many went.
+    /// Extends a run's sync lock as its pages commit; a Conflict if another sync took it over.
+    pub async fn renew_sync_lock(&self, run: &SyncRunStart, now: Timestamp) -> Result<()> {
+        let renewed = sqlx::query("UPDATE sync_locks SET expires_at = ? WHERE owner = ?")
+            .bind(fmt_ts(&(now + Duration::minutes(SYNC_LOCK_MINUTES))))
+            .bind(&run.lock)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if renewed == 0 {
+            return Err(lost_lock(&run.lock));
+        }
+        Ok(())
+    }
+
+    /// Closes a run and releases its sync lock. On success every credential of the
+    /// issuer the run did not see is marked gone (kept, for history). Returns how
+    /// many went. A run whose lock was taken over changes nothing: a Conflict.
     pub async fn finish_sync_run(&self, run: &SyncRunStart, issuer: &str, error: Option<&str>, now: Timestamp) -> Result<u64> {
         let now = fmt_ts(&now);
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        // A run that lost its lock must not mark gone what the new holder has yet to see.
+        let released = sqlx::query("DELETE FROM sync_locks WHERE owner = ?").bind(&run.lock).execute(&mut *tx).await?.rows_affected();
+        if released == 0 {
+            return Err(lost_lock(&run.lock));
+        }
         let mut gone = 0;
         if error.is_none() {
             gone = sqlx::query(
@@ -132,6 +165,63 @@ impl SqliteStore {
             })
             .collect())
     }
+}
+
+/// Takes the issuer's lock in the caller's transaction, or says who holds it.
+async fn take_sync_lock(tx: &mut SqliteConnection, issuer: &str, now: Timestamp) -> Result<String> {
+    let held: Option<(String, String, String)> = sqlx::query_as("SELECT owner, since, expires_at FROM sync_locks WHERE issuer = ?")
+        .bind(issuer)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some((owner, since, expires_at)) = held {
+        let expired = parse_ts(&expires_at).is_none_or(|t| t <= now);
+        if !expired && !holder_has_exited(&owner) {
+            return Err(StoreError::Conflict(format!(
+                "issuer {issuer} is being synced by {owner} since {since} (its lock lapses at {expires_at} unless renewed)"
+            )));
+        }
+    }
+    let owner = new_holder();
+    sqlx::query(
+        "INSERT INTO sync_locks (issuer, owner, since, expires_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT(issuer) DO UPDATE SET owner = excluded.owner, since = excluded.since, expires_at = excluded.expires_at",
+    )
+    .bind(issuer)
+    .bind(&owner)
+    .bind(fmt_ts(&now))
+    .bind(fmt_ts(&(now + Duration::minutes(SYNC_LOCK_MINUTES))))
+    .execute(&mut *tx)
+    .await?;
+    Ok(owner)
+}
+
+fn lost_lock(owner: &str) -> StoreError {
+    StoreError::Conflict(format!("this sync ({owner}) lost its issuer lock to another sync: nothing was marked gone"))
+}
+
+/// `pid@host/nonce`: the process to name in a conflict, and a nonce so each run's lock is its own.
+fn new_holder() -> String {
+    static RUNS: AtomicU64 = AtomicU64::new(0);
+    let nanos = Utc::now().timestamp_subsec_nanos();
+    format!("{}@{}/{:x}{:x}", std::process::id(), hostname(), nanos, RUNS.fetch_add(1, Ordering::Relaxed))
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// A holder on this host whose process is gone (killed mid-sync) need not be waited out.
+/// Only where /proc tells: elsewhere the lock's expiry decides.
+fn holder_has_exited(owner: &str) -> bool {
+    let Some((pid, rest)) = owner.split_once('@') else { return false };
+    let host = rest.split('/').next().unwrap_or_default();
+    let proc = std::path::Path::new("/proc");
+    host == hostname() && pid.parse::<u32>().is_ok() && proc.join("self").exists() && !proc.join(pid).exists()
 }
 
 pub(super) fn sync_run_from_row(r: &sqlx::sqlite::SqliteRow) -> SyncRun {
