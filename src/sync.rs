@@ -84,7 +84,7 @@ impl Cursors {
         }
         if !self.seen.insert(cursor.to_string()) {
             return Err(SyncError::Paging(format!(
-                "{issuer} repeated a {what} cursor after {} pages (a paging cycle): stopped there, what came before is kept",
+                "{issuer} repeated a cursor of its {what} after {} pages (a paging cycle): stopped there, what came before is kept",
                 self.pages
             )));
         }
