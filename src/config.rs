@@ -155,6 +155,8 @@ pub struct IssuerConfig {
     /// oauth: endpoints, when the server has no RFC 8414 / OIDC discovery document.
     pub introspection_url: Option<String>,
     pub revocation_url: Option<String>,
+    /// A lab only: allow plain http to a host that is not loopback (`config check` warns).
+    pub allow_http: Option<bool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -252,6 +254,9 @@ impl Config {
             {
                 say(format!("ca_file {}: {e}", ca.display()));
             }
+            if let Some(m) = plain_http(i) {
+                say(m);
+            }
         }
         problems
     }
@@ -265,6 +270,29 @@ impl Config {
 pub struct Problem {
     pub line: Option<usize>,
     pub message: String,
+}
+
+/// Marks a problem that is allowed but risky (its message carries it after the issuer's name).
+pub const WARNING: &str = "warning: ";
+
+impl Problem {
+    pub fn is_warning(&self) -> bool {
+        self.message.contains(WARNING)
+    }
+}
+
+/// Plain http to a host that is not loopback: refused by the connectors, or a warning when `allow_http` allows it.
+fn plain_http(i: &IssuerConfig) -> Option<String> {
+    let rest = i.url.strip_prefix("http://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if host.starts_with('[') { host.split_once(']').map_or(host, |(h, _)| h).trim_start_matches('[') } else { host.split(':').next().unwrap_or(host) };
+    let loopback = host.parse::<std::net::IpAddr>().map(|ip| ip.is_loopback()).unwrap_or_else(|_| host.eq_ignore_ascii_case("localhost"));
+    match (loopback, i.allow_http == Some(true)) {
+        (true, _) => None,
+        (false, true) => Some(format!("{WARNING}allow_http = true: credentials go to {host} over plain http, readable on the network; for a lab only")),
+        (false, false) => Some(format!("url is plain http to {host}, not loopback: connectors refuse it; use https (or allow_http = true for a lab)")),
+    }
 }
 
 fn line_of_error(text: &str, e: &toml::de::Error) -> Option<usize> {

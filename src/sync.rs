@@ -1,6 +1,7 @@
 //! The sync engine: runs connectors concurrently (bounded), pages into the store
 //! one transaction per page, records a run per issuer, resumes an interrupted run
 //! from its last committed cursor.
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -60,6 +61,37 @@ pub enum SyncEvent {
 pub const COMMIT_ROWS: usize = 10_000;
 pub const COMMIT_AFTER: Duration = Duration::from_secs(2);
 
+/// Most pages one list of one run may take: an issuer that never stops paging
+/// is cut off here (and the cursors remembered to catch a cycle stay bounded).
+pub const MAX_PAGES: u64 = 100_000;
+
+/// The cursors of one list in one run: any repeat is a cycle, and there is a ceiling.
+struct Cursors {
+    seen: HashSet<String>,
+    pages: u64,
+}
+
+impl Cursors {
+    fn new(start: Option<&str>, pages: u64) -> Self {
+        Cursors { seen: start.map(str::to_string).into_iter().collect(), pages }
+    }
+
+    /// Accepts the cursor of the next page, or says why paging must stop.
+    fn next(&mut self, issuer: &str, what: &str, cursor: &str) -> Result<(), SyncError> {
+        self.pages += 1;
+        if self.pages >= MAX_PAGES {
+            return Err(SyncError::Paging(format!("{issuer} sent more than {MAX_PAGES} pages of {what}: stopped there, what came before is kept")));
+        }
+        if !self.seen.insert(cursor.to_string()) {
+            return Err(SyncError::Paging(format!(
+                "{issuer} repeated a cursor of its {what} after {} pages (a paging cycle): stopped there, what came before is kept",
+                self.pages
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Pages fetched but not yet committed. Resume stays exact: the cursor written
 /// is the one after the last page in the transaction.
 struct CommitBatch {
@@ -109,6 +141,9 @@ enum SyncError {
     Connector(#[from] ConnectorError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The issuer's paging ran away (a cycle or too many pages).
+    #[error("{0}")]
+    Paging(String),
 }
 
 /// Syncs every connector, at most `concurrency` at once. One failing issuer never
@@ -198,13 +233,15 @@ async fn pages(
 ) -> Result<(), SyncError> {
     if connector.capabilities().owners && run.resume_cursor.is_none() {
         let mut cursor = None;
+        let mut cursors = Cursors::new(None, 0);
         loop {
             let page = connector.list_owners(cursor).await?;
             store.ingest_owners(connector.name(), &page.items, Utc::now(), connector.capabilities().directory).await?;
             report.owners += page.items.len() as u64;
             cursor = page.next_cursor;
-            if cursor.is_none() {
-                break;
+            match &cursor {
+                None => break,
+                Some(c) => cursors.next(connector.name(), "owners", c)?,
             }
         }
     }
@@ -213,6 +250,7 @@ async fn pages(
     }
     let mut page = connector.list_credentials(run.resume_cursor.clone()).await?;
     let mut batch = CommitBatch::new(commit_rows);
+    let mut cursors = Cursors::new(run.resume_cursor.as_deref(), run.pages.max(0) as u64);
     let note = |report: &mut SyncReport, (pages, items): (u64, u64)| {
         report.pages += pages;
         report.credentials += items;
@@ -233,6 +271,13 @@ async fn pages(
             note(report, done);
             return Ok(());
         };
+        if let Err(e) = cursors.next(connector.name(), "credentials", &cursor) {
+            // Keep what was fetched, but resume nowhere: the next sync starts over instead of re-entering the loop.
+            batch.cursor = None;
+            let done = batch.commit(store, run).await?;
+            note(report, done);
+            return Err(e);
+        }
         let fetch = connector.list_credentials(Some(cursor));
         let next = if batch.is_full() {
             // Fetch the next page while this batch is written: the issuer and SQLite work at once.

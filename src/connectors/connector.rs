@@ -140,6 +140,8 @@ pub struct HttpSettings {
     pub timeout: Duration,
     pub page_size: u32,
     pub ca_file: Option<std::path::PathBuf>,
+    /// Plain http to a host that is not loopback, allowed only by `allow_http = true` (a lab).
+    pub allow_http: bool,
 }
 
 impl HttpSettings {
@@ -151,6 +153,7 @@ impl HttpSettings {
             timeout: Duration::from_secs(cfg.timeout_s.unwrap_or(30).max(1)),
             page_size: cfg.page_size.unwrap_or(500),
             ca_file: cfg.ca_file.clone(),
+            allow_http: cfg.allow_http.unwrap_or(false),
         })
     }
 }

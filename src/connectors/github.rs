@@ -99,11 +99,11 @@ impl GithubOrg {
                 .header("X-GitHub-Api-Version", "2022-11-28");
             let resp = req.send().await.map_err(|e| self.http.transport_error(e))?;
             let status = resp.status().as_u16();
-            let headers = resp.headers().clone();
-            let body = resp.bytes().await.map_err(|e| self.http.transport_error(e))?;
-            if body.len() > super::http::MAX_BODY {
-                return Err(ConnectorError::Malformed { issuer: self.http.issuer.clone(), message: "answer too large".into() });
+            if resp.status().is_redirection() {
+                return Err(self.http.redirected(&resp));
             }
+            let headers = resp.headers().clone();
+            let body = self.http.read_capped(resp).await?;
             if (status == 403 || status == 429)
                 && attempt == 0
                 && let Some(wait) = rate_limit_wait(&headers)

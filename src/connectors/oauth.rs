@@ -6,7 +6,7 @@ use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use tokio::sync::OnceCell;
 
-use super::http::HttpClient;
+use super::http::{check_url, origin, same_origin, HttpClient};
 use super::connector::{Capabilities, Connector, ConnectorError, HttpSettings, Page, Result};
 use crate::config::IssuerConfig;
 use crate::domain::{text, Credential, Introspection, IssuerAnswer, IssuerKind};
@@ -59,6 +59,11 @@ impl OAuthServer {
         let config = |message: String| ConnectorError::Config { issuer: cfg.name.clone(), message };
         let client_id = cfg.client_id.clone().ok_or_else(|| config("client_id is required for kind oauth".into()))?;
         let client_secret = cfg.client_secret().map_err(config)?.ok_or_else(|| config("client_secret_env or client_secret_file is required".into()))?;
+        for (url, what) in [(&cfg.introspection_url, "introspection_url"), (&cfg.revocation_url, "revocation_url")] {
+            if let Some(u) = url {
+                check_url(u, settings.allow_http).map_err(|e| config(format!("{what}: {e}")))?;
+            }
+        }
         Ok(OAuthServer {
             http: HttpClient::new(&cfg.name, settings)?,
             client_id,
@@ -82,11 +87,11 @@ impl OAuthServer {
                         break;
                     }
                 }
-                let pick = |configured: &Option<String>, discovered: Option<String>, what: &str| {
-                    configured.clone().or(discovered).ok_or_else(|| ConnectorError::Config {
-                        issuer: self.http.issuer.clone(),
-                        message: format!("no {what} endpoint: the server publishes none; set {what}_url"),
-                    })
+                let config = |message: String| ConnectorError::Config { issuer: self.http.issuer.clone(), message };
+                let pick = |configured: &Option<String>, discovered: Option<String>, what: &str| match (configured, discovered) {
+                    (Some(c), _) => Ok(c.clone()),
+                    (None, Some(d)) => self.on_our_origin(&d, what).map_err(config),
+                    (None, None) => Err(config(format!("no {what} endpoint: the server publishes none; set {what}_url"))),
                 };
                 Ok(Endpoints {
                     introspection: pick(&self.configured.0, found.introspection_endpoint, "introspection")?,
@@ -94,6 +99,22 @@ impl OAuthServer {
                 })
             })
             .await
+    }
+}
+
+impl OAuthServer {
+    /// A discovered endpoint is believed only on the issuer URL's own origin:
+    /// a hostile document must not route leaked tokens and our client secret elsewhere.
+    fn on_our_origin(&self, endpoint: &str, what: &str) -> std::result::Result<String, String> {
+        let ours = reqwest::Url::parse(&self.http.settings.base_url).map_err(|e| format!("url: {e}"))?;
+        let theirs = reqwest::Url::parse(endpoint).map_err(|e| text::clean(&format!("discovered {what} endpoint is not a URL: {e}"), 300))?;
+        if !same_origin(&ours, &theirs) {
+            return Err(text::clean(
+                &format!("discovered {what} endpoint is on {}, not the issuer's origin {}: refused; set {what}_url to trust it", origin(&theirs), origin(&ours)),
+                300,
+            ));
+        }
+        Ok(theirs.to_string())
     }
 }
 

@@ -90,7 +90,7 @@ impl VaultTokens {
             workload: pick(&["workload", "service", "agent"]).or_else(|| l.display_name.as_deref().map(text::clean_field)),
             owner: pick(&["owner", "email", "owner_email"]).map(|o| o.to_lowercase()),
             scopes: l.policies.iter().map(|p| text::clean(p, 128).replace(char::is_whitespace, "_")).collect(),
-            audience: vec![format!("vault:{}", l.token_type.as_deref().unwrap_or("service"))],
+            audience: vec![format!("vault:{}", l.token_type.as_deref().map(|t| text::clean(t, 64)).unwrap_or_else(|| "service".into()))],
             binding: Binding::Bearer,
             issued_at: l.issue_time.as_deref().and_then(parse_ts).or_else(|| l.creation_time.and_then(|s| Utc.timestamp_opt(s, 0).single())),
             status: if expires_at.is_some_and(|e| e < Utc::now()) { CredentialStatus::Expired } else { CredentialStatus::Active },
