@@ -139,3 +139,17 @@ fn policy_check_accepts_the_shipped_policies_and_names_a_broken_one() {
     std::fs::write(&cfg, format!("policies = \"{}\"\n", policies.display())).expect("config");
     Command::new(common::bin()).arg("--config").arg(&cfg).args(["policy", "check"]).assert().failure().stderr(predicate::str::contains("not_in_the_schema"));
 }
+
+#[test]
+fn config_check_says_warnings_but_passes_on_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("tokenward.toml");
+    std::fs::write(&path, "[[issuer]]\nname = \"lab\"\nkind = \"tokenward\"\nurl = \"http://broker.lab.test\"\nallow_http = true\n").expect("write");
+    let out = Command::new(common::bin()).arg("--config").arg(&path).args(["config", "check"]).assert().success();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.get_output().stdout).into_owned(), String::from_utf8_lossy(&out.get_output().stderr).into_owned());
+    assert!(stderr.contains("warning: allow_http = true"), "{stderr}");
+    assert!(stdout.contains(": ok"), "{stdout}");
+    std::fs::write(&path, "[[issuer]]\nname = \"prod\"\nkind = \"tokenward\"\nurl = \"http://broker.acme.test\"\n").expect("write");
+    let out = Command::new(common::bin()).arg("--config").arg(&path).args(["config", "check"]).assert().failure();
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("not loopback"));
+}
