@@ -209,3 +209,17 @@ fn the_demo_replaces_its_own_previous_database() {
         demo_in(dir.path()).arg("--db").arg(&named).args(["demo", "--no-tui", "--credentials", "40"]).assert().success();
     }
 }
+
+#[test]
+fn an_unmarked_file_at_the_demos_own_path_is_refused_with_how_to_clear_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let own = dir.path().join("data").join("tokenward").join("tokenward-demo.db");
+    tw(&own).args(["review", "start", "keep-me"]).assert().success();
+    let before = companions(&own);
+    demo_in(dir.path())
+        .args(["demo", "--no-tui", "--credentials", "40"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(own.display().to_string()).and(predicate::str::contains("delete it (and its -wal and -shm files) yourself")));
+    assert_eq!(companions(&own), before);
+}

@@ -98,14 +98,14 @@ pub async fn run(ctx: &Context, args: DemoArgs, db: Option<PathBuf>) -> Result<(
 /// Deletes an earlier demo database (and its WAL and shm files) so the demo starts
 /// fresh; refuses any file the demo did not create, so an inventory is never lost.
 fn remove_previous_demo(path: &Path) -> Result<()> {
-    let refuse = |what: &str| {
-        eyre!(
-            "{} exists and {what}: the demo never deletes or reuses it. Name a new file with `tokenward demo --db NEW.db`, \
-             or move that file away (the demo's own file is {})",
-            path.display(),
-            config::demo_db_path().display()
-        )
+    let own = config::demo_db_path();
+    // A demo file from before the marker existed sits at the demo's own path unmarked: say how to clear it.
+    let advice = if path == own {
+        "If it is a demo database from an older tokenward, delete it (and its -wal and -shm files) yourself; otherwise move it away".to_string()
+    } else {
+        format!("Name a new file with `tokenward demo --db NEW.db`, or leave out --db to use the demo's own file ({})", own.display())
     };
+    let refuse = |what: &str| eyre!("{} exists and {what}: the demo never deletes or reuses it. {advice}", path.display());
     match Store::probe(path).map_err(|e| eyre!("cannot read {}: {e}", path.display()))? {
         DbFile::Missing => Ok(()),
         DbFile::Unmarked => Err(refuse("is not a tokenward demo database (it has no demo marker; it may be a real inventory)")),
