@@ -1,5 +1,4 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-use clap::Parser;
 use tokenward::cli::Cli;
 use tokenward::context::Format;
 
@@ -7,7 +6,7 @@ fn main() -> std::process::ExitCode {
     if let Err(e) = color_eyre::config::HookBuilder::default().display_env_section(false).install() {
         eprintln!("error: {e}");
     }
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     let format = cli.format;
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,

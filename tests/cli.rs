@@ -153,3 +153,87 @@ fn config_check_says_warnings_but_passes_on_them() {
     let out = Command::new(common::bin()).arg("--config").arg(&path).args(["config", "check"]).assert().failure();
     assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("not loopback"));
 }
+
+/// The demo with every other path inside `dir`: its own file is
+/// `dir/data/tokenward/tokenward-demo.db`, and no config is read.
+fn demo_in(dir: &std::path::Path) -> Command {
+    let mut c = Command::new(common::bin());
+    c.env_remove("TOKENWARD_CONFIG").env_remove("TOKENWARD_DB").env("XDG_CONFIG_HOME", dir).env("XDG_DATA_HOME", dir.join("data")).env("HOME", dir);
+    c
+}
+
+/// A real inventory: a tokenward database with a campaign and its audit entry, never touched by a demo.
+fn real_inventory(dir: &std::path::Path) -> (std::path::PathBuf, Vec<Option<Vec<u8>>>) {
+    let db = dir.join("real.db");
+    tw(&db).args(["review", "start", "keep-me"]).assert().success();
+    (db.clone(), companions(&db))
+}
+
+/// The bytes of a database file and of its WAL and shm files (None where absent).
+fn companions(db: &std::path::Path) -> Vec<Option<Vec<u8>>> {
+    ["", "-wal", "-shm"].iter().map(|s| std::fs::read(format!("{}{s}", db.display())).ok()).collect()
+}
+
+#[test]
+fn tokenward_db_in_the_environment_never_aims_the_demo_at_an_inventory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (real, before) = real_inventory(dir.path());
+    let own = dir.path().join("data").join("tokenward").join("tokenward-demo.db");
+    demo_in(dir.path())
+        .env("TOKENWARD_DB", &real)
+        .args(["demo", "--no-tui", "--credentials", "60", "--seed", "3"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(own.display().to_string()));
+    assert_eq!(companions(&real), before, "the inventory is byte-for-byte intact");
+    assert!(tw(&real).args(["audit", "verify"]).assert().success().get_output().status.success());
+}
+
+#[test]
+fn demo_refuses_a_named_file_that_is_not_a_demo_database() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (real, before) = real_inventory(dir.path());
+    demo_in(dir.path())
+        .args(["demo", "--no-tui", "--credentials", "60", "--db"])
+        .arg(&real)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(real.display().to_string()).and(predicate::str::contains("not a tokenward demo database")).and(predicate::str::contains("demo --db NEW.db")));
+    assert_eq!(companions(&real), before, "the inventory is byte-for-byte intact");
+    // Something that is not a database at all is refused too, and left as it was.
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "my notes").expect("write");
+    demo_in(dir.path()).args(["--db"]).arg(&notes).args(["demo", "--no-tui"]).assert().failure().stderr(predicate::str::contains("is not a tokenward database"));
+    assert_eq!(std::fs::read_to_string(&notes).expect("notes"), "my notes");
+}
+
+#[test]
+fn the_demo_replaces_its_own_previous_database() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let count = |n: &str| {
+        let out = demo_in(dir.path()).args(["demo", "--no-tui", "--format", "json", "--seed", "4", "--credentials", n]).assert().success();
+        let summary: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).expect("json");
+        summary["credentials"].as_i64().expect("count")
+    };
+    assert_eq!(count("80"), 80);
+    assert_eq!(count("50"), 50, "the second demo starts from an empty file, not on top of the first");
+    // A demo database named with --db is the demo's own too: it may be replaced.
+    let named = dir.path().join("mine.db");
+    for _ in 0..2 {
+        demo_in(dir.path()).arg("--db").arg(&named).args(["demo", "--no-tui", "--credentials", "40"]).assert().success();
+    }
+}
+
+#[test]
+fn an_unmarked_file_at_the_demos_own_path_is_refused_with_how_to_clear_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let own = dir.path().join("data").join("tokenward").join("tokenward-demo.db");
+    tw(&own).args(["review", "start", "keep-me"]).assert().success();
+    let before = companions(&own);
+    demo_in(dir.path())
+        .args(["demo", "--no-tui", "--credentials", "40"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(own.display().to_string()).and(predicate::str::contains("delete it (and its -wal and -shm files) yourself")));
+    assert_eq!(companions(&own), before);
+}

@@ -141,3 +141,57 @@ fn expiring_groups_by_owner_soonest_first() {
     assert!((total - not_yet as i64).abs() <= 2, "groups hold the same credentials as the filter: {total} vs {not_yet}");
     tw(dir.path()).args(["expiring", "--within", "soon"]).assert().failure();
 }
+
+/// An issuer-controlled owner and an operator's reason that start like spreadsheet
+/// formulas and carry HTML: the CSV defuses them, the Markdown escapes them, and
+/// the exported file is private.
+#[test]
+fn evidence_defuses_formulas_escapes_html_and_is_written_private() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("inv.db");
+    let hostile = "=cmd|' /c calc'!a0 <script>alert(1)</script>"; // owners are stored lower-case
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let store = tokenward::store::Store::open(&db).await.expect("store");
+        let org = tokenward::reference::org::Org::new(3, 42, common::fixed_now());
+        store.upsert_issuer("acme-broker", tokenward::domain::IssuerKind::Tokenward, None).await.expect("issuer");
+        let run = store.begin_sync_run("acme-broker", common::fixed_now()).await.expect("run");
+        let mut c = tokenward::connectors::tokenward::map_credential("acme-broker", org.credential(0)).expect("maps");
+        c.owner = Some(hostile.into());
+        c.workload = Some(hostile.into());
+        c.status = tokenward::domain::CredentialStatus::Active;
+        c.expires_at = None;
+        store.ingest_credential_page(run.id, run.started_at, &[c], 1, None).await.expect("page");
+        store.finish_sync_run(&run, "acme-broker", None, common::fixed_now()).await.expect("finish");
+        store.close().await;
+    });
+    let cli = |args: &[&str]| {
+        let mut c = Command::new(common::bin());
+        c.arg("--db").arg(&db).env_remove("TOKENWARD_CONFIG").env("XDG_CONFIG_HOME", dir.path()).env("TOKENWARD_OPERATOR", "reviewer@acme.test").args(args);
+        c
+    };
+    cli(&["review", "start", "q1"]).assert().success();
+    cli(&["review", "decide", "1", "keep", "--reason", "@SUM(1) <b>fine</b> | ok"]).assert().success();
+
+    let csv = text_of(&mut cli(&["review", "export", "q1", "--format", "csv"]));
+    let mut reader = csv::ReaderBuilder::new().comment(Some(b'#')).from_reader(csv.as_bytes());
+    let header = reader.headers().expect("header").clone();
+    let record = reader.records().next().expect("one item").expect("record");
+    let field = |name: &str| record.get(header.iter().position(|h| h == name).expect("column")).expect("field").to_string();
+    assert_eq!(field("owner"), format!("'{hostile}"), "{csv}");
+    assert!(field("reason").starts_with("'@SUM(1)"), "{csv}");
+
+    let md_path = dir.path().join("evidence.md");
+    cli(&["review", "export", "q1", "--format", "md", "--output"]).arg(&md_path).assert().success();
+    let md = std::fs::read_to_string(&md_path).expect("md");
+    assert!(!md.contains('<') && !md.contains('>'), "raw HTML in {md}");
+    assert!(md.contains("=cmd\\|' /c calc'!a0 &lt;script&gt;alert(1)&lt;/script&gt;"), "{md}");
+    let row = md.lines().find(|l| l.contains("&lt;script&gt;")).expect("item row");
+    // Every cell boundary is the table's own: escaped pipes do not count.
+    assert_eq!(row.replace("\\|", "").matches('|').count(), 14, "{row}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&md_path).expect("meta").permissions().mode() & 0o777, 0o600);
+    }
+}

@@ -160,11 +160,12 @@ impl Actions {
 }
 
 impl ReviewEvidence {
-    const COLUMNS: [&'static str; 13] = [
+    /// The evidence's columns, one per field of `row`; the CLI writes them as CSV or Markdown.
+    pub const COLUMNS: [&'static str; 13] = [
         "item", "credential_id", "issuer", "external_id", "owner", "owner_status", "scopes", "findings", "decision", "decided_by", "decided_at", "reason", "issuer_answer",
     ];
 
-    fn row(i: &ReviewItem) -> Vec<String> {
+    pub fn row(i: &ReviewItem) -> Vec<String> {
         // One line per record: the snapshot's multi-line fields (findings) join with "; ".
         let snap = &i.snapshot;
         vec![
@@ -182,43 +183,5 @@ impl ReviewEvidence {
             i.reason.clone().unwrap_or_default(),
             i.issuer_answer.clone().unwrap_or_default(),
         ]
-    }
-
-    pub fn to_csv(&self) -> String {
-        let quote = |v: &str| if v.contains([',', '"', '\n']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v.to_string() };
-        let mut out = format!(
-            "# campaign {} ({} of {} decided); exported {} by {}; audit head seq {} hash {}\n",
-            self.campaign.name, self.campaign.decided, self.campaign.items, self.exported_at, self.exported_by, self.audit_head_seq, self.audit_head_hash
-        );
-        out.push_str(&Self::COLUMNS.join(","));
-        out.push('\n');
-        for i in &self.items {
-            out.push_str(&Self::row(i).iter().map(|v| quote(v)).collect::<Vec<_>>().join(","));
-            out.push('\n');
-        }
-        out
-    }
-
-    pub fn to_markdown(&self) -> String {
-        let cell = |v: &str| v.replace('|', "\\|").replace('\n', " ");
-        let c = &self.campaign;
-        let mut out = format!(
-            "# Access review: {}\n\n- filter: `{}`\n- started {} by {}\n- decided: {} of {}\n- exported {} by {}\n- audit log head: seq {}, hash `{}` (check with `tokenward audit verify`)\n\n",
-            c.name,
-            c.filter.clone().unwrap_or_default(),
-            c.created_at,
-            c.created_by,
-            c.decided,
-            c.items,
-            self.exported_at,
-            self.exported_by,
-            self.audit_head_seq,
-            self.audit_head_hash
-        );
-        out.push_str(&format!("| {} |\n|{}\n", Self::COLUMNS.join(" | "), "---|".repeat(Self::COLUMNS.len())));
-        for i in &self.items {
-            out.push_str(&format!("| {} |\n", Self::row(i).iter().map(|v| cell(v)).collect::<Vec<_>>().join(" | ")));
-        }
-        out
     }
 }

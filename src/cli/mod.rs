@@ -3,7 +3,7 @@
 //! lives in `command/` with its own arguments and `run`.
 use std::path::PathBuf;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use color_eyre::eyre::Result;
 
 use crate::context::{Context, Format, Overrides};
@@ -23,9 +23,13 @@ use command::{
 #[command(long_about = "tokenward syncs every agent credential from your issuers into a local SQLite inventory and lets \
 you browse, triage and revoke them. With no command it opens the terminal UI on the configured inventory.")]
 pub struct Cli {
-    /// Inventory database (default: tokenward.db in the platform data dir).
+    /// Inventory database (default: tokenward.db in the platform data dir). The demo
+    /// ignores TOKENWARD_DB and uses its own file unless --db is given.
     #[arg(long, global = true, env = "TOKENWARD_DB")]
     pub db: Option<PathBuf>,
+    /// Whether `--db` was on the command line rather than from TOKENWARD_DB (set by `parse_args`).
+    #[arg(skip)]
+    pub db_on_command_line: bool,
     /// Configuration file (default: tokenward/tokenward.toml in the platform config dir).
     #[arg(long, global = true, env = "TOKENWARD_CONFIG")]
     pub config: Option<PathBuf>,
@@ -46,6 +50,16 @@ pub struct Cli {
 }
 
 impl Cli {
+    /// `Cli::parse`, noting where `--db` came from: the demo takes only a named file.
+    pub fn parse_args() -> Cli {
+        let mut matches = Cli::command().get_matches();
+        let on_command_line = matches.value_source("db") == Some(clap::parser::ValueSource::CommandLine);
+        match Cli::from_arg_matches_mut(&mut matches) {
+            Ok(cli) => Cli { db_on_command_line: on_command_line, ..cli },
+            Err(e) => e.format(&mut Cli::command()).exit(),
+        }
+    }
+
     /// The global options a context is resolved from.
     pub fn overrides(&self) -> Overrides {
         Overrides { db: self.db.clone(), config: self.config.clone(), operator: self.operator.clone(), read_only: self.read_only, theme: self.theme.clone() }
@@ -117,7 +131,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         return crate::tui::run(crate::tui::Session::new(&ctx.tui_settings(), store, actions, Vec::new())).await;
     };
     match command {
-        Command::Demo(args) => demo::run(&ctx, args, overrides.db.is_some()).await,
+        Command::Demo(args) => demo::run(&ctx, args, overrides.db.filter(|_| cli.db_on_command_line)).await,
         Command::Issuer(args) => issuer::run(args).await,
         Command::Sync(args) => sync::run(&ctx, args).await,
         Command::Issuers => issuers::run(&ctx).await,

@@ -1,6 +1,7 @@
 //! How listing commands print: an aligned table, CSV (RFC 4180, via the `csv`
 //! crate) or JSON. Markdown is the review evidence's; listings print it as a table.
 use std::io::Write;
+use std::path::Path;
 
 use color_eyre::eyre::Result;
 use serde::Serialize;
@@ -45,8 +46,39 @@ pub fn write_csv_row<W: Write>(csv: &mut csv::Writer<W>, fields: &[String]) -> R
 
 fn csv_field(s: &str) -> String {
     let s = text::clean(s, 4096);
-    // A leading quote keeps a spreadsheet from running the field as a formula.
-    if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s }
+    // A leading quote keeps a spreadsheet from running the field as a formula (tab and CR too, should cleaning keep them).
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s }
+}
+
+/// A Markdown table cell: HTML and pipes escaped (an issuer's string can neither
+/// inject markup nor break the table), control characters and newlines gone.
+pub fn md_cell(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in text::clean(&s.replace(['\n', '\r'], " "), 4096).chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '|' => out.push_str("\\|"),
+            '\\' => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Writes an export file readable by its owner only (0600 on Unix), whether it is
+/// new or replaces an older export.
+pub fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    #[cfg(unix)]
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
 }
 
 /// Columns padded to their widest cell (by display width), two spaces apart.
@@ -98,6 +130,32 @@ mod tests {
             vec!["line\nbreak".to_string(), String::new()],
         ];
         assert_eq!(csv_of(&rows), "id,last_used\nplain,\"a, b\"\n\"say \"\"hi\"\"\",'=SUM(A1)\nlinebreak,\n");
+    }
+
+    #[test]
+    fn csv_defuses_every_formula_lead_and_markdown_escapes_html_and_pipes() {
+        for lead in ["=cmd|' /C calc'!A0", "+1", "-2", "@SUM(A1)", "\t=1", "\r=1"] {
+            let out = csv_of(&[vec![lead.to_string(), String::new()]]);
+            let cell = out.lines().nth(1).expect("row");
+            assert!(cell.starts_with('\'') || cell.starts_with("\"'"), "{lead:?} -> {cell}");
+        }
+        assert_eq!(md_cell("<script>a|b</script> & \\|\nx"), "&lt;script&gt;a\\|b&lt;/script&gt; &amp; \\\\\\| x");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn exports_are_written_0600_even_over_an_open_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("e.csv");
+        std::fs::write(&p, "old").expect("write");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        write_private(&p, "new").expect("export");
+        assert_eq!(std::fs::metadata(&p).expect("meta").permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::read_to_string(&p).expect("read"), "new");
+        let fresh = dir.path().join("f.md");
+        write_private(&fresh, "x").expect("export");
+        assert_eq!(std::fs::metadata(&fresh).expect("meta").permissions().mode() & 0o777, 0o600);
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod sqlite;
 
 pub use error::{Result, StoreError};
 pub use rows::*;
+pub use sqlite::file::DbFile;
 
 /// The inventory, whichever backend holds it. Cheap to clone (a pool handle).
 #[derive(Clone)]
@@ -36,6 +37,17 @@ impl Store {
     /// A private in-memory database (one connection: each `:memory:` connection is its own db).
     pub async fn open_in_memory() -> Result<Self> {
         Ok(Store { backend: Backend::Sqlite(sqlite::SqliteStore::open_in_memory().await?) })
+    }
+
+    /// What a file holds (missing, a demo database, another database, not one at
+    /// all), from its header alone: looking never changes the file.
+    pub fn probe(path: &Path) -> std::io::Result<DbFile> {
+        sqlite::file::probe(path)
+    }
+
+    /// The database file with the WAL and shm files kept beside it.
+    pub fn files_of(path: &Path) -> [std::path::PathBuf; 3] {
+        sqlite::file::with_companions(path)
     }
 
     /// Where the inventory is: a file path, or `:memory:`.
@@ -75,6 +87,9 @@ store_api! {
     /// Entries after `after_seq`, in order: `audit verify` walks the chain in batches.
     fn audit_entries(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>>;
     fn audit_for_target(&self, target: &str, limit: i64) -> Result<Vec<AuditEntry>>;
+    // the file
+    /// Marks a database as the demo's: only such a file may the demo replace.
+    fn mark_demo(&self) -> Result<()>;
     // credentials
     /// One page of rows by keyset: never OFFSET, so any depth costs the same.
     fn page(&self, req: &PageRequest) -> Result<Vec<CredentialRow>>;

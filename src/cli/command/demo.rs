@@ -1,5 +1,6 @@
 //! `tokenward demo`: a reference issuer in-process on a free loopback port,
 //! synced through the normal connector and sync engine into the demo database.
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Args;
@@ -10,7 +11,7 @@ use crate::config::{self, IssuerConfig};
 use crate::connectors::{self, Connector};
 use crate::context::{Context, Format};
 use crate::domain::IssuerKind;
-use crate::store::Store;
+use crate::store::{DbFile, Store};
 
 pub const DEMO_ISSUER: &str = "acme-broker";
 
@@ -31,18 +32,11 @@ pub struct DemoArgs {
     pub no_tui: bool,
 }
 
-/// `db_given`: the database was named by `--db` or `TOKENWARD_DB`, not just by the config.
-pub async fn run(ctx: &Context, args: DemoArgs, db_given: bool) -> Result<()> {
-    let db_path = if db_given { ctx.db_path.clone() } else { config::demo_db_path() };
-    // The demo rebuilds its own file each time; it never touches a real inventory.
-    for suffix in ["", "-wal", "-shm"] {
-        let p = std::path::PathBuf::from(format!("{}{suffix}", db_path.display()));
-        match std::fs::remove_file(&p) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(eyre!("cannot reset demo database {}: {e}", p.display())),
-        }
-    }
+/// `db`: a file named by `--db` on the command line; `TOKENWARD_DB` never counts,
+/// so a shell profile pointing at a real inventory cannot aim the demo at it.
+pub async fn run(ctx: &Context, args: DemoArgs, db: Option<PathBuf>) -> Result<()> {
+    let db_path = db.unwrap_or_else(config::demo_db_path);
+    remove_previous_demo(&db_path)?;
     let org = crate::reference::org::Org::new(args.credentials, args.seed, chrono::Utc::now());
     let issuer = crate::reference::server::spawn("127.0.0.1:0", org, None).await?;
     let cfg = IssuerConfig {
@@ -58,6 +52,8 @@ pub async fn run(ctx: &Context, args: DemoArgs, db_given: bool) -> Result<()> {
     };
     let connector: Arc<dyn Connector> = Arc::from(connectors::build(&cfg)?);
     let store = Store::open(&db_path).await?;
+    // Marked before the sync, so even a demo killed part-way can be replaced next time.
+    store.mark_demo().await?;
     store.upsert_issuer(DEMO_ISSUER, crate::domain::IssuerKind::Tokenward, Some(&issuer.url())).await?;
     eprintln!("tokenward demo: {} credentials (seed {}) from {} into {}", args.credentials, args.seed, issuer.url(), db_path.display());
     let reports = sync_with_progress(&store, std::slice::from_ref(&connector), 1).await;
@@ -97,4 +93,32 @@ pub async fn run(ctx: &Context, args: DemoArgs, db_given: bool) -> Result<()> {
     }
     let session = crate::tui::Session::new(&ctx.tui_settings(), store, actions, vec![connector]).with_db_label(db_path.display().to_string());
     crate::tui::run(session).await
+}
+
+/// Deletes an earlier demo database (and its WAL and shm files) so the demo starts
+/// fresh; refuses any file the demo did not create, so an inventory is never lost.
+fn remove_previous_demo(path: &Path) -> Result<()> {
+    let own = config::demo_db_path();
+    // A demo file from before the marker existed sits at the demo's own path unmarked: say how to clear it.
+    let advice = if path == own {
+        "If it is a demo database from an older tokenward, delete it (and its -wal and -shm files) yourself; otherwise move it away".to_string()
+    } else {
+        format!("Name a new file with `tokenward demo --db NEW.db`, or leave out --db to use the demo's own file ({})", own.display())
+    };
+    let refuse = |what: &str| eyre!("{} exists and {what}: the demo never deletes or reuses it. {advice}", path.display());
+    match Store::probe(path).map_err(|e| eyre!("cannot read {}: {e}", path.display()))? {
+        DbFile::Missing => Ok(()),
+        DbFile::Unmarked => Err(refuse("is not a tokenward demo database (it has no demo marker; it may be a real inventory)")),
+        DbFile::NotSqlite => Err(refuse("is not a tokenward database")),
+        DbFile::Demo => {
+            for p in Store::files_of(path) {
+                match std::fs::remove_file(&p) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(eyre!("cannot reset demo database {}: {e}", p.display())),
+                }
+            }
+            Ok(())
+        }
+    }
 }

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use color_eyre::eyre::{eyre, Result, WrapErr};
 
-use crate::actions::{Actions, ReviewDecision};
-use crate::cli::output::{print_json, print_rows};
+use crate::actions::{Actions, ReviewDecision, ReviewEvidence};
+use crate::cli::output::{csv_writer, md_cell, print_json, print_rows, write_csv_row, write_private};
 use crate::context::{Context, Format};
 use crate::domain::{OwnerStatus, ReviewDecisionKind, ReviewItem};
 
@@ -150,15 +150,55 @@ async fn export(ctx: &Context, actions: &Actions, name: &str, output: Option<Pat
     let evidence = actions.review_evidence(name).await?;
     let text = match ctx.format {
         Format::Json => serde_json::to_string_pretty(&evidence)?,
-        Format::Md => evidence.to_markdown(),
-        Format::Table | Format::Csv => evidence.to_csv(),
+        Format::Md => evidence_markdown(&evidence),
+        Format::Table | Format::Csv => evidence_csv(&evidence)?,
     };
     match output {
         Some(path) => {
-            std::fs::write(&path, text).wrap_err_with(|| format!("writing {}", path.display()))?;
+            write_private(&path, &text).wrap_err_with(|| format!("writing {}", path.display()))?;
             eprintln!("wrote {} ({} items; audit head #{} {})", path.display(), evidence.items.len(), evidence.audit_head_seq, evidence.audit_head_hash);
         }
         None => print!("{text}"),
     }
     Ok(())
+}
+
+/// The evidence as CSV: a comment line with the campaign and the audit head, then
+/// the records through the one defusing CSV writer every listing uses.
+fn evidence_csv(e: &ReviewEvidence) -> Result<String> {
+    let mut out = format!(
+        "# campaign {} ({} of {} decided); exported {} by {}; audit head seq {} hash {}\n",
+        e.campaign.name, e.campaign.decided, e.campaign.items, e.exported_at, e.exported_by, e.audit_head_seq, e.audit_head_hash
+    )
+    .into_bytes();
+    let mut csv = csv_writer(&mut out, &ReviewEvidence::COLUMNS)?;
+    for i in &e.items {
+        write_csv_row(&mut csv, &ReviewEvidence::row(i))?;
+    }
+    csv.flush()?;
+    drop(csv);
+    Ok(String::from_utf8(out)?)
+}
+
+/// The evidence as Markdown: every value escaped, so no field can add markup or cells.
+fn evidence_markdown(e: &ReviewEvidence) -> String {
+    let c = &e.campaign;
+    let mut out = format!(
+        "# Access review: {}\n\n- filter: {}\n- started {} by {}\n- decided: {} of {}\n- exported {} by {}\n- audit log head: seq {}, hash `{}` (check with `tokenward audit verify`)\n\n",
+        md_cell(&c.name),
+        md_cell(c.filter.as_deref().unwrap_or_default()),
+        md_cell(&c.created_at),
+        md_cell(&c.created_by),
+        c.decided,
+        c.items,
+        md_cell(&e.exported_at),
+        md_cell(&e.exported_by),
+        e.audit_head_seq,
+        md_cell(&e.audit_head_hash)
+    );
+    out.push_str(&format!("| {} |\n|{}\n", ReviewEvidence::COLUMNS.join(" | "), "---|".repeat(ReviewEvidence::COLUMNS.len())));
+    for i in &e.items {
+        out.push_str(&format!("| {} |\n", ReviewEvidence::row(i).iter().map(|v| md_cell(v)).collect::<Vec<_>>().join(" | ")));
+    }
+    out
 }

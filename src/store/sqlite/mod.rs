@@ -9,10 +9,12 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::Sqlite;
 
-use crate::store::error::{Result, StoreError};
+use crate::store::error::Result;
 
 mod audit;
 mod credentials;
+mod demo;
+pub mod file;
 mod filter;
 mod findings;
 mod grants;
@@ -40,9 +42,7 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) a database file in WAL mode and runs migrations.
     pub async fn open(path: &Path) -> Result<Self> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir { path: dir.to_path_buf(), source })?;
-        }
+        file::create_private(path)?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
