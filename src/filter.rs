@@ -119,7 +119,7 @@ pub fn parse(input: &str) -> Result<Query, ParseError> {
                 return Err(err(format!("{key}: needs a value")));
             }
             match key {
-                "owner" if value == "none" => Term::OwnerNone,
+                "owner" if value.to_lowercase() == "none" => Term::OwnerNone,
                 "owner" => Term::Owner(value.to_lowercase()),
                 "owner-status" => Term::OwnerStatus(enum_value(key, &value, OwnerStatus::parse, OwnerStatus::ALL, OwnerStatus::as_str, at)?),
                 "workload" => Term::Workload(value),
@@ -155,6 +155,13 @@ fn quote_if_needed(s: &str) -> String {
     if s.chars().any(char::is_whitespace) { format!("\"{s}\"") } else { s.to_string() }
 }
 
+/// A bare word is quoted also when, unquoted, it would read as a negation or a
+/// `key:value`, `expires<`, `expires>` or `unused>` term.
+fn quote_word(w: &str) -> String {
+    let looks_like_a_term = w.starts_with('-') || w.contains(':') || ["expires<", "expires>", "unused>"].iter().any(|p| w.starts_with(p));
+    if looks_like_a_term { format!("\"{w}\"") } else { quote_if_needed(w) }
+}
+
 impl fmt::Display for Term {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -172,7 +179,7 @@ impl fmt::Display for Term {
             Term::ExpiresNever => write!(f, "expires:never"),
             Term::UnusedFor(d) => write!(f, "unused>{}", fmt_duration(d)),
             Term::Finding(r) => write!(f, "finding:{}", quote_if_needed(r)),
-            Term::Text(w) => write!(f, "{}", quote_if_needed(w)),
+            Term::Text(w) => write!(f, "{}", quote_word(w)),
         }
     }
 }
@@ -230,6 +237,19 @@ mod tests {
         assert!(parse("a \"open").unwrap_err().message.contains("unterminated"));
         assert!(parse("owner:").unwrap_err().message.contains("needs a value"));
         assert!(parse("unused:3d").is_err());
+    }
+
+    /// Found by tests/properties.rs: words that, printed bare, read as another term.
+    #[test]
+    fn words_that_look_like_terms_print_quoted() {
+        for input in ["\"owner:\"", "\":\"", "\"-x\"", "\"a:b\"", "\"expires<7d\"", "\"unused>3d\"", "-\"-x\""] {
+            let q = parse(input).expect("parses");
+            assert!(matches!(q.clauses[0].term, Term::Text(_)), "{input}");
+            assert_eq!(parse(&q.to_string()).expect("round trip"), q, "{input} printed as {q}");
+        }
+        let q = parse("owner:NONE").expect("parses");
+        assert_eq!(q.clauses[0].term, Term::OwnerNone);
+        assert_eq!(parse(&q.to_string()).expect("round trip"), q);
     }
 
 }

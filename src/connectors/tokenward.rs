@@ -229,7 +229,8 @@ pub fn map_credential(issuer: &str, w: WireCredential) -> std::result::Result<Cr
         client_id: clean_opt(w.client_id),
         subject: clean_opt(w.subject),
         workload: clean_opt(w.workload),
-        owner: clean_opt(w.owner).map(|o| o.to_lowercase()),
+        // Lower-cased before the cap: lower-casing can lengthen a string (İ is two chars).
+        owner: clean_opt(w.owner.map(|o| o.to_lowercase())),
         scopes: clean_list("scopes", w.scopes).map_err(ctx)?,
         audience: clean_list("audience", w.audience).map_err(ctx)?,
         binding,
@@ -251,7 +252,7 @@ fn is_fingerprint(f: &str) -> bool {
 }
 
 pub fn map_owner(issuer: &str, o: WireOwner) -> std::result::Result<Owner, String> {
-    let email = text::clean(&o.email, 254).to_lowercase();
+    let email = text::clean(&o.email.to_lowercase(), 254);
     if email.is_empty() {
         return Err("an owner has an empty email".into());
     }
@@ -277,7 +278,7 @@ pub fn map_grant(issuer: &str, g: WireGrant) -> std::result::Result<Grant, Strin
         id: Credential::local_id(issuer, &format!("grant/{external_id}")),
         issuer: issuer.to_string(),
         workload: clean_opt(g.workload),
-        requested_by: clean_opt(g.requested_by).map(|s| s.to_lowercase()),
+        requested_by: clean_opt(g.requested_by.map(|s| s.to_lowercase())),
         intent: clean_opt(g.intent),
         scopes: clean_list("scopes", g.scopes).map_err(ctx)?,
         audience: clean_list("audience", g.audience).map_err(ctx)?,
@@ -312,6 +313,19 @@ mod tests {
         assert_eq!(c.task.as_ref().and_then(|t| t.intent.as_deref()), Some("fix [2Jbug"));
         assert_eq!(c.parent_id, Some(Credential::local_id("broker", "cred-0")));
         assert_eq!(c.id, Credential::local_id("broker", "cred-1"));
+    }
+
+    /// Found by tests/properties.rs: lower-casing after the cap let İ (one char,
+    /// two lower-cased) push an owner past MAX_FIELD.
+    #[test]
+    fn lower_cased_fields_stay_within_the_cap() {
+        let long = "İ".repeat(text::MAX_FIELD);
+        let mut w = wire();
+        w.owner = Some(long.clone());
+        let owner = map_credential("b", w).expect("maps").owner.unwrap_or_default();
+        assert!(owner.chars().count() <= text::MAX_FIELD + 1, "{} chars", owner.chars().count());
+        let o = WireOwner { email: long, name: None, team: None, status: "active".into(), offboarded_at: None };
+        assert!(map_owner("b", o).expect("maps").email.chars().count() <= 255);
     }
 
     #[test]
