@@ -67,6 +67,10 @@ fn finished_lines(r: &SyncReport) -> Vec<String> {
         ),
         Some(e) => format!("{}: FAILED after {} credentials: {e}", r.issuer, r.credentials),
     });
+    if r.rejected > 0 {
+        // Nothing was marked gone: a rejected record may still exist at its issuer.
+        lines.push(format!("{}: {} records rejected, each on its own (named above; nothing marked gone this run)", r.issuer, r.rejected));
+    }
     lines
 }
 
