@@ -173,7 +173,11 @@ where
         let id = value.get(id_field).and_then(|v| v.as_str()).map(|s| text::clean(s, 200)).filter(|s| !s.is_empty());
         match decode_one(value).and_then(&map) {
             Ok(item) => items.push(item),
-            Err(reason) => rejected.push(Rejection { id, reason: text::clean(&reason, 300) }),
+            Err(reason) => {
+                // The mappers name the record ("credential ID: ..."); the rejection carries the id already.
+                let reason = id.as_ref().and_then(|id| reason.split_once(&format!(" {id}: ")).filter(|(kind, _)| !kind.contains(' '))).map_or(reason.as_str(), |(_, r)| r);
+                rejected.push(Rejection { id, reason: text::clean(reason, 300) });
+            }
         }
     }
     (items, rejected)
@@ -409,6 +413,49 @@ mod tests {
         let mut w = wire();
         w.fingerprint = Some("md5:abc".into());
         assert!(map_credential("b", w).is_err());
+    }
+
+    #[test]
+    fn times_are_bounded_to_what_the_store_orders() {
+        let mut w = wire();
+        w.issued_at = Some("9999-12-31T23:59:59-05:00".into());
+        assert!(map_credential("b", w).unwrap_err().contains("issued_at is out of range"), "an offset past year 9999");
+        let mut w = wire();
+        w.last_used_at = Some("1969-12-31T23:59:59Z".into());
+        assert!(map_credential("b", w).is_err());
+        let mut w = wire();
+        w.expires_at = Some("9999-12-31T23:59:59Z".into());
+        assert!(map_credential("b", w).is_ok(), "a far expiry some issuers write for never");
+    }
+
+    #[test]
+    fn consent_words_are_normalized_and_unknown_ones_kept() {
+        let mut w = wire();
+        let event = |action: &str| protocol::WireConsent { at: "2026-01-01T00:00:00Z".into(), actor: "a".into(), action: action.into(), scopes: vec![], note: None };
+        w.consent = vec![event("Approved"), event("granted"), event("Scope-Changed"), event("rotated\u{1b}[2J")];
+        let actions: Vec<String> = map_credential("b", w).map(|c| c.consent.into_iter().map(|e| e.action).collect()).unwrap_or_default();
+        assert_eq!(actions, ["approve", "approve", "scope_change", "rotated[2J"]);
+    }
+
+    #[test]
+    fn grant_ttl_is_bounded() {
+        let grant = |ttl: i64| WireGrant {
+            id: "g".into(),
+            workload: None,
+            requested_by: None,
+            intent: None,
+            scopes: vec![],
+            audience: vec![],
+            ttl_seconds: ttl,
+            binding: "bearer".into(),
+            requested_at: None,
+            expires_at: None,
+            status: "pending".into(),
+        };
+        assert_eq!(map_grant("b", grant(3600)).map(|g| g.ttl_seconds), Ok(3600));
+        assert!(map_grant("b", grant(MAX_TTL_SECONDS + 1)).is_err());
+        assert!(map_grant("b", grant(i64::MAX)).is_err(), "would panic in Duration::seconds on every render");
+        assert!(map_grant("b", grant(-1)).is_err());
     }
 
     #[test]

@@ -233,3 +233,25 @@ impl super::Pane for IssuersView {
         vec![Effect::LoadIssuers]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::SyncReport;
+
+    #[test]
+    fn a_sync_with_rejected_records_says_how_many_and_the_first() {
+        let mut view = IssuersView::default();
+        let report = SyncReport {
+            credentials: 3,
+            pages: 1,
+            rejected: 2,
+            notes: vec!["rejected credential c-9: scopes: invalid type".into()],
+            ..SyncReport::new("broker")
+        };
+        let (tone, msg) = view.on_sync(SyncEvent::Finished(report)).unwrap_or((Tone::Ok, String::new()));
+        assert_eq!(tone, Tone::Warning);
+        assert!(msg.contains("2 records rejected") && msg.contains("c-9: scopes"), "{msg}");
+        assert_eq!(view.syncing.get("broker").map(|p| p.rejected), Some(2));
+    }
+}
