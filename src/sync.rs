@@ -10,7 +10,8 @@ use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use crate::connectors::{Connector, ConnectorError};
+use crate::connectors::{Connector, ConnectorError, Rejection};
+use crate::domain::consent_action;
 use crate::store::{AuditDraft, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -25,8 +26,13 @@ pub struct SyncReport {
     pub resumed: bool,
     pub seconds: f64,
     pub error: Option<String>,
-    /// What the connector had to do, such as waiting out a rate limit.
+    /// What the connector had to do, such as waiting out a rate limit; then the
+    /// first records rejected and the consent words not understood.
     pub notes: Vec<String>,
+    /// Records the issuer sent that failed validation, each refused on its own.
+    pub rejected: u64,
+    /// Consent events whose action is outside the vocabulary (kept as written).
+    pub unrecognised_actions: u64,
 }
 
 impl SyncReport {
@@ -44,6 +50,8 @@ impl SyncReport {
             seconds: 0.0,
             error: None,
             notes: Vec::new(),
+            rejected: 0,
+            unrecognised_actions: 0,
         }
     }
 }
@@ -64,6 +72,50 @@ pub const COMMIT_AFTER: Duration = Duration::from_secs(2);
 /// Most pages one list of one run may take: an issuer that never stops paging
 /// is cut off here (and the cursors remembered to catch a cycle stay bounded).
 pub const MAX_PAGES: u64 = 100_000;
+
+/// How many rejected records and unrecognised consent words a report names.
+pub const NAMED_IN_REPORT: usize = 5;
+
+/// What a run refused or did not understand, for the report's notes.
+#[derive(Default)]
+struct Tally {
+    reasons: Vec<String>,
+    words: std::collections::BTreeSet<String>,
+}
+
+impl Tally {
+    fn rejected(&mut self, report: &mut SyncReport, what: &str, rejected: &[Rejection]) {
+        report.rejected += rejected.len() as u64;
+        for r in rejected.iter().take(NAMED_IN_REPORT.saturating_sub(self.reasons.len())) {
+            self.reasons.push(format!("rejected {what} {r}"));
+        }
+    }
+
+    fn consent(&mut self, report: &mut SyncReport, items: &[crate::domain::Credential]) {
+        for e in items.iter().flat_map(|c| &c.consent).filter(|e| consent_action(&e.action).is_none()) {
+            report.unrecognised_actions += 1;
+            if self.words.len() < NAMED_IN_REPORT {
+                self.words.insert(e.action.clone());
+            }
+        }
+    }
+
+    fn notes(self, report: &SyncReport) -> Vec<String> {
+        let mut notes = self.reasons;
+        if report.rejected > notes.len() as u64 {
+            notes.push(format!("{} more records rejected", report.rejected - notes.len() as u64));
+        }
+        if report.unrecognised_actions > 0 {
+            let words: Vec<String> = self.words.iter().map(|w| format!("'{w}'")).collect();
+            notes.push(format!(
+                "{} consent events with unrecognised actions: {} (kept as written; the findings read only the vocabulary of docs/protocol.md)",
+                report.unrecognised_actions,
+                words.join(", ")
+            ));
+        }
+        notes
+    }
+}
 
 /// The cursors of one list in one run: any repeat is a cycle, and there is a ceiling.
 struct Cursors {
@@ -178,9 +230,11 @@ pub async fn sync_issuer_with(
     let started = Instant::now();
     let name = connector.name().to_string();
     let mut report = SyncReport::new(&name);
-    let outcome = run(store, connector, &progress, &mut report, (started, commit_rows)).await;
+    let mut tally = Tally::default();
+    let outcome = run(store, connector, &progress, &mut report, &mut tally, (started, commit_rows)).await;
     report.error = outcome.err().map(|e| e.to_string());
     report.notes = connector.notes();
+    report.notes.extend(tally.notes(&report));
     report.seconds = started.elapsed().as_secs_f64();
     let detail = serde_json::to_value(&report).unwrap_or_default();
     let draft = AuditDraft { at: Utc::now(), actor: "tokenward-sync".into(), action: "sync".into(), target: format!("issuer:{name}"), detail };
@@ -198,6 +252,7 @@ async fn run(
     connector: &dyn Connector,
     progress: &Option<mpsc::Sender<SyncEvent>>,
     report: &mut SyncReport,
+    tally: &mut Tally,
     (started, commit_rows): (Instant, usize),
 ) -> Result<(), SyncError> {
     let name = connector.name();
@@ -211,12 +266,19 @@ async fn run(
     if let Some(tx) = progress {
         let _ = tx.send(SyncEvent::Started { issuer: name.to_string(), resumed: report.resumed }).await;
     }
-    let result = pages(store, connector, progress, report, (started, commit_rows), &run).await;
-    let gone = store.finish_sync_run(&run, name, result.as_ref().err().map(|e| e.to_string()).as_deref(), Utc::now()).await?;
+    let result = pages(store, connector, progress, report, tally, (started, commit_rows), &run).await;
+    // A rejected record may still exist at its issuer: such a run marks nothing gone, and says why.
+    let failure = match &result {
+        Err(e) => Some(e.to_string()),
+        Ok(()) if report.rejected > 0 => Some(format!("{} records rejected (nothing marked gone): {}", report.rejected, tally.reasons.join("; "))),
+        Ok(()) => None,
+    };
+    let gone = store.finish_sync_run(&run, name, failure.as_deref(), Utc::now()).await?;
     report.gone = gone;
     result?;
     if caps.grants {
         let grants = connector.list_grants().await?;
+        tally.rejected(report, "grant", &connector.take_rejected());
         store.replace_grants(name, &grants, Utc::now()).await?;
         report.grants = grants.len() as u64;
     }
@@ -228,6 +290,7 @@ async fn pages(
     connector: &dyn Connector,
     progress: &Option<mpsc::Sender<SyncEvent>>,
     report: &mut SyncReport,
+    tally: &mut Tally,
     (started, commit_rows): (Instant, usize),
     run: &crate::store::SyncRunStart,
 ) -> Result<(), SyncError> {
@@ -236,6 +299,7 @@ async fn pages(
         let mut cursors = Cursors::new(None, 0);
         loop {
             let page = connector.list_owners(cursor).await?;
+            tally.rejected(report, "owner", &page.rejected);
             store.ingest_owners(connector.name(), &page.items, Utc::now(), connector.capabilities().directory).await?;
             report.owners += page.items.len() as u64;
             cursor = page.next_cursor;
@@ -265,6 +329,8 @@ async fn pages(
     };
     loop {
         let next_cursor = page.next_cursor.clone();
+        tally.rejected(report, "credential", &page.rejected);
+        tally.consent(report, &page.items);
         batch.add(page.items, next_cursor.clone());
         let Some(cursor) = next_cursor else {
             let done = batch.commit(store, run).await?;

@@ -59,12 +59,12 @@ impl Connector for Scripted {
     fn list_owners(&self, cursor: Option<String>) -> BoxFuture<'_, Result<Page<tokenward::domain::Owner>, ConnectorError>> {
         let next = (self.next)(cursor.as_deref());
         self.calls.fetch_add(1, Ordering::SeqCst);
-        Box::pin(async move { Ok(Page { items: Vec::new(), next_cursor: next }) })
+        Box::pin(async move { Ok(Page::of(Vec::new(), next)) })
     }
     fn list_credentials(&self, cursor: Option<String>) -> BoxFuture<'_, Result<Page<Credential>, ConnectorError>> {
         let n = self.calls.fetch_add(1, Ordering::SeqCst);
         let next = (self.next)(cursor.as_deref());
-        Box::pin(async move { Ok(Page { items: vec![credential(n)], next_cursor: next }) })
+        Box::pin(async move { Ok(Page::of(vec![credential(n)], next)) })
     }
     fn revoke<'a>(&'a self, _e: &'a str, _a: &'a str, _r: &'a str) -> BoxFuture<'a, Result<IssuerAnswer, ConnectorError>> {
         Box::pin(async { Err(ConnectorError::Unsupported { issuer: "loop".into(), kind: "tokenward", what: "revoke" }) })

@@ -67,6 +67,10 @@ fn finished_lines(r: &SyncReport) -> Vec<String> {
         ),
         Some(e) => format!("{}: FAILED after {} credentials: {e}", r.issuer, r.credentials),
     });
+    if r.rejected > 0 {
+        // Nothing was marked gone: a rejected record may still exist at its issuer.
+        lines.push(format!("{}: {} records rejected, each on its own (named above; nothing marked gone this run)", r.issuer, r.rejected));
+    }
     lines
 }
 
@@ -164,4 +168,19 @@ pub async fn recompute_findings(ctx: &Context, store: &Store) -> Result<Recomput
         }
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_finished_sync_names_its_rejections_after_the_done_line() {
+        let r = SyncReport { credentials: 3, rejected: 2, notes: vec!["rejected credential c-9: bad".into()], ..SyncReport::new("broker") };
+        let lines = finished_lines(&r);
+        assert_eq!(lines[0], "broker: rejected credential c-9: bad");
+        assert!(lines[1].starts_with("broker: done: 3 credentials"), "{lines:?}");
+        assert!(lines[2].starts_with("broker: 2 records rejected"), "{lines:?}");
+        assert_eq!(finished_lines(&SyncReport::new("broker")).len(), 1, "nothing rejected, nothing said");
+    }
 }

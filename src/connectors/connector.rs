@@ -43,6 +43,31 @@ pub type Result<T> = std::result::Result<T, ConnectorError>;
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
+    /// Records of this page refused one by one; the rest of the page stands.
+    pub rejected: Vec<Rejection>,
+}
+
+impl<T> Page<T> {
+    /// A page with nothing rejected.
+    pub fn of(items: Vec<T>, next_cursor: Option<String>) -> Self {
+        Page { items, next_cursor, rejected: Vec::new() }
+    }
+}
+
+/// One issuer record that failed validation: its id when readable, and why (both cleaned).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Rejection {
+    pub id: Option<String>,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.id {
+            Some(id) => write!(f, "{id}: {}", self.reason),
+            None => write!(f, "(no readable id): {}", self.reason),
+        }
+    }
 }
 
 /// An approval as the approver decided it.
@@ -85,7 +110,7 @@ pub trait Connector: Send + Sync {
     fn capabilities(&self) -> Capabilities;
 
     fn list_owners(&self, _cursor: Option<String>) -> BoxFuture<'_, Result<Page<Owner>>> {
-        Box::pin(async { Ok(Page { items: Vec::new(), next_cursor: None }) })
+        Box::pin(async { Ok(Page::of(Vec::new(), None)) })
     }
 
     fn list_credentials(&self, cursor: Option<String>) -> BoxFuture<'_, Result<Page<Credential>>>;
@@ -117,6 +142,11 @@ pub trait Connector: Send + Sync {
     /// Narrows a standing credential (a review decision): new owner, fewer scopes, earlier expiry.
     fn update<'a>(&'a self, _external_id: &'a str, _change: &'a crate::domain::CredentialChange) -> BoxFuture<'a, Result<IssuerAnswer>> {
         Box::pin(async move { Err(self.unsupported("change a credential's owner, scopes or expiry")) })
+    }
+
+    /// Records its last `list_grants` refused one by one (drained: a second call is empty).
+    fn take_rejected(&self) -> Vec<Rejection> {
+        Vec::new()
     }
 
     /// What the connector had to do that the operator should hear of (rate-limit waits).

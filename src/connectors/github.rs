@@ -235,7 +235,7 @@ impl Connector for GithubOrg {
         Box::pin(async move {
             let url = cursor.unwrap_or_else(|| self.first_url("personal-access-tokens"));
             let (tokens, next) = self.get_page::<Vec<OrgToken>>(&url).await?;
-            Ok(Page { items: tokens.into_iter().map(|t| self.map_token(t)).collect(), next_cursor: next })
+            Ok(Page::of(tokens.into_iter().map(|t| self.map_token(t)).collect(), next))
         })
     }
 

@@ -12,7 +12,7 @@ pub mod scim;
 pub mod tokenward;
 pub mod vault;
 
-pub use connector::{Approval, ApprovalAnswer, Capabilities, Connector, ConnectorError, HttpSettings, Page, Result};
+pub use connector::{Approval, ApprovalAnswer, Capabilities, Connector, ConnectorError, HttpSettings, Page, Rejection, Result};
 
 pub fn build(cfg: &IssuerConfig) -> Result<Box<dyn Connector>> {
     let settings = HttpSettings::from_config(cfg).map_err(|message| ConnectorError::Config { issuer: cfg.name.clone(), message })?;

@@ -136,7 +136,7 @@ impl Connector for OAuthServer {
     }
 
     fn list_credentials(&self, _cursor: Option<String>) -> BoxFuture<'_, Result<Page<Credential>>> {
-        Box::pin(async { Ok(Page { items: Vec::new(), next_cursor: None }) })
+        Box::pin(async { Ok(Page::of(Vec::new(), None)) })
     }
 
     fn introspect<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Introspection>> {

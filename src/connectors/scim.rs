@@ -160,12 +160,12 @@ impl Connector for ScimDirectory {
             let items = list.resources.iter().flat_map(|u| with_username_alias(map_user(&self.http.issuer, u), u)).collect();
             let next = list.start_index.unwrap_or(start) + list.items_per_page.unwrap_or(got).max(got);
             let next_cursor = (got > 0 && next <= list.total_results).then(|| next.to_string());
-            Ok(Page { items, next_cursor })
+            Ok(Page::of(items, next_cursor))
         })
     }
 
     fn list_credentials(&self, _cursor: Option<String>) -> BoxFuture<'_, Result<Page<Credential>>> {
-        Box::pin(async { Ok(Page { items: Vec::new(), next_cursor: None }) })
+        Box::pin(async { Ok(Page::of(Vec::new(), None)) })
     }
 
     fn revoke<'a>(&'a self, _e: &'a str, _a: &'a str, _r: &'a str) -> BoxFuture<'a, Result<IssuerAnswer>> {

@@ -3,23 +3,30 @@
 use futures_util::future::BoxFuture;
 
 use super::http::HttpClient;
-use super::connector::{Capabilities, Connector, ConnectorError, HttpSettings, Page, Result};
+use super::connector::{Capabilities, Connector, ConnectorError, HttpSettings, Page, Rejection, Result};
 use crate::domain::{
-    fmt_ts, parse_ts, text, Binding, ConsentEvent, Credential, CredentialChange, CredentialKind, CredentialStatus, Grant, GrantStatus, IssuerAnswer,
+    consent_action, fmt_ts, parse_ts, text, Binding, ConsentEvent, Credential, CredentialChange, CredentialKind, CredentialStatus, Grant, GrantStatus, IssuerAnswer,
     IssuerKind, Owner, OwnerStatus, Task, Timestamp, UsageEvent,
 };
 use crate::protocol::{self, WireCredential, WireGrant, WireOwner};
 
-/// Bounds on what one credential may carry; beyond them the page is malformed.
+/// Bounds on what one credential may carry; beyond them the record is rejected.
 const MAX_LIST: usize = 256;
+/// Longest string an issuer may send in any field (kept fields are capped far shorter):
+/// beyond it the record is hostile, not merely long.
+pub const MAX_RAW_STRING: usize = 16 * 1024;
+/// Longest grant an issuer may ask for: ten years.
+pub const MAX_TTL_SECONDS: i64 = 10 * 366 * 86_400;
 
 pub struct ProtocolV1 {
     http: HttpClient,
+    /// Grants the last listing refused, until the sync takes them for its report.
+    rejected_grants: std::sync::Mutex<Vec<Rejection>>,
 }
 
 impl ProtocolV1 {
     pub fn new(name: &str, settings: HttpSettings) -> Result<Self> {
-        Ok(ProtocolV1 { http: HttpClient::new(name, settings)? })
+        Ok(ProtocolV1 { http: HttpClient::new(name, settings)?, rejected_grants: Default::default() })
     }
 
     fn malformed(&self, message: String) -> ConnectorError {
@@ -51,39 +58,42 @@ impl Connector for ProtocolV1 {
     fn list_owners(&self, cursor: Option<String>) -> BoxFuture<'_, Result<Page<Owner>>> {
         Box::pin(async move {
             let req = self.http.client.get(self.http.url("/v1/owners")).query(&self.page_query(&cursor));
-            let (_, page) = match self.http.send_json::<protocol::Page<WireOwner>>(req).await {
+            let (_, page) = match self.http.send_json::<protocol::Page<serde_json::Value>>(req).await {
                 // The owners listing is an optional extension: a broker without it has no people.
-                Err(ConnectorError::Rejected { status: 404, .. }) => return Ok(Page { items: Vec::new(), next_cursor: None }),
+                Err(ConnectorError::Rejected { status: 404, .. }) => return Ok(Page::of(Vec::new(), None)),
                 other => other?,
             };
-            let items = page.items.into_iter().map(|o| map_owner(&self.http.issuer, o)).collect::<std::result::Result<_, _>>();
-            Ok(Page { items: items.map_err(|m| self.malformed(m))?, next_cursor: page.next_cursor })
+            let (items, rejected) = decode_each(page.items, "email", |w: WireOwner| map_owner(&self.http.issuer, w));
+            Ok(Page { items, next_cursor: page.next_cursor, rejected })
         })
     }
 
     fn list_credentials(&self, cursor: Option<String>) -> BoxFuture<'_, Result<Page<Credential>>> {
         Box::pin(async move {
             let req = self.http.client.get(self.http.url("/v1/credentials")).query(&self.page_query(&cursor));
-            let (_, page) = self.http.send_json::<protocol::Page<WireCredential>>(req).await?;
+            let (_, page) = self.http.send_json::<protocol::Page<serde_json::Value>>(req).await?;
             if page.next_cursor.is_some() && page.next_cursor == cursor {
                 return Err(self.malformed("next_cursor repeats the cursor asked for: the issuer would loop".into()));
             }
-            let items = page
-                .items
-                .into_iter()
-                .map(|w| map_credential(&self.http.issuer, w))
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(|m| self.malformed(m))?;
-            Ok(Page { items, next_cursor: page.next_cursor })
+            let (items, rejected) = decode_each(page.items, "id", |w: WireCredential| map_credential(&self.http.issuer, w));
+            Ok(Page { items, next_cursor: page.next_cursor, rejected })
         })
     }
 
     fn list_grants(&self) -> BoxFuture<'_, Result<Vec<Grant>>> {
         Box::pin(async move {
             let req = self.http.client.get(self.http.url("/v1/grants")).query(&[("status", "pending")]);
-            let (_, page) = self.http.send_json::<protocol::Page<WireGrant>>(req).await?;
-            page.items.into_iter().map(|g| map_grant(&self.http.issuer, g)).collect::<std::result::Result<_, _>>().map_err(|m| self.malformed(m))
+            let (_, page) = self.http.send_json::<protocol::Page<serde_json::Value>>(req).await?;
+            let (items, rejected) = decode_each(page.items, "id", |w: WireGrant| map_grant(&self.http.issuer, w));
+            if let Ok(mut last) = self.rejected_grants.lock() {
+                *last = rejected;
+            }
+            Ok(items)
         })
+    }
+
+    fn take_rejected(&self) -> Vec<Rejection> {
+        self.rejected_grants.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default()
     }
 
     fn approve<'a>(&'a self, d: &'a super::connector::Approval) -> BoxFuture<'a, Result<super::connector::ApprovalAnswer>> {
@@ -151,6 +161,69 @@ pub fn url_segment(s: &str) -> String {
         .collect()
 }
 
+/// Decodes and maps each record on its own: one that fails is rejected with its
+/// id (read from `id_field`, when it is a string) and the reason, the rest stand.
+fn decode_each<W, T>(values: Vec<serde_json::Value>, id_field: &str, map: impl Fn(W) -> std::result::Result<T, String>) -> (Vec<T>, Vec<Rejection>)
+where
+    W: serde::de::DeserializeOwned,
+{
+    let mut items = Vec::with_capacity(values.len());
+    let mut rejected = Vec::new();
+    for value in values {
+        let id = value.get(id_field).and_then(|v| v.as_str()).map(|s| text::clean(s, 200)).filter(|s| !s.is_empty());
+        match decode_one(value).and_then(&map) {
+            Ok(item) => items.push(item),
+            Err(reason) => {
+                // The mappers name the record ("credential ID: ..."); the rejection carries the id already.
+                let reason = id.as_ref().and_then(|id| reason.split_once(&format!(" {id}: ")).filter(|(kind, _)| !kind.contains(' '))).map_or(reason.as_str(), |(_, r)| r);
+                rejected.push(Rejection { id, reason: text::clean(reason, 300) });
+            }
+        }
+    }
+    (items, rejected)
+}
+
+fn decode_one<W: serde::de::DeserializeOwned>(value: serde_json::Value) -> std::result::Result<W, String> {
+    if !value.is_object() {
+        return Err(format!("not a JSON object but {}", json_kind(&value)));
+    }
+    if let Some((path, len)) = oversize(&value, "") {
+        return Err(format!("{path} is {len} bytes (at most {MAX_RAW_STRING})"));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        if path == "." { inner } else { format!("{path}: {inner}") }
+    })
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// The path and size of the first string (or key) longer than `MAX_RAW_STRING`.
+fn oversize(v: &serde_json::Value, at: &str) -> Option<(String, usize)> {
+    match v {
+        serde_json::Value::String(s) if s.len() > MAX_RAW_STRING => Some((if at.is_empty() { "a value".into() } else { at.to_string() }, s.len())),
+        serde_json::Value::Array(a) => a.iter().enumerate().find_map(|(n, x)| oversize(x, &format!("{at}[{n}]"))),
+        serde_json::Value::Object(o) => o.iter().find_map(|(k, x)| {
+            if k.len() > MAX_RAW_STRING {
+                return Some(("a field name".into(), k.len()));
+            }
+            let here = if at.is_empty() { text::clean(k, 40) } else { format!("{at}.{}", text::clean(k, 40)) };
+            oversize(x, &here)
+        }),
+        _ => None,
+    }
+}
+
 fn clean_opt(s: Option<String>) -> Option<String> {
     s.map(|s| text::clean_field(&s)).filter(|s| !s.is_empty())
 }
@@ -166,8 +239,19 @@ fn clean_list(field: &str, v: Vec<String>) -> std::result::Result<Vec<String>, S
 fn ts(field: &str, s: Option<String>) -> std::result::Result<Option<Timestamp>, String> {
     match s {
         None => Ok(None),
-        Some(s) => parse_ts(&s).map(Some).ok_or_else(|| format!("{field} is not an RFC 3339 time: {}", text::clean(&s, 40))),
+        Some(s) => match parse_ts(&s) {
+            Some(t) if in_time_range(&t) => Ok(Some(t)),
+            Some(_) => Err(format!("{field} is out of range (1970 to 9999): {}", text::clean(&s, 40))),
+            None => Err(format!("{field} is not an RFC 3339 time: {}", text::clean(&s, 40))),
+        },
     }
+}
+
+/// Times an issuer may send: from 1970 to the end of year 9999 in UTC (an offset
+/// can push a year-9999 time past what the store's fixed format orders correctly).
+fn in_time_range(t: &Timestamp) -> bool {
+    let (min, max) = (chrono::DateTime::UNIX_EPOCH, parse_ts("9999-12-31T23:59:59Z"));
+    *t >= min && max.is_some_and(|max| *t <= max)
 }
 
 fn req_ts(field: &str, s: String) -> std::result::Result<Timestamp, String> {
@@ -208,7 +292,8 @@ pub fn map_credential(issuer: &str, w: WireCredential) -> std::result::Result<Cr
             Ok(ConsentEvent {
                 at: req_ts("consent.at", e.at)?,
                 actor: text::clean_field(&e.actor),
-                action: text::clean(&e.action, 40),
+                // Known words become the canonical one the findings read; others are kept as written, and counted by the sync.
+                action: consent_action(&e.action).map_or_else(|| text::clean(&e.action, 40), |a| a.as_str().to_string()),
                 scopes: clean_list("consent.scopes", e.scopes)?,
                 note: clean_opt(e.note),
             })
@@ -282,7 +367,10 @@ pub fn map_grant(issuer: &str, g: WireGrant) -> std::result::Result<Grant, Strin
         intent: clean_opt(g.intent),
         scopes: clean_list("scopes", g.scopes).map_err(ctx)?,
         audience: clean_list("audience", g.audience).map_err(ctx)?,
-        ttl_seconds: g.ttl_seconds.max(0),
+        ttl_seconds: match g.ttl_seconds {
+            t @ 0..=MAX_TTL_SECONDS => t,
+            t => return Err(ctx(format!("ttl_seconds {t} is out of range (0 to {MAX_TTL_SECONDS})"))),
+        },
         binding: Binding::parse(&g.binding).ok_or_else(|| ctx(format!("unknown binding '{}'", text::clean(&g.binding, 40))))?,
         requested_at: ts("requested_at", g.requested_at).map_err(ctx)?,
         expires_at: ts("expires_at", g.expires_at).map_err(ctx)?,
@@ -339,6 +427,49 @@ mod tests {
         let mut w = wire();
         w.fingerprint = Some("md5:abc".into());
         assert!(map_credential("b", w).is_err());
+    }
+
+    #[test]
+    fn times_are_bounded_to_what_the_store_orders() {
+        let mut w = wire();
+        w.issued_at = Some("9999-12-31T23:59:59-05:00".into());
+        assert!(map_credential("b", w).unwrap_err().contains("issued_at is out of range"), "an offset past year 9999");
+        let mut w = wire();
+        w.last_used_at = Some("1969-12-31T23:59:59Z".into());
+        assert!(map_credential("b", w).is_err());
+        let mut w = wire();
+        w.expires_at = Some("9999-12-31T23:59:59Z".into());
+        assert!(map_credential("b", w).is_ok(), "a far expiry some issuers write for never");
+    }
+
+    #[test]
+    fn consent_words_are_normalized_and_unknown_ones_kept() {
+        let mut w = wire();
+        let event = |action: &str| protocol::WireConsent { at: "2026-01-01T00:00:00Z".into(), actor: "a".into(), action: action.into(), scopes: vec![], note: None };
+        w.consent = vec![event("Approved"), event("granted"), event("Scope-Changed"), event("rotated\u{1b}[2J")];
+        let actions: Vec<String> = map_credential("b", w).map(|c| c.consent.into_iter().map(|e| e.action).collect()).unwrap_or_default();
+        assert_eq!(actions, ["approve", "approve", "scope_change", "rotated[2J"]);
+    }
+
+    #[test]
+    fn grant_ttl_is_bounded() {
+        let grant = |ttl: i64| WireGrant {
+            id: "g".into(),
+            workload: None,
+            requested_by: None,
+            intent: None,
+            scopes: vec![],
+            audience: vec![],
+            ttl_seconds: ttl,
+            binding: "bearer".into(),
+            requested_at: None,
+            expires_at: None,
+            status: "pending".into(),
+        };
+        assert_eq!(map_grant("b", grant(3600)).map(|g| g.ttl_seconds), Ok(3600));
+        assert!(map_grant("b", grant(MAX_TTL_SECONDS + 1)).is_err());
+        assert!(map_grant("b", grant(i64::MAX)).is_err(), "would panic in Duration::seconds on every render");
+        assert!(map_grant("b", grant(-1)).is_err());
     }
 
     #[test]

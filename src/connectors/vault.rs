@@ -146,7 +146,7 @@ impl Connector for VaultTokens {
                     items.push(c);
                 }
             }
-            Ok(Page { items, next_cursor: (end < all.len()).then(|| end.to_string()) })
+            Ok(Page::of(items, (end < all.len()).then(|| end.to_string())))
         })
     }
 

@@ -40,6 +40,8 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
     let failed: Vec<String> = reports
         .iter()
         .filter_map(|r| r.error.as_ref().map(|e| format!("{}: {e}", r.issuer)))
+        // A record refused is inventory missing: the exit code says so.
+        .chain(reports.iter().filter(|r| r.rejected > 0).map(|r| format!("{}: {} records rejected", r.issuer, r.rejected)))
         .chain(errors.iter().filter(|e| only.as_ref().is_none_or(|n| e.starts_with(n.as_str()))).cloned())
         .collect();
     if ctx.format == Format::Json {

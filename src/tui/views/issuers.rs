@@ -21,6 +21,8 @@ pub struct SyncProgress {
     pub pages: u64,
     pub credentials: u64,
     pub error: Option<String>,
+    /// Records the issuer sent that failed validation in this sync.
+    pub rejected: u64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -68,12 +70,21 @@ impl IssuersView {
                 None
             }
             SyncEvent::Finished(r) => {
-                let tone = if r.error.is_some() { Tone::Error } else { Tone::Ok };
+                let tone = if r.error.is_some() { Tone::Error } else if r.rejected > 0 { Tone::Warning } else { Tone::Ok };
                 let msg = match &r.error {
                     Some(e) => format!("{}: sync failed: {e}", r.issuer),
+                    None if r.rejected > 0 => format!(
+                        "{}: synced {} credentials in {} pages, {} records rejected (nothing marked gone): {}",
+                        r.issuer,
+                        r.credentials,
+                        r.pages,
+                        r.rejected,
+                        r.notes.iter().find(|n| n.starts_with("rejected")).map(String::as_str).unwrap_or("")
+                    ),
                     None => format!("{}: synced {} credentials in {} pages, {} gone", r.issuer, r.credentials, r.pages, r.gone),
                 };
-                self.syncing.insert(r.issuer.clone(), SyncProgress { running: false, pages: r.pages, credentials: r.credentials, error: r.error.clone() });
+                let done = SyncProgress { running: false, pages: r.pages, credentials: r.credentials, error: r.error.clone(), rejected: r.rejected };
+                self.syncing.insert(r.issuer.clone(), done);
                 Some((tone, msg))
             }
         }
@@ -116,6 +127,7 @@ impl IssuersView {
                 let progress = match self.syncing.get(&i.name) {
                     Some(p) if p.running => Span::styled(gauge(p.credentials, i.credentials.max(0) as u64), theme.info),
                     Some(p) if p.error.is_some() => Span::styled("failed", theme.danger),
+                    Some(p) if p.rejected > 0 => Span::styled(format!("done, {}, {} rejected", thousands(p.credentials as i64), thousands(p.rejected as i64)), theme.warning),
                     Some(p) => Span::styled(format!("done, {}", thousands(p.credentials as i64)), theme.ok),
                     None => Span::styled("", theme.muted),
                 };
@@ -219,5 +231,27 @@ impl super::Pane for IssuersView {
     /// A side list the app keeps loaded; opening the view re-reads it.
     fn open(&self) -> Vec<Effect> {
         vec![Effect::LoadIssuers]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::SyncReport;
+
+    #[test]
+    fn a_sync_with_rejected_records_says_how_many_and_the_first() {
+        let mut view = IssuersView::default();
+        let report = SyncReport {
+            credentials: 3,
+            pages: 1,
+            rejected: 2,
+            notes: vec!["rejected credential c-9: scopes: invalid type".into()],
+            ..SyncReport::new("broker")
+        };
+        let (tone, msg) = view.on_sync(SyncEvent::Finished(report)).unwrap_or((Tone::Ok, String::new()));
+        assert_eq!(tone, Tone::Warning);
+        assert!(msg.contains("2 records rejected") && msg.contains("c-9: scopes"), "{msg}");
+        assert_eq!(view.syncing.get("broker").map(|p| p.rejected), Some(2));
     }
 }
