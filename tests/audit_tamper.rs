@@ -199,3 +199,14 @@ fn entries_written_before_the_key_are_reported_unkeyed_and_still_hash_checked() 
     close_guarded(c);
     assert_first_bad(&db, 2, "edit before the key");
 }
+
+#[test]
+fn a_new_database_at_the_same_path_starts_a_new_witness() {
+    let (_dir, db) = logged_db();
+    // The demo replaces its own file this way: the old database, WAL and shm go, the anchors stay.
+    for p in tokenward::store::Store::files_of(&db) {
+        let _ = std::fs::remove_file(p);
+    }
+    tw(&db).args(["review", "start", "on-a-new-database"]).assert().success();
+    tw(&db).args(["audit", "verify"]).assert().success().stdout(predicates::str::contains("audit log intact: 1 entries"));
+}

@@ -206,3 +206,29 @@ pub(super) async fn stage(conn: &mut SqliteConnection, anchor: &Anchor, head: &A
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> AuditEntry {
+        let mut e = AuditEntry { seq: 1, at: "t".into(), actor: "a".into(), action: "x".into(), target: "y".into(), detail: "{}".into(), prev_hash: GENESIS.into(), hash: String::new(), mac: None };
+        e.hash = e.compute_hash();
+        e
+    }
+
+    #[test]
+    fn the_key_is_created_once_private_and_reloaded() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("x.db");
+        let first = Anchor::for_file(&db).expect("create");
+        let again = Anchor::for_file(&db).expect("load");
+        assert!(first.key_created && !again.key_created);
+        assert_eq!(first.mac("", &entry()).expect("mac"), again.mac("", &entry()).expect("mac"));
+        assert!(first.key_problems().is_empty());
+        // Another key, another MAC: the database alone cannot forge one.
+        let other = Anchor::in_memory().expect("memory");
+        assert_ne!(first.mac("", &entry()).expect("mac"), other.mac("", &entry()).expect("mac"));
+        assert!(!format!("{first:?}").contains(&hex::encode(first.key)), "Debug never shows the key");
+    }
+}
