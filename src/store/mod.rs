@@ -87,6 +87,10 @@ store_api! {
     /// Entries after `after_seq`, in order: `audit verify` walks the chain in batches.
     fn audit_entries(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>>;
     fn audit_for_target(&self, target: &str, limit: i64) -> Result<Vec<AuditEntry>>;
+    /// The MAC an entry must carry after `prev_mac`, under the key kept outside the database.
+    fn audit_mac(&self, entry: &AuditEntry, prev_mac: &str) -> Result<String>;
+    /// The key, the head witness and the append-only triggers, for `audit verify`.
+    fn audit_anchor(&self) -> Result<AuditAnchor>;
     // the file
     /// Marks a database as the demo's: only such a file may the demo replace.
     fn mark_demo(&self) -> Result<()>;

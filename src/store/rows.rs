@@ -166,6 +166,33 @@ pub struct AuditEntry {
     pub detail: String,
     pub prev_hash: String,
     pub hash: String,
+    /// HMAC-SHA256 with the key outside the database; None for entries written before the key.
+    pub mac: Option<String>,
+}
+
+/// An audit chain's head: what the witness file outside the database remembers.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AuditHead {
+    /// 0 for an empty chain.
+    pub seq: i64,
+    pub hash: String,
+    pub mac: Option<String>,
+    /// The first entry written with the key: every entry from here on must carry a MAC.
+    pub keyed_from: i64,
+}
+
+/// What anchors the audit log outside the database, for `audit verify`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AuditAnchor {
+    /// Where the key and the witness live; None for an in-memory store (no files).
+    pub key_file: Option<String>,
+    pub witness_file: Option<String>,
+    /// The head the witness holds, if it could be read.
+    pub witness: Option<AuditHead>,
+    /// What is wrong with the key or the witness file, if anything.
+    pub problems: Vec<String>,
+    /// The append-only triggers that no longer exist in the database.
+    pub missing_triggers: Vec<String>,
 }
 
 impl AuditEntry {

@@ -1,4 +1,4 @@
-//! `tokenward audit`: walk the hash chain, or read the newest entries.
+//! `tokenward audit`: walk the keyed hash chain against its anchors, or read the newest entries.
 use clap::{Args, Subcommand};
 use color_eyre::eyre::{eyre, Result};
 
@@ -13,8 +13,13 @@ pub struct AuditArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Walk the hash chain; non-zero exit and the first bad entry if it is broken.
-    Verify,
+    /// Walk the hash chain and its MACs, check the key, the head witness and the
+    /// append-only triggers; non-zero exit and the first bad entry if it is broken.
+    Verify {
+        /// A head hash from an exported evidence file: it must still be in the chain.
+        #[arg(long, value_name = "HASH")]
+        head: Option<String>,
+    },
     /// The newest entries.
     Log {
         #[arg(long, default_value_t = 50)]
@@ -25,16 +30,30 @@ pub enum AuditCommand {
 pub async fn run(ctx: &Context, args: AuditArgs) -> Result<()> {
     let store = ctx.store().await?;
     match args.command {
-        AuditCommand::Verify => {
-            let v = crate::audit::verify(&store).await?;
-            match (ctx.format, &v.first_bad) {
-                (Format::Json, _) => print_json(&v)?,
-                (_, None) => println!("audit log intact: {} entries, head {}", v.entries, v.head_hash),
-                (_, Some(b)) => println!("audit log BROKEN at entry {}: {} ({} entries before it are intact)", b.seq, b.problem, v.entries),
+        AuditCommand::Verify { head } => {
+            let v = crate::audit::verify(&store, head.as_deref()).await?;
+            if ctx.format == Format::Json {
+                print_json(&v)?;
+            } else {
+                match &v.first_bad {
+                    None if v.problems.is_empty() => println!("audit log intact: {} entries, head {}", v.entries, v.head_hash),
+                    None => println!("audit log BROKEN: its entries chain ({} entries, head {}) but its anchors do not hold", v.entries, v.head_hash),
+                    Some(b) => println!("audit log BROKEN at entry {}: {} ({} entries before it are intact)", b.seq, b.problem, v.entries),
+                }
+                for p in &v.problems {
+                    println!("  {p}");
+                }
+                if v.unkeyed > 0 {
+                    println!("  {} entries unkeyed (before the key): checked by their hash only", v.unkeyed);
+                }
+                if let Some(seq) = v.head_found {
+                    println!("  head {} is entry {seq} of the chain", head.as_deref().unwrap_or_default());
+                }
             }
-            match v.first_bad {
-                Some(b) => Err(eyre!("audit chain broken at entry {}: {}", b.seq, b.problem)),
-                None => Ok(()),
+            match (&v.first_bad, v.problems.first()) {
+                (Some(b), _) => Err(eyre!("audit chain broken at entry {}: {}", b.seq, b.problem)),
+                (None, Some(p)) => Err(eyre!("audit log broken: {p}")),
+                (None, None) => Ok(()),
             }
         }
         AuditCommand::Log { limit } => {

@@ -4,6 +4,7 @@
 //! fragments and from the filter translation in `filter`, whose values are binds.
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -11,6 +12,7 @@ use sqlx::Sqlite;
 
 use crate::store::error::Result;
 
+mod anchor;
 mod audit;
 mod credentials;
 mod demo;
@@ -37,12 +39,17 @@ pub(super) const CHUNK: usize = 400;
 pub struct SqliteStore {
     pool: SqlitePool,
     location: String,
+    /// The audit log's key and witness, outside the database.
+    anchor: Arc<anchor::Anchor>,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) a database file in WAL mode and runs migrations.
     pub async fn open(path: &Path) -> Result<Self> {
+        // A new file at this path makes any witness beside it a previous database's (the demo resets so).
+        let fresh = !path.exists();
         file::create_private(path)?;
+        let anchor = Arc::new(anchor::Anchor::for_file(path)?);
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -55,17 +62,20 @@ impl SqliteStore {
             .pragma("temp_store", "memory")
             // Checkpoint every 64 MiB of WAL, not 4: hot index pages are copied once, not per page of sync.
             .pragma("wal_autocheckpoint", "65536");
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let pool = pool_options(4, &anchor).connect_with(options).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool, location: path.display().to_string() })
+        let store = SqliteStore { pool, location: path.display().to_string(), anchor };
+        store.start_witness(fresh).await?;
+        Ok(store)
     }
 
     /// A private in-memory database (one connection: each `:memory:` connection is its own db).
     pub async fn open_in_memory() -> Result<Self> {
         let options = SqliteConnectOptions::from_str("sqlite::memory:")?;
-        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+        let anchor = Arc::new(anchor::Anchor::in_memory()?);
+        let pool = pool_options(1, &anchor).connect_with(options).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool, location: ":memory:".into() })
+        Ok(SqliteStore { pool, location: ":memory:".into(), anchor })
     }
 
     pub fn location(&self) -> &str {
@@ -75,6 +85,15 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Every connection learns the audit anchor as it opens: appends inside any transaction find the key.
+fn pool_options(max: u32, anchor: &Arc<anchor::Anchor>) -> SqlitePoolOptions {
+    let anchor = anchor.clone();
+    SqlitePoolOptions::new().max_connections(max).after_connect(move |conn, _meta| {
+        let anchor = anchor.clone();
+        Box::pin(async move { anchor::attach(conn, anchor).await })
+    })
 }
 
 pub(super) fn bind_filter<'q>(
