@@ -16,7 +16,7 @@ pub struct Config {
     pub issuers: Vec<IssuerConfig>,
     /// A directory of Cedar policies replacing the shipped ones.
     pub policies: Option<PathBuf>,
-    /// Roles and groups per operator, for the approval policies.
+    /// Roles, groups and OS account per operator identity, for the policies and proven identity.
     #[serde(default)]
     pub operators: std::collections::BTreeMap<String, OperatorConfig>,
     /// Per-view key overrides: `[keys.credentials] revoke = "x"`.
@@ -133,6 +133,9 @@ pub struct OperatorConfig {
     pub roles: Vec<String>,
     #[serde(default)]
     pub groups: Vec<String>,
+    /// The operating-system account that is this identity; without it nobody can act as it.
+    #[serde(default)]
+    pub os_user: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -38,6 +38,8 @@ pub struct Context {
     pub config: Config,
     pub db_path: PathBuf,
     pub operator: String,
+    /// No `[operators]` table: the name is not proven and everyone may approve (said on every action).
+    pub unverified: bool,
     pub read_only: bool,
     pub format: Format,
     pub theme: Option<String>,
@@ -47,6 +49,8 @@ pub struct Context {
 #[derive(Debug, Clone)]
 pub struct TuiSettings {
     pub operator: String,
+    /// Shown at start: why the operator's name is not proven (no `[operators]` table).
+    pub identity_warning: Option<String>,
     pub read_only: bool,
     /// A theme name or path, as chosen by `--theme` or the config.
     pub theme: Option<String>,
@@ -67,6 +71,7 @@ impl TuiSettings {
     pub fn defaults(operator: &str) -> TuiSettings {
         TuiSettings {
             operator: operator.to_string(),
+            identity_warning: None,
             read_only: false,
             theme: None,
             no_color: false,
@@ -87,20 +92,23 @@ impl Context {
         };
         let config = Config::load(&path, required)?;
         let db_path = given.db.clone().or_else(|| config.db.clone()).unwrap_or_else(config::default_db_path);
-        let operator = given
-            .operator
-            .clone()
-            .or_else(|| config.operator.clone())
-            .or_else(|| std::env::var("USER").ok())
-            .unwrap_or_else(|| "unknown-operator".into());
+        let account = os_account().map_err(|e| color_eyre::eyre::eyre!(e))?;
+        let claimed = given.operator.clone().or_else(|| config.operator.clone());
+        let identity = resolve_identity(claimed.as_deref(), &account, &config.operators).map_err(|e| color_eyre::eyre::eyre!(e))?;
         Ok(Context {
             theme: given.theme.clone().or_else(|| config.theme.clone()),
             config,
             db_path,
-            operator: text::clean(&operator, 120),
+            operator: text::clean(&identity.operator, 120),
+            unverified: identity.unverified,
             read_only: given.read_only,
             format,
         })
+    }
+
+    /// What every action says when identities are not proven.
+    pub fn identity_warning(&self) -> Option<String> {
+        self.unverified.then(|| NO_OPERATORS_WARNING.to_string())
     }
 
     pub async fn store(&self) -> Result<Store> {
@@ -141,6 +149,7 @@ impl Context {
         let grants = &self.config.grants;
         TuiSettings {
             operator: self.operator.clone(),
+            identity_warning: self.identity_warning(),
             read_only: self.read_only,
             theme: self.theme.clone(),
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
@@ -150,5 +159,101 @@ impl Context {
             bell: grants.bell.unwrap_or(true) && std::env::var_os("TOKENWARD_NO_BELL").is_none(),
             thresholds: self.config.findings.thresholds().unwrap_or_default(),
         }
+    }
+}
+
+/// Said by the TUI and every CLI action while no `[operators]` table proves who is acting.
+pub const NO_OPERATORS_WARNING: &str =
+    "warning: no [operators] configured: everyone may approve, revoke and decide, and the operator's name is not proven";
+
+/// Who is acting, as resolved from the OS account and the `[operators]` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub operator: String,
+    /// No `[operators]` table: a claimed name is only a label.
+    pub unverified: bool,
+}
+
+/// The real uid of this process, from the owner of `/proc/self` (not from `$USER`, which anyone sets).
+fn os_uid() -> Result<u32, String> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").map(|m| m.uid()).map_err(|e| format!("cannot tell which OS account runs tokenward (/proc/self: {e})"))
+}
+
+/// The name of `uid` in a passwd file's text, if it has one.
+pub fn user_name(passwd: &str, uid: u32) -> Option<String> {
+    passwd.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        let id = f.nth(1)?;
+        (id.parse::<u32>().ok() == Some(uid) && !name.is_empty()).then(|| name.to_string())
+    })
+}
+
+/// The OS account running this process: its passwd name, else `uid:<n>`.
+pub fn os_account() -> Result<String, String> {
+    let uid = os_uid()?;
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    Ok(user_name(&passwd, uid).unwrap_or_else(|| format!("uid:{uid}")))
+}
+
+/// The operator: with `[operators]`, an identity mapped to `account` (a claim may only
+/// name one of those); without, the claim or the account name, flagged as unproven.
+pub fn resolve_identity(
+    claimed: Option<&str>,
+    account: &str,
+    operators: &std::collections::BTreeMap<String, config::OperatorConfig>,
+) -> std::result::Result<Identity, String> {
+    let claimed = claimed.map(|c| c.trim().to_lowercase()).filter(|c| !c.is_empty());
+    if operators.is_empty() {
+        return Ok(Identity { operator: claimed.unwrap_or_else(|| account.to_string()), unverified: true });
+    }
+    let mine: Vec<String> = operators.iter().filter(|(_, o)| o.os_user.as_deref() == Some(account)).map(|(k, _)| k.to_lowercase()).collect();
+    match (claimed, mine.as_slice()) {
+        (_, []) => Err(format!("your account {account} is not an operator here: no [operators] entry has os_user = \"{account}\"")),
+        (Some(c), _) if mine.contains(&c) => Ok(Identity { operator: c, unverified: false }),
+        (Some(c), _) => Err(format!("--operator {c} is not you: your account {account} maps to {}", mine.join(", "))),
+        (None, [one]) => Ok(Identity { operator: one.clone(), unverified: false }),
+        (None, _) => Err(format!("your account {account} maps to {}: name one with --operator", mine.join(", "))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ops(entries: &[(&str, Option<&str>)]) -> std::collections::BTreeMap<String, config::OperatorConfig> {
+        entries.iter().map(|(k, u)| (k.to_string(), config::OperatorConfig { os_user: u.map(str::to_string), ..Default::default() })).collect()
+    }
+
+    #[test]
+    fn uid_to_name_reads_passwd_and_skips_comments() {
+        let passwd = "# comment\nroot:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\nbroken\n";
+        assert_eq!(user_name(passwd, 1000).as_deref(), Some("alice"));
+        assert_eq!(user_name(passwd, 0).as_deref(), Some("root"));
+        assert_eq!(user_name(passwd, 42), None);
+        assert!(os_account().is_ok_and(|a| !a.is_empty()), "this process has an account");
+    }
+
+    #[test]
+    fn with_operators_the_account_decides_and_a_claim_must_be_its_own() {
+        let table = ops(&[("ana@acme.test", Some("alice")), ("bob@acme.test", Some("bob")), ("nobody@acme.test", None)]);
+        assert_eq!(resolve_identity(None, "alice", &table), Ok(Identity { operator: "ana@acme.test".into(), unverified: false }));
+        assert_eq!(resolve_identity(Some("ANA@acme.test"), "alice", &table).map(|i| i.operator), Ok("ana@acme.test".into()));
+        assert_eq!(
+            resolve_identity(Some("bob@acme.test"), "alice", &table),
+            Err("--operator bob@acme.test is not you: your account alice maps to ana@acme.test".into())
+        );
+        assert!(resolve_identity(None, "mallory", &table).is_err_and(|e| e.contains("not an operator here")));
+        let shared = ops(&[("a@x", Some("alice")), ("b@y", Some("alice"))]);
+        assert!(resolve_identity(None, "alice", &shared).is_err_and(|e| e.contains("name one with --operator")));
+        assert_eq!(resolve_identity(Some("b@y"), "alice", &shared).map(|i| i.operator), Ok("b@y".into()));
+    }
+
+    #[test]
+    fn without_operators_the_name_is_a_label_and_flagged() {
+        let none = ops(&[]);
+        assert_eq!(resolve_identity(None, "alice", &none), Ok(Identity { operator: "alice".into(), unverified: true }));
+        assert_eq!(resolve_identity(Some("x@y"), "alice", &none), Ok(Identity { operator: "x@y".into(), unverified: true }));
     }
 }

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::str::FromStr;
 
-use cedar_policy::{Authorizer, Context, Decision, Entities, EntityUid, PolicySet, Request, Schema, ValidationMode, Validator};
+use cedar_policy::{ActionConstraint, Authorizer, Context, Decision, Entities, EntityUid, PolicySet, Request, Schema, ValidationMode, Validator};
 use serde::Serialize;
 
 pub const DEFAULT_SCHEMA: &str = include_str!("../policies/tokenward.cedarschema");
@@ -47,6 +47,17 @@ pub struct DecisionContext {
     pub prior_groups: Vec<String>,
 }
 
+/// What a policy on a credential action (revoke, revoke_owner, review_decide, triage_revoke) may look at.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct ActionContext {
+    pub operator: String,
+    pub roles: Vec<String>,
+    pub groups: Vec<String>,
+    pub read_only: bool,
+    /// The credential's owner or the person offboarded; empty if unknown.
+    pub owner: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PolicyReason {
     pub policy: String,
@@ -67,6 +78,11 @@ pub struct Verdict {
 
 impl Verdict {
     pub fn explanation(&self) -> String {
+        // Refused with only the permits that would have allowed it: say what they ask for.
+        if !self.allowed && !self.reasons.is_empty() && self.reasons.iter().all(|r| r.effect == "permit") {
+            let needs: Vec<String> = self.reasons.iter().map(|r| format!("{}: {}", r.policy, r.reason)).collect();
+            return format!("no policy permits it ({})", needs.join("; "));
+        }
         if self.reasons.is_empty() && self.errors.is_empty() {
             return if self.allowed { "allowed".into() } else { "no policy permits it (the operator needs the approver or admin role)".into() };
         }
@@ -140,12 +156,44 @@ impl PolicyEngine {
     }
 
     pub fn decide(&self, action: &str, ctx: &DecisionContext) -> Verdict {
+        self.decide_on(action, "Grant", &ctx.operator, ctx)
+    }
+
+    /// A verdict on a credential action; refused by default, it names the permits that would allow it.
+    pub fn decide_action(&self, action: &str, ctx: &ActionContext) -> Verdict {
+        let mut verdict = self.decide_on(action, "Credential", &ctx.operator, ctx);
+        if !verdict.allowed && verdict.reasons.is_empty() && verdict.errors.is_empty() {
+            verdict.reasons = self.permits_for(action);
+        }
+        verdict
+    }
+
+    /// The permit policies whose scope names `action`, with their reasons.
+    fn permits_for(&self, action: &str) -> Vec<PolicyReason> {
+        let names = |u: &EntityUid| u.id().unescaped() == action;
+        self.policies
+            .policies()
+            .filter(|p| p.effect() == cedar_policy::Effect::Permit)
+            .filter(|p| match p.action_constraint() {
+                ActionConstraint::Any => false,
+                ActionConstraint::Eq(u) => names(&u),
+                ActionConstraint::In(us) => us.iter().any(names),
+            })
+            .map(|p| PolicyReason {
+                policy: p.annotation("id").map(str::to_string).unwrap_or_else(|| p.id().to_string()),
+                effect: "permit".into(),
+                reason: p.annotation("reason").unwrap_or("").to_string(),
+            })
+            .collect()
+    }
+
+    fn decide_on(&self, action: &str, resource_type: &str, operator: &str, ctx: &impl Serialize) -> Verdict {
         let fail = |e: String| Verdict { allowed: false, reasons: Vec::new(), errors: vec![e], second_approval: None };
         let uid = |s: &str| EntityUid::from_str(s).map_err(|e| e.to_string());
         let (principal, action_uid, resource) = match (
-            uid(&format!("Tokenward::Operator::{}", serde_json::Value::String(ctx.operator.clone()))),
+            uid(&format!("Tokenward::Operator::{}", serde_json::Value::String(operator.to_string()))),
             uid(&format!("Tokenward::Action::\"{action}\"")),
-            uid("Tokenward::Grant::\"grant\""),
+            uid(&format!("Tokenward::{resource_type}::\"{}\"", resource_type.to_lowercase())),
         ) {
             (Ok(p), Ok(a), Ok(r)) => (p, a, r),
             (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return fail(e),
@@ -280,6 +328,28 @@ mod tests {
         let second = DecisionContext { prior_approvers: vec!["x@acme.test".into()], ..first };
         assert!(engine().decide("finalize", &second).allowed);
         assert!(engine().decide("finalize", &ctx()).allowed, "read access completes with one approval");
+    }
+
+    fn act(roles: &[&str]) -> ActionContext {
+        ActionContext { operator: "oncall@acme.test".into(), roles: roles.iter().map(|r| r.to_string()).collect(), owner: "bo@acme.test".into(), ..Default::default() }
+    }
+
+    #[test]
+    fn revocations_and_review_decisions_need_their_roles() {
+        let e = engine();
+        assert!(e.decide_action("revoke", &act(&["approver"])).allowed);
+        assert!(e.decide_action("triage_revoke", &act(&["admin"])).allowed);
+        let v = e.decide_action("revoke", &act(&["viewer"]));
+        assert!(!v.allowed);
+        assert_eq!(v.explanation(), "no policy permits it (revokers: operators with the approver or admin role, or the credential's owner, may revoke it)");
+        assert!(e.decide_action("revoke", &ActionContext { operator: "bo@acme.test".into(), ..act(&["viewer"]) }).allowed, "owners may revoke their own");
+        assert!(!e.decide_action("revoke", &ActionContext { owner: String::new(), operator: String::new(), ..act(&["viewer"]) }).allowed);
+        assert!(!e.decide_action("revoke_owner", &act(&["approver"])).allowed);
+        assert!(e.decide_action("revoke_owner", &act(&["admin"])).allowed);
+        assert!(e.decide_action("review_decide", &act(&["reviewer"])).allowed);
+        assert!(!e.decide_action("review_decide", &act(&["viewer"])).allowed);
+        let v = e.decide_action("revoke", &ActionContext { read_only: true, ..act(&["admin"]) });
+        assert_eq!(denied_by(&v), ["read-only"]);
     }
 
     #[test]

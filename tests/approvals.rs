@@ -120,20 +120,28 @@ fn two_approvers_at_once_exactly_one_wins_and_deny_needs_a_reason() {
 fn policy_refusals_explain_themselves_and_two_people_from_two_groups_approve_admin_access() {
     let issuer = common::peers::reference_issuer(300, 23);
     let dir = tempfile::tempdir().expect("tempdir");
-    let operators = r#"
+    // Identities are proven by OS account: this one test process plays all four, so each maps to its account.
+    let me = tokenward::context::os_account().expect("os account");
+    let operators = format!(
+        r#"
 [operators."first@acme.test"]
 roles = ["approver"]
 groups = ["security"]
+os_user = "{me}"
 [operators."colleague@acme.test"]
 roles = ["approver"]
 groups = ["security"]
+os_user = "{me}"
 [operators."second@acme.test"]
 roles = ["approver"]
 groups = ["platform"]
+os_user = "{me}"
 [operators."viewer@acme.test"]
 roles = ["viewer"]
-"#;
-    setup_with(dir.path(), &issuer.url, operators);
+os_user = "{me}"
+"#
+    );
+    setup_with(dir.path(), &issuer.url, &operators);
     tw(dir.path(), "first@acme.test").arg("sync").assert().success();
     let grants = json_of(tw(dir.path(), "first@acme.test").args(["grants", "--status", "pending", "--format", "json"]));
     let write = grants

@@ -77,6 +77,30 @@ impl Actions {
         AuditDraft { at, actor: self.operator.clone(), action: action.into(), target, detail }
     }
 
+    /// With no [operators] configured everyone may do everything (a fresh install, said at start); otherwise unknown operators are viewers.
+    pub(super) fn people(&self, who: &str) -> crate::config::OperatorConfig {
+        match self.operators.get(who) {
+            Some(c) => c.clone(),
+            None if self.operators.is_empty() => crate::config::OperatorConfig { roles: vec!["approver".into(), "admin".into()], ..Default::default() },
+            None => crate::config::OperatorConfig { roles: vec!["viewer".into()], ..Default::default() },
+        }
+    }
+
+    /// Cedar's verdict on a credential action; a refusal is recorded and returned with its reason.
+    pub(super) async fn authorize(&self, action: &str, owner: &str, target: String) -> Result<crate::policy::Verdict, ActionError> {
+        let me = self.people(&self.operator);
+        let ctx = crate::policy::ActionContext { operator: self.operator.clone(), roles: me.roles, groups: me.groups, read_only: self.read_only, owner: owner.to_lowercase() };
+        let verdict = match self.policy.as_ref() {
+            Ok(engine) => engine.decide_action(action, &ctx),
+            Err(e) => crate::policy::Verdict { allowed: false, reasons: Vec::new(), errors: vec![format!("the policies did not load: {e}")], second_approval: None },
+        };
+        if !verdict.allowed {
+            self.store.append_audit(&self.audit(&format!("{action}.refused"), target, serde_json::json!({"policy": verdict}))).await?;
+            return Err(ActionError::Policy(verdict.explanation()));
+        }
+        Ok(verdict)
+    }
+
     pub(super) fn issuer_error(&self, e: ConnectorError) -> ActionError {
         match e {
             ConnectorError::Rejected { status: 409, message, .. } => ActionError::Conflict(message),

@@ -80,12 +80,13 @@ impl Actions {
         if reason.is_empty() {
             return Err(ActionError::NoReason);
         }
+        self.authorize("revoke_owner", &plan.owner, format!("owner:{}", plan.owner)).await?;
         let targets: Vec<(String, String)> = plan.revocable().map(|c| (c.credential_id.clone(), c.issuer.clone())).collect();
         let total = targets.len() + plan.pending_grants.len();
         let mut p = BulkProgress { done: 0, total, revoked: 0, queued: 0, failed: 0, last: String::new() };
         let mut results = futures_util::stream::iter(targets.into_iter().map(|(id, issuer)| {
             let reason = reason.clone();
-            async move { (self.revoke(&id, &reason).await, id, issuer) }
+            async move { (self.revoke_decided(&id, &reason).await, id, issuer) }
         }))
         .buffer_unordered(PARALLEL);
         while let Some((result, id, issuer)) = results.next().await {

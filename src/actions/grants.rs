@@ -230,15 +230,6 @@ impl Actions {
 }
 
 impl Actions {
-    /// With no [operators] configured everyone may approve (a fresh install); otherwise unknown operators are viewers.
-    fn people(&self, who: &str) -> crate::config::OperatorConfig {
-        match self.operators.get(who) {
-            Some(c) => c.clone(),
-            None if self.operators.is_empty() => crate::config::OperatorConfig { roles: vec!["approver".into()], groups: Vec::new() },
-            None => crate::config::OperatorConfig { roles: vec!["viewer".into()], groups: Vec::new() },
-        }
-    }
-
     /// What Cedar is asked about a decision on a grant.
     pub async fn decision_context(
         &self,

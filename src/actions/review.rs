@@ -87,12 +87,13 @@ impl Actions {
             return Err(ActionError::Input(format!("item {item_id} was decided already ({d} by {})", item.decided_by.clone().unwrap_or_default())));
         }
         let cred = self.store.credential(&item.credential_id).await?;
+        self.authorize("review_decide", cred.owner.as_deref().unwrap_or(""), format!("review-item:{item_id}")).await?;
         let now = Utc::now();
         let mut detail = serde_json::json!({"credential": cred.id, "issuer": cred.issuer, "external_id": cred.external_id});
         let answer = match decision {
             ReviewDecision::Keep => None,
             ReviewDecision::Revoke => {
-                let o = self.revoke(&cred.id, &format!("access review: {reason}")).await?;
+                let o = self.revoke_decided(&cred.id, &format!("access review: {reason}")).await?;
                 detail["revoke"] = serde_json::to_value(&o).unwrap_or_default();
                 Some(if o.status == RevokeStatus::Revoked { o.message } else { format!("NOT yet revoked: {}", o.message) })
             }

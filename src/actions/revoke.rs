@@ -36,6 +36,20 @@ impl Actions {
         if self.read_only {
             return Err(ActionError::ReadOnly("revoke"));
         }
+        if text::clean(reason.trim(), 2000).is_empty() {
+            return Err(ActionError::NoReason);
+        }
+        let id = self.store.resolve(needle).await?;
+        let owner = self.store.credential(&id).await?.owner.unwrap_or_default();
+        self.authorize("revoke", &owner, format!("credential:{id}")).await?;
+        self.revoke_decided(&id, reason).await
+    }
+
+    /// A revocation Cedar already allowed (as revoke, revoke_owner, review_decide or triage_revoke).
+    pub(super) async fn revoke_decided(&self, needle: &str, reason: &str) -> Result<RevokeOutcome, ActionError> {
+        if self.read_only {
+            return Err(ActionError::ReadOnly("revoke"));
+        }
         let reason = text::clean(reason.trim(), 2000);
         if reason.is_empty() {
             return Err(ActionError::NoReason);

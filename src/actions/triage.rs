@@ -83,6 +83,10 @@ impl Actions {
             Err(StoreError::NotFound(_)) => None,
             Err(e) => return Err(e.into()),
         };
+        if reason.is_some() {
+            let owner = credential.as_ref().and_then(|c| c.owner.clone()).unwrap_or_default();
+            self.authorize("triage_revoke", &owner, format!("fingerprint:{fingerprint}")).await?;
+        }
         let owner_status = match credential.as_ref().and_then(|c| c.owner.clone()) {
             Some(o) => Some(self.store.owner(&o).await?.map(|o| o.status.to_string()).unwrap_or_else(|| "unknown".into())),
             None => None,
@@ -103,7 +107,7 @@ impl Actions {
             if let Some(c) = credential.as_ref().filter(|c| c.status != CredentialStatus::Revoked)
                 && self.connectors.get(&c.issuer).is_some_and(|k| k.capabilities().revoke)
             {
-                inventory_revocation = Some(self.revoke(&c.id, reason).await?);
+                inventory_revocation = Some(self.revoke_decided(&c.id, reason).await?);
             }
             for (c, found) in introspectors.iter().zip(&introspections) {
                 if !found.introspection.as_ref().is_some_and(|i| i.active) {

@@ -33,7 +33,7 @@ pub struct Cli {
     /// Configuration file (default: tokenward/tokenward.toml in the platform config dir).
     #[arg(long, global = true, env = "TOKENWARD_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Who is acting, recorded in the audit log (default: config `operator`, else $USER).
+    /// Who is acting: with [operators], only an identity mapped to your OS account (default: that identity, else the account name).
     #[arg(long, global = true, env = "TOKENWARD_OPERATOR")]
     pub operator: Option<String>,
     /// Refuse every action that changes anything.
@@ -130,6 +130,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         let actions = ctx.actions().await?;
         return crate::tui::run(crate::tui::Session::new(&ctx.tui_settings(), store, actions, Vec::new())).await;
     };
+    // Every action says so on stderr (its stdout may be JSON) while identities are unproven.
+    if let (Some(w), Command::Approve(_) | Command::Deny(_) | Command::Revoke(_) | Command::Review(_) | Command::Triage(_)) = (ctx.identity_warning(), &command) {
+        eprintln!("{w}");
+    }
     match command {
         Command::Demo(args) => demo::run(&ctx, args, overrides.db.filter(|_| cli.db_on_command_line)).await,
         Command::Issuer(args) => issuer::run(args).await,

@@ -50,7 +50,8 @@ pub struct Session {
 
 impl Session {
     pub fn new(settings: &TuiSettings, store: Store, actions: Actions, connectors: Vec<Arc<dyn Connector>>) -> Session {
-        let mut warnings = Vec::new();
+        // The identity warning first: only the first warning is shown at start.
+        let mut warnings: Vec<String> = settings.identity_warning.iter().cloned().collect();
         let themes = themes_for(settings.theme.as_deref(), settings.no_color, &mut warnings);
         let mut keymap = keymap::Keymap::default_map();
         if let Err(e) = keymap.merge(&settings.keys) {
