@@ -94,4 +94,15 @@ fn a_viewer_may_not_revoke_and_without_operators_everyone_may_approve() {
         .success()
         .stderr(predicate::str::contains("no [operators] configured: everyone may approve"));
     assert!(audit(dir.path()).contains(&format!("revoke {me}")), "without --operator the account name acts");
+    tw(dir.path()).args(["policy", "show"]).assert().success().stdout(predicate::str::contains("revokers").and(predicate::str::contains("bulk-revoke-admins")).and(predicate::str::contains("reviewers-decide")));
+}
+
+#[tokio::test]
+async fn the_tui_opens_saying_that_everyone_may_approve() {
+    use tokenward::context::{TuiSettings, NO_OPERATORS_WARNING};
+    let store = common::seeded_store(5).await;
+    let actions = tokenward::actions::Actions::new(store.clone(), &[], "ana", false);
+    let settings = TuiSettings { identity_warning: Some(NO_OPERATORS_WARNING.into()), ..TuiSettings::defaults("ana") };
+    let app = tokenward::tui::Session::new(&settings, store, actions, Vec::new()).app(common::fixed_now());
+    assert!(app.status.as_ref().is_some_and(|(_, s)| s.contains("everyone may approve")), "{:?}", app.status);
 }
