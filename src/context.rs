@@ -174,10 +174,21 @@ pub struct Identity {
     pub unverified: bool,
 }
 
-/// The real uid of this process, from the owner of `/proc/self` (not from `$USER`, which anyone sets).
+/// The uid of this process, from the owner of `/proc/self` (not from `$USER`, which
+/// anyone sets); where there is no `/proc` (macOS, BSD), from the owner of a file it creates.
 fn os_uid() -> Result<u32, String> {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").map(|m| m.uid()).map_err(|e| format!("cannot tell which OS account runs tokenward (/proc/self: {e})"))
+    match std::fs::metadata("/proc/self") {
+        Ok(m) => Ok(m.uid()),
+        Err(_) => uid_of_a_new_file(),
+    }
+}
+
+/// A file this process creates belongs to its (effective) uid.
+fn uid_of_a_new_file() -> Result<u32, String> {
+    use std::os::unix::fs::MetadataExt;
+    let probe = tempfile::NamedTempFile::new().map_err(|e| format!("cannot tell which OS account runs tokenward: {e}"))?;
+    probe.as_file().metadata().map(|m| m.uid()).map_err(|e| format!("cannot tell which OS account runs tokenward: {e}"))
 }
 
 /// The name of `uid` in a passwd file's text, if it has one.
@@ -220,6 +231,13 @@ pub fn resolve_identity(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn without_proc_the_uid_comes_from_a_file_it_creates() {
+        use std::os::unix::fs::MetadataExt;
+        let from_proc = std::fs::metadata("/proc/self").expect("linux /proc").uid();
+        assert_eq!(uid_of_a_new_file(), Ok(from_proc));
+    }
     use super::*;
 
     fn ops(entries: &[(&str, Option<&str>)]) -> std::collections::BTreeMap<String, config::OperatorConfig> {
