@@ -2,6 +2,7 @@
 //! environment variable or a file), never inline.
 use std::path::{Path, PathBuf};
 
+use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::domain::IssuerKind;
@@ -321,23 +322,23 @@ fn located(text: &str, e: &toml::de::Error) -> String {
 }
 
 impl IssuerConfig {
-    pub fn token(&self) -> Result<Option<String>, String> {
+    pub fn token(&self) -> Result<Option<SecretString>, String> {
         secret_from(&self.token_env, &self.token_file, "token")
     }
 
-    pub fn client_secret(&self) -> Result<Option<String>, String> {
+    pub fn client_secret(&self) -> Result<Option<SecretString>, String> {
         secret_from(&self.client_secret_env, &self.client_secret_file, "client_secret")
     }
 }
 
 /// A secret by reference: `<what>_env` names a variable, `<what>_file` a file.
-fn secret_from(env: &Option<String>, file: &Option<PathBuf>, what: &str) -> Result<Option<String>, String> {
+fn secret_from(env: &Option<String>, file: &Option<PathBuf>, what: &str) -> Result<Option<SecretString>, String> {
     if let Some(var) = env {
-        return std::env::var(var).map(Some).map_err(|_| format!("environment variable {var} ({what}_env) is not set"));
+        return std::env::var(var).map(|t| Some(t.into())).map_err(|_| format!("environment variable {var} ({what}_env) is not set"));
     }
     if let Some(path) = file {
         return std::fs::read_to_string(path)
-            .map(|t| Some(t.trim().to_string()))
+            .map(|t| Some(SecretString::from(t.trim())))
             .map_err(|e| format!("cannot read {what}_file {}: {e}", path.display()));
     }
     Ok(None)

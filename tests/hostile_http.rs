@@ -80,8 +80,8 @@ async fn a_leaked_token_in_a_triage_form_is_not_redirected() {
     cfg.revocation_url = Some(format!("{}/revoke", server.uri()));
     unsafe { std::env::set_var("TW_HOSTILE_SECRET", "s3cret-credential") };
     let oauth = connectors::build(&cfg).expect("oauth");
-    assert_redirect_refused(oauth.introspect("leaked-token-value").await, &evil);
-    assert_redirect_refused(oauth.revoke_token("leaked-token-value").await, &evil);
+    assert_redirect_refused(oauth.introspect(&"leaked-token-value".into()).await, &evil);
+    assert_redirect_refused(oauth.revoke_token(&"leaked-token-value".into()).await, &evil);
     assert!(evil.received_requests().await.unwrap_or_default().is_empty(), "no Authorization, no token form reached the other host");
 }
 
@@ -130,7 +130,7 @@ async fn discovered_oauth_endpoints_must_be_on_the_issuers_origin() {
         .mount(&server)
         .await;
     let oauth = build(IssuerKind::Oauth, &server.uri());
-    match oauth.introspect("leaked-token-value").await {
+    match oauth.introspect(&"leaked-token-value".into()).await {
         Err(ConnectorError::Config { message, .. }) => {
             assert!(message.contains("introspection endpoint") && message.contains(&evil.uri()) && message.contains("not the issuer's origin"), "{message}")
         }
@@ -149,7 +149,7 @@ async fn discovered_oauth_endpoints_must_be_on_the_issuers_origin() {
         .mount(&good)
         .await;
     Mock::given(method("POST")).and(path("/oauth/introspect")).respond_with(ResponseTemplate::new(200).set_body_json(json!({"active": false}))).expect(1).mount(&good).await;
-    assert!(!build(IssuerKind::Oauth, &good.uri()).introspect("t").await.expect("introspected").active);
+    assert!(!build(IssuerKind::Oauth, &good.uri()).introspect(&"t".into()).await.expect("introspected").active);
 }
 
 #[tokio::test]

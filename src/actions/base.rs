@@ -74,7 +74,7 @@ impl Actions {
 
     /// The audit entry of an action taken at `at` (when one moment is shared with the record).
     pub(super) fn audit_at(&self, at: crate::domain::Timestamp, action: &str, target: String, detail: serde_json::Value) -> AuditDraft {
-        AuditDraft { at, actor: self.operator.clone(), action: action.into(), target, detail }
+        AuditDraft { at, actor: self.operator.clone(), action: action.into(), target, detail: redacted(detail) }
     }
 
     /// With no [operators] configured everyone may do everything (a fresh install, said at start); otherwise unknown operators are viewers.
@@ -106,5 +106,16 @@ impl Actions {
             ConnectorError::Rejected { status: 409, message, .. } => ActionError::Conflict(message),
             other => ActionError::Issuer(other),
         }
+    }
+}
+
+/// Every string of an audit detail with token-shaped text redacted: the last guard before the log.
+fn redacted(detail: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match detail {
+        Value::String(s) => Value::String(crate::domain::redact::redact(&s)),
+        Value::Array(a) => Value::Array(a.into_iter().map(redacted).collect()),
+        Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, redacted(v))).collect()),
+        other => other,
     }
 }

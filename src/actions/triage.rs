@@ -2,6 +2,7 @@
 //! tell whether it is live, and revoke it wherever it is.
 use std::sync::Arc;
 
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
 use super::base::{ActionError, Actions};
@@ -54,12 +55,14 @@ impl Actions {
     /// A leaked token: fingerprint it, find it in the inventory, ask every
     /// introspecting issuer about it, and with a reason revoke it everywhere it
     /// is live. The token goes only to issuers; the store and the log get its fingerprint.
-    pub async fn triage(&self, token: &str, revoke_reason: Option<&str>) -> Result<TriageReport, ActionError> {
-        let token = token.trim();
-        if token.is_empty() {
+    pub async fn triage(&self, token: &SecretString, revoke_reason: Option<&str>) -> Result<TriageReport, ActionError> {
+        // Exposed here only to check its shape and fingerprint it; issuers get the wrapped copy.
+        let raw = token.expose_secret().trim();
+        let token = &SecretString::from(raw);
+        if raw.is_empty() {
             return Err(ActionError::Input("no token given (it is read from standard input)".into()));
         }
-        if token.len() > MAX_TOKEN_BYTES || token.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        if raw.len() > MAX_TOKEN_BYTES || raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
             return Err(ActionError::Input(format!(
                 "that is not one token: at most {MAX_TOKEN_BYTES} bytes, no spaces or control characters"
             )));
@@ -77,7 +80,7 @@ impl Actions {
             }
             None => None,
         };
-        let fingerprint = crate::domain::fingerprint(token.as_bytes());
+        let fingerprint = crate::domain::fingerprint(raw.as_bytes());
         let credential = match self.store.resolve(&fingerprint).await {
             Ok(id) => Some(self.store.credential(&id).await?),
             Err(StoreError::NotFound(_)) => None,

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use secrecy::SecretString;
 
 use crate::config::IssuerConfig;
 use crate::domain::{Credential, Grant, Introspection, IssuerAnswer, IssuerKind, Owner};
@@ -130,12 +131,12 @@ pub trait Connector: Send + Sync {
 
     /// RFC 7662: what the issuer says of a raw token. The token is sent to its
     /// own issuer only, and never kept.
-    fn introspect<'a>(&'a self, _token: &'a str) -> BoxFuture<'a, Result<Introspection>> {
+    fn introspect<'a>(&'a self, _token: &'a SecretString) -> BoxFuture<'a, Result<Introspection>> {
         Box::pin(async move { Err(self.unsupported("introspect tokens")) })
     }
 
     /// RFC 7009: revokes a raw token at the issuer.
-    fn revoke_token<'a>(&'a self, _token: &'a str) -> BoxFuture<'a, Result<IssuerAnswer>> {
+    fn revoke_token<'a>(&'a self, _token: &'a SecretString) -> BoxFuture<'a, Result<IssuerAnswer>> {
         Box::pin(async move { Err(self.unsupported("revoke tokens by value")) })
     }
 
@@ -166,7 +167,8 @@ pub trait Connector: Send + Sync {
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
     pub base_url: String,
-    pub token: Option<String>,
+    /// Shown by Debug as `[REDACTED]`; exposed only where the request header is set.
+    pub token: Option<SecretString>,
     pub timeout: Duration,
     pub page_size: u32,
     pub ca_file: Option<std::path::PathBuf>,

@@ -149,7 +149,7 @@ impl GithubOrg {
         let url = format!("{}/orgs/{}/{path}", self.http.settings.base_url.trim_end_matches('/'), self.org);
         let req = self.http.client.post(url).header("Accept", "application/vnd.github+json").header("X-GitHub-Api-Version", "2022-11-28").json(&body);
         let (status, body) = self.http.send(req).await?;
-        Ok(IssuerAnswer { status, body: text::clean(&String::from_utf8_lossy(&body), 1000) })
+        Ok(IssuerAnswer::from_body(status, &body))
     }
 }
 

@@ -1,6 +1,7 @@
 //! The HTTP client every connector uses: timeouts, size caps, no redirects,
 //! https only (loopback and an explicit lab setting excepted), error mapping.
 use reqwest::{Client, Response, Url};
+use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 
 use super::connector::{ConnectorError, HttpSettings, Result};
@@ -40,7 +41,7 @@ impl HttpClient {
 
     pub fn authorize(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         match &self.settings.token {
-            Some(t) => req.bearer_auth(t),
+            Some(t) => req.bearer_auth(t.expose_secret()),
             None => req,
         }
     }
@@ -48,7 +49,7 @@ impl HttpClient {
     pub fn transport_error(&self, e: reqwest::Error) -> ConnectorError {
         // reqwest's message never contains the bearer token; it may contain the URL.
         let message = if e.is_timeout() { format!("timed out after {:?}", self.settings.timeout) } else { error_chain(&e) };
-        ConnectorError::Unreachable { issuer: self.issuer.clone(), message: text::clean(&message, 300) }
+        ConnectorError::Unreachable { issuer: self.issuer.clone(), message: text::clean(&crate::domain::redact::redact(&message), 300) }
     }
 
     /// Sends, reads at most MAX_BODY, and maps non-2xx answers to `Rejected`
@@ -167,7 +168,8 @@ pub fn error_message(body: &[u8]) -> String {
             None => String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned(),
         },
     };
-    text::clean(&text, 300)
+    // Redacted: an issuer may quote the credential it refused.
+    text::clean(&crate::domain::redact::redact(&text::clean(&text, usize::MAX)), 300)
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

@@ -3,6 +3,7 @@
 //! kind serves triage of a leaked token; it never lists credentials.
 use chrono::{TimeZone, Utc};
 use futures_util::future::BoxFuture;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tokio::sync::OnceCell;
 
@@ -14,7 +15,7 @@ use crate::domain::{text, Credential, Introspection, IssuerAnswer, IssuerKind};
 pub struct OAuthServer {
     http: HttpClient,
     client_id: String,
-    client_secret: String,
+    client_secret: SecretString,
     configured: (Option<String>, Option<String>),
     endpoints: OnceCell<Endpoints>,
 }
@@ -103,6 +104,11 @@ impl OAuthServer {
 }
 
 impl OAuthServer {
+    /// A token in a form body, with our client's credentials: the one place either secret is exposed.
+    fn token_request(&self, url: String, token: &SecretString) -> reqwest::RequestBuilder {
+        self.http.client.post(url).basic_auth(&self.client_id, Some(self.client_secret.expose_secret())).form(&[("token", token.expose_secret())])
+    }
+
     /// A discovered endpoint is believed only on the issuer URL's own origin:
     /// a hostile document must not route leaked tokens and our client secret elsewhere.
     fn on_our_origin(&self, endpoint: &str, what: &str) -> std::result::Result<String, String> {
@@ -139,17 +145,18 @@ impl Connector for OAuthServer {
         Box::pin(async { Ok(Page::of(Vec::new(), None)) })
     }
 
-    fn introspect<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Introspection>> {
+    fn introspect<'a>(&'a self, token: &'a SecretString) -> BoxFuture<'a, Result<Introspection>> {
         Box::pin(async move {
             let url = self.endpoints().await?.introspection.clone();
-            let req = self.http.client.post(url).basic_auth(&self.client_id, Some(&self.client_secret)).form(&[("token", token)]);
+            let req = self.token_request(url, token);
             let (_, b) = self.http.send_json::<IntrospectionBody>(req).await?;
             let audience = match b.aud {
                 Some(serde_json::Value::String(s)) => vec![s],
                 Some(serde_json::Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
                 _ => Vec::new(),
             };
-            let clean = |s: Option<String>| s.map(|s| text::clean_field(&s));
+            // Redacted too: a hostile server may echo the token it was asked about.
+            let clean = |s: Option<String>| s.map(|s| text::clean_field(&crate::domain::redact::redact(&s)));
             Ok(Introspection {
                 active: b.active,
                 scopes: b.scope.as_deref().unwrap_or("").split_whitespace().map(|s| text::clean(s, 256)).collect(),
@@ -164,12 +171,12 @@ impl Connector for OAuthServer {
         })
     }
 
-    fn revoke_token<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<IssuerAnswer>> {
+    fn revoke_token<'a>(&'a self, token: &'a SecretString) -> BoxFuture<'a, Result<IssuerAnswer>> {
         Box::pin(async move {
             let url = self.endpoints().await?.revocation.clone();
-            let req = self.http.client.post(url).basic_auth(&self.client_id, Some(&self.client_secret)).form(&[("token", token)]);
+            let req = self.token_request(url, token);
             let (status, body) = self.http.send(req).await?;
-            Ok(IssuerAnswer { status, body: text::clean(&String::from_utf8_lossy(&body), 1000) })
+            Ok(IssuerAnswer::from_body(status, &body))
         })
     }
 

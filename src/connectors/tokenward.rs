@@ -110,7 +110,7 @@ impl Connector for ProtocolV1 {
             let parsed: Option<protocol::ApproveResponse> = serde_json::from_slice(&body).ok();
             Ok(super::connector::ApprovalAnswer {
                 credential_external_id: parsed.map(|p| text::clean(&p.credential_id, 200)),
-                answer: IssuerAnswer { status, body: text::clean(&String::from_utf8_lossy(&body), 1000) },
+                answer: IssuerAnswer::from_body(status, &body),
             })
         })
     }
@@ -147,7 +147,7 @@ impl ProtocolV1 {
     /// POSTs a JSON body; the issuer's answer comes back cleaned and capped.
     async fn post<B: serde::Serialize>(&self, path: &str, body: &B) -> Result<IssuerAnswer> {
         let (status, body) = self.http.send(self.http.client.post(self.http.url(path)).json(body)).await?;
-        Ok(IssuerAnswer { status, body: text::clean(&String::from_utf8_lossy(&body), 1000) })
+        Ok(IssuerAnswer::from_body(status, &body))
     }
 }
 

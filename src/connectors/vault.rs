@@ -4,6 +4,7 @@
 use chrono::{TimeZone, Utc};
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, StreamExt};
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use tokio::sync::OnceCell;
 
@@ -58,9 +59,14 @@ impl VaultTokens {
 
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         let req = self.http.client.request(method, self.http.url(path));
-        match &self.http.settings.token {
-            Some(t) => req.header("X-Vault-Token", t),
-            None => req,
+        match self.http.settings.token.as_ref().map(|t| reqwest::header::HeaderValue::from_str(t.expose_secret())) {
+            // Sensitive: reqwest and http leave it out of their Debug output.
+            Some(Ok(mut v)) => {
+                v.set_sensitive(true);
+                req.header("X-Vault-Token", v)
+            }
+            // A token that is no header value: sent as none, so the issuer answers 403 rather than a panic or a leak.
+            Some(Err(_)) | None => req,
         }
     }
 
@@ -154,7 +160,7 @@ impl Connector for VaultTokens {
         Box::pin(async move {
             let req = self.request(reqwest::Method::POST, "/v1/auth/token/revoke-accessor").json(&serde_json::json!({ "accessor": external_id }));
             let (status, body) = self.http.send(req).await?;
-            Ok(IssuerAnswer { status, body: text::clean(&String::from_utf8_lossy(&body), 1000) })
+            Ok(IssuerAnswer::from_body(status, &body))
         })
     }
 }

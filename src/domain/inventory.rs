@@ -200,11 +200,22 @@ pub struct CredentialChange {
     pub expires_at: Option<Timestamp>,
 }
 
-/// What an issuer said to an action, kept verbatim (sanitized) in the audit log.
+/// What an issuer said to an action, kept (sanitized, token-shaped text redacted) in the audit log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IssuerAnswer {
     pub status: u16,
     pub body: String,
+}
+
+/// Longest issuer answer kept, in characters.
+pub const MAX_ANSWER: usize = 1000;
+
+impl IssuerAnswer {
+    /// From a raw body: cleaned whole first (so no hidden character splits a token), redacted, then capped.
+    pub fn from_body(status: u16, body: &[u8]) -> IssuerAnswer {
+        let whole = super::text::clean(&String::from_utf8_lossy(body), usize::MAX);
+        IssuerAnswer { status, body: super::text::clean(&super::redact::redact(&whole), MAX_ANSWER) }
+    }
 }
 
 

@@ -4,6 +4,7 @@ mod macros;
 mod consent;
 mod governance;
 mod inventory;
+pub mod redact;
 pub mod text;
 mod time;
 pub mod wire;

@@ -30,8 +30,15 @@ pub enum Tone {
 }
 
 /// A raw token held only while triage runs; never printed, even by Debug.
-#[derive(Clone, PartialEq)]
-pub struct Secret(pub String);
+#[derive(Clone)]
+pub struct Secret(pub secrecy::SecretString);
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Secret) -> bool {
+        use secrecy::ExposeSecret;
+        self.0.expose_secret() == other.0.expose_secret()
+    }
+}
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use clap::Args;
+use secrecy::SecretString;
 use color_eyre::eyre::{eyre, Result};
 
 use crate::context::{Context, Format};
@@ -18,13 +19,13 @@ pub struct TriageArgs {
 }
 
 /// Reads the token from stdin; on a terminal without echo, so it never shows.
-fn read_token() -> Result<String> {
+fn read_token() -> Result<SecretString> {
     use std::io::{IsTerminal, Read};
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         let mut buf = Vec::new();
         stdin.lock().take(crate::actions::MAX_TOKEN_BYTES as u64 + 1).read_to_end(&mut buf)?;
-        return String::from_utf8(buf).map_err(|_| eyre!("the token on stdin is not UTF-8"));
+        return String::from_utf8(buf).map(SecretString::from).map_err(|_| eyre!("the token on stdin is not UTF-8"));
     }
     eprint!("Paste the token, then Enter (it is not shown): ");
     crossterm::terminal::enable_raw_mode()?;
@@ -50,7 +51,7 @@ fn read_token() -> Result<String> {
     };
     crossterm::terminal::disable_raw_mode()?;
     eprintln!();
-    result.map(|()| token)
+    result.map(|()| SecretString::from(token))
 }
 
 pub async fn run(ctx: &Context, args: TriageArgs) -> Result<()> {

@@ -70,10 +70,12 @@ impl TriageForm {
             // Closing drops the token with the form.
             return FormReply::Close;
         }
-        let token = Secret(text(&self.token, ""));
+        let raw = text(&self.token, "");
+        let empty = raw.is_empty();
+        let token = Secret(raw.into());
         match self.stage {
             TriageStage::Token if is(Action::Submit) => {
-                if token.0.is_empty() {
+                if empty {
                     self.error = Some("paste a token first".into());
                 } else {
                     self.stage = TriageStage::Waiting;
