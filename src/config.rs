@@ -262,6 +262,7 @@ impl Config {
                 say(m);
             }
         }
+        problems.extend(operator_warnings(&config.operators, text));
         problems
     }
 
@@ -283,6 +284,27 @@ impl Problem {
     pub fn is_warning(&self) -> bool {
         self.message.contains(WARNING)
     }
+}
+
+/// Identities nobody can act as, and accounts that are several identities: one
+/// person could then act as two and satisfy the two-person rule alone.
+fn operator_warnings(operators: &std::collections::BTreeMap<String, OperatorConfig>, text: &str) -> Vec<Problem> {
+    let line = |id: &str| text.lines().position(|l| l.contains(&format!("\"{id}\"")) || l.trim_start().starts_with(id)).map(|n| n + 1);
+    let mut by_account: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
+    let mut problems = Vec::new();
+    for (id, op) in operators {
+        match op.os_user.as_deref() {
+            Some(account) => by_account.entry(account).or_default().push(id),
+            None => problems.push(Problem { line: line(id), message: format!("{WARNING}operator '{id}' has no os_user: nobody can act as it") }),
+        }
+    }
+    for (account, ids) in by_account.into_iter().filter(|(_, ids)| ids.len() > 1) {
+        problems.push(Problem {
+            line: line(ids[0]),
+            message: format!("{WARNING}OS account '{account}' is {} identities ({}): its user can approve twice and pass the two-person rule alone", ids.len(), ids.join(", ")),
+        });
+    }
+    problems
 }
 
 /// Plain http to a host that is not loopback: refused by the connectors, or a warning when `allow_http` allows it.
@@ -382,6 +404,17 @@ mod tests {
         let err = Config::parse(inline, Path::new("t.toml")).unwrap_err().to_string();
         assert!(err.contains("line 5, column 1: unknown field `token`"), "{err}");
         assert!(!err.contains("s3cret"), "{err}");
+    }
+
+    #[test]
+    fn check_warns_of_operators_nobody_or_one_account_twice_can_be() {
+        let text = "[operators.\"ana@acme.test\"]\nroles = [\"approver\"]\nos_user = \"ana\"\n\n[operators.\"bo@acme.test\"]\nroles = [\"approver\"]\nos_user = \"ana\"\n\n[operators.\"cy@acme.test\"]\nroles = [\"viewer\"]\n";
+        let p = Config::check(text);
+        assert!(p.iter().all(Problem::is_warning), "{p:?}");
+        assert!(p.iter().any(|x| x.message.contains("'ana' is 2 identities (ana@acme.test, bo@acme.test)") && x.line == Some(1)), "{p:?}");
+        assert!(p.iter().any(|x| x.message.contains("operator 'cy@acme.test' has no os_user") && x.line == Some(9)), "{p:?}");
+        let one_each = "[operators.\"ana@acme.test\"]\nos_user = \"ana\"\n[operators.\"bo@acme.test\"]\nos_user = \"bo\"\n";
+        assert!(Config::check(one_each).is_empty());
     }
 
     #[test]
