@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 use ratatui_textarea::TextArea;
 
-use super::input::{text, FormReply, FORM};
+use super::input::{cancel_or_wait, text, FormReply, FORM};
 use crate::domain::human_duration;
 use crate::domain::{Binding, Grant};
 use crate::policy::Verdict;
@@ -60,13 +60,10 @@ impl DecisionForm {
     }
 
     pub fn on_key(&mut self, key: &KeyEvent, keys: &Keymap) -> FormReply {
+        if let Some(reply) = cancel_or_wait(keys, key, self.waiting) {
+            return reply;
+        }
         let is = |a| keys.is(FORM, a, key);
-        if is(Action::Cancel) {
-            return FormReply::Close;
-        }
-        if self.waiting {
-            return FormReply::Stay;
-        }
         let last = self.note_field();
         if self.approve && is(Action::NextField) {
             self.field = if self.field < last { self.field + 1 } else { 0 };

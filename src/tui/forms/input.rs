@@ -1,8 +1,10 @@
 //! What every form shares: its keymap table, its reply to a key, and its text fields.
+use crossterm::event::KeyEvent;
 use ratatui::text::Span;
 use ratatui::widgets::{Block, Borders};
 use ratatui_textarea::TextArea;
 
+use crate::tui::keymap::{Action, Keymap};
 use crate::tui::msg::Effect;
 use crate::tui::theme::Theme;
 
@@ -16,6 +18,17 @@ pub enum FormReply {
     Close,
     /// Send this and keep the form open for the answer.
     Submit(Effect),
+}
+
+/// Cancel closes a form; while its request is out, every other key waits for the answer.
+pub fn cancel_or_wait(keys: &Keymap, key: &KeyEvent, waiting: bool) -> Option<FormReply> {
+    if keys.is(FORM, Action::Cancel, key) {
+        Some(FormReply::Close)
+    } else if waiting {
+        Some(FormReply::Stay)
+    } else {
+        None
+    }
 }
 
 /// A one-line text field with a placeholder.

@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 use ratatui_textarea::TextArea;
 
-use super::input::{text, FormReply, FORM};
+use super::input::{cancel_or_wait, text, FormReply, FORM};
 use crate::actions::ReviewDecision;
 use crate::domain::{OwnerStatus, ReviewDecisionKind, ReviewItem};
 use crate::tui::msg::Effect;
@@ -57,13 +57,10 @@ impl ReviewForm {
     }
 
     pub fn on_key(&mut self, key: &KeyEvent, keys: &Keymap) -> FormReply {
+        if let Some(reply) = cancel_or_wait(keys, key, self.waiting) {
+            return reply;
+        }
         let is = |a| keys.is(FORM, a, key);
-        if is(Action::Cancel) {
-            return FormReply::Close;
-        }
-        if self.waiting {
-            return FormReply::Stay;
-        }
         let has_param = param_prompt(self.kind).is_some();
         if has_param && (is(Action::NextField) || is(Action::PrevField)) {
             self.field = 1 - self.field;
