@@ -15,6 +15,8 @@ pub enum StoreError {
     Ambiguous(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{target} is being handled by {operator} ({action}, process {holder}) since {since}; the claim lapses at {until} unless its outcome is recorded first")]
+    Claimed { target: String, action: String, operator: String, holder: String, since: String, until: String },
     #[error("findings rule '{0}' has no query in this store")]
     UnknownRule(String),
 }
