@@ -97,7 +97,7 @@ async fn a_second_process_is_told_who_holds_the_claim_and_the_issuer_hears_once(
         .mount(&issuer)
         .await;
     let c = broker(&issuer.uri());
-    let (a, b) = (Actions::new(first, &[c.clone()], "alice@acme.test", false), Actions::new(second, &[c], "bob@acme.test", false));
+    let (a, b) = (Actions::new(first, std::slice::from_ref(&c), "alice@acme.test", false), Actions::new(second, &[c], "bob@acme.test", false));
     let target = &creds[2].id;
     let late = async {
         // Bob acts while Alice's issuer call is under way.

@@ -13,7 +13,7 @@ mod error;
 mod rows;
 mod sqlite;
 
-pub use error::{Result, StoreError};
+pub use error::{HeldClaim, Result, StoreError};
 pub use rows::*;
 pub use sqlite::file::DbFile;
 

@@ -8,7 +8,7 @@ use super::audit::append_audit;
 use super::sync_runs::{holder_has_exited, new_holder};
 use super::SqliteStore;
 use crate::domain::*;
-use crate::store::error::{Result, StoreError};
+use crate::store::error::{HeldClaim, Result, StoreError};
 use crate::store::rows::*;
 
 impl SqliteStore {
@@ -78,7 +78,7 @@ pub(super) async fn refuse_live_claim(tx: &mut SqliteConnection, target: &str, m
         sqlx::query("DELETE FROM action_claims WHERE target = ? AND holder = ?").bind(target).bind(&holder).execute(&mut *tx).await?;
         return Ok(());
     }
-    Err(StoreError::Claimed { target: target.to_string(), action, operator, holder, since, until })
+    Err(StoreError::Claimed(Box::new(HeldClaim { target: target.to_string(), action, operator, holder, since, until })))
 }
 
 /// The row's state still allows the action, or a Conflict saying what it is now.
