@@ -108,7 +108,14 @@ fn two_approvers_at_once_exactly_one_wins_and_deny_needs_a_reason() {
     assert_eq!(wins, 1, "exactly one approval wins:\n{}\n{}", String::from_utf8_lossy(&one.stderr), String::from_utf8_lossy(&two.stderr));
     let loser = if one.status.success() { &two } else { &one };
     let why = String::from_utf8_lossy(&loser.stderr);
-    assert!(why.contains("someone else decided first") || why.contains("not pending"), "{why}");
+    assert!(why.contains("being handled by") || why.contains("not pending"), "the loser is told who holds it or that it is decided: {why}");
+    // Claimed once: one intent, one approval, and the loser never reached the issuer.
+    let logged = |action: &str| {
+        let q = format!("SELECT count(*) FROM audit_log WHERE action = '{action}' AND detail LIKE '%\"{contested}\"%'");
+        let out = std::process::Command::new("sqlite3").arg(dir.path().join("inv.db")).arg(q).output().expect("sqlite3");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!((logged("approve.intent"), logged("approve"), logged("approve.failed")), ("1".into(), "1".into(), "0".into()));
 
     tw(dir.path(), "a@acme.test").args(["deny", &denied, "--reason", " "]).assert().failure().stderr(predicate::str::contains("a reason is required"));
     let out = json_of(tw(dir.path(), "a@acme.test").args(["deny", &denied, "--reason", "no ticket", "--format", "json"]));

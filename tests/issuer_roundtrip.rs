@@ -64,8 +64,8 @@ fn sync_then_revoke_reaches_the_issuer_store_and_audit_log() {
     let trail = detail["credential"]["consent"].as_array().expect("consent");
     assert!(trail.iter().any(|e| e["action"] == "revoke" && e["actor"] == "sec@acme.test" && e["note"] == "leaked in #eng-chat INC-7"));
 
-    // The audit log: sync, revoke, chained and intact; no secret in it.
-    tw(dir.path(), &cfg).args(["audit", "verify"]).assert().success().stdout(predicate::str::contains("audit log intact: 2 entries"));
+    // The audit log: sync, the revocation's intent, then its outcome, chained and intact; no secret in it.
+    tw(dir.path(), &cfg).args(["audit", "verify"]).assert().success().stdout(predicate::str::contains("audit log intact: 3 entries"));
     let log = std::process::Command::new("sqlite3").arg(dir.path().join("inv.db")).arg("SELECT action || ' ' || actor || ' ' || detail FROM audit_log ORDER BY seq").output().expect("sqlite3 runs");
     let log = String::from_utf8_lossy(&log.stdout);
     assert!(log.contains("revoke sec@acme.test"), "{log}");
@@ -129,5 +129,5 @@ fn a_revocation_waits_in_the_outbox_while_the_issuer_is_down_and_lands_on_the_ne
     assert_eq!(v["credential"]["status"], "revoked");
     let log = std::process::Command::new("sqlite3").arg(dir.path().join("inv.db")).arg("SELECT action FROM audit_log ORDER BY seq").output().expect("sqlite3");
     let actions = String::from_utf8_lossy(&log.stdout).lines().map(str::to_string).collect::<Vec<_>>();
-    assert_eq!(actions, ["sync", "revoke.queued", "sync", "revoke"]);
+    assert_eq!(actions, ["sync", "revoke.intent", "revoke.queued", "sync", "revoke"]);
 }

@@ -11,7 +11,7 @@ use tokenward::actions::{Actions, RevokeStatus};
 use tokenward::config::IssuerConfig;
 use tokenward::connectors::tokenward::map_credential;
 use tokenward::connectors::{self, Capabilities, Connector, ConnectorError, Page};
-use tokenward::domain::{Credential, IssuerAnswer, IssuerKind};
+use tokenward::domain::{Credential, CredentialStatus, IssuerAnswer, IssuerKind};
 use tokenward::filter;
 use tokenward::reference::{org::Org, server};
 use tokenward::store::Store;
@@ -157,7 +157,10 @@ async fn a_lock_whose_process_has_exited_is_taken_over_at_once() {
 async fn seeded_file(db: &std::path::Path) -> (Store, Vec<Credential>) {
     let store = Store::open(db).await.expect("store");
     let org = Org::new(101, 7, common::fixed_now());
-    let creds: Vec<_> = (0..101).map(|i| map_credential("broker", org.credential(i)).expect("maps")).collect();
+    // All active: a revoked credential cannot be claimed for revocation again.
+    let creds: Vec<_> = (0..101)
+        .map(|i| Credential { status: CredentialStatus::Active, ..map_credential("broker", org.credential(i)).expect("maps") })
+        .collect();
     store.upsert_issuer("broker", IssuerKind::Tokenward, None).await.expect("issuer");
     let run = store.begin_sync_run("broker", common::fixed_now()).await.expect("run");
     store.ingest_credential_page(run.id, run.started_at, &creds, 1, None).await.expect("page");

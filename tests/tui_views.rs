@@ -283,6 +283,7 @@ async fn triage_prompt_masks_the_token_and_never_prints_it() {
             }),
             error: None,
         }],
+        inventory_revocation_error: None,
         inventory_revocation: None,
         revocations: vec![],
         audit_seq: 3,

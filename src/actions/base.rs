@@ -6,7 +6,11 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use crate::connectors::{Connector, ConnectorError};
-use crate::store::{AuditDraft, Store, StoreError};
+use crate::store::{ActionClaim, AuditDraft, ClaimGuard, Store, StoreError};
+
+/// How long a claim stands if its outcome is never recorded: far beyond an issuer
+/// call's timeout, and cleared at once should the claiming process exit.
+const CLAIM_LEASE_MINUTES: i64 = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ActionError {
@@ -24,6 +28,12 @@ pub enum ActionError {
     NoConnector(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The claim or the intent entry could not be written: the issuer was never called.
+    #[error("nothing was sent to the issuer: {0}")]
+    NotSent(StoreError),
+    /// The issuer acted but its answer could not be recorded: the intent entry stands.
+    #[error("{done}, but recording it failed ({error}); audit entry #{intent_seq} announced it, and the next sync shows the issuer's state")]
+    Unrecorded { done: String, intent_seq: i64, error: StoreError },
     #[error("{0}")]
     Issuer(ConnectorError),
 }
@@ -77,6 +87,13 @@ impl Actions {
         AuditDraft { at, actor: self.operator.clone(), action: action.into(), target, detail: redacted(detail) }
     }
 
+    /// Claims the row `guard` names for `action` and writes its intent entry (what
+    /// will be sent, by whom, why); only then may the issuer be called.
+    pub(super) async fn claim(&self, guard: ClaimGuard, action: &str, target: &str, detail: serde_json::Value) -> Result<ActionClaim, ActionError> {
+        let intent = self.audit(&format!("{action}.intent"), target.to_string(), detail);
+        self.store.claim_action(&guard, &intent, chrono::Duration::minutes(CLAIM_LEASE_MINUTES)).await.map_err(ActionError::NotSent)
+    }
+
     /// With no [operators] configured everyone may do everything (a fresh install, said at start); otherwise unknown operators are viewers.
     pub(super) fn people(&self, who: &str) -> crate::config::OperatorConfig {
         match self.operators.get(who) {
@@ -106,6 +123,13 @@ impl Actions {
             ConnectorError::Rejected { status: 409, message, .. } => ActionError::Conflict(message),
             other => ActionError::Issuer(other),
         }
+    }
+}
+
+impl ActionError {
+    /// The issuer did `done` but the record of it failed.
+    pub(super) fn unrecorded(done: String, claim: &ActionClaim, error: StoreError) -> Self {
+        ActionError::Unrecorded { done, intent_seq: claim.intent_seq, error }
     }
 }
 

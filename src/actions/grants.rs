@@ -1,10 +1,12 @@
 //! Task grants: approve (narrower, shorter, tighter binding allowed, never wider)
-//! and deny, checked by policy, the issuer first, then the record.
+//! and deny, checked by policy; the grant claimed and the intent logged, then the
+//! issuer asked, then its answer recorded.
 use chrono::Utc;
 use serde::Serialize;
 
 use super::base::{ActionError, Actions};
 use crate::domain::{text, IssuerAnswer};
+use crate::store::{ActionClaim, ClaimGuard};
 
 /// An approver's decision on a pending grant: narrower and shorter allowed, never wider.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -56,6 +58,21 @@ impl Actions {
             return Err(ActionError::Input(format!("grant {} is {}, not pending", grant.external_id, grant.status)));
         }
         Ok(grant)
+    }
+
+    /// The issuer refused or failed a decision: the failure is recorded as the
+    /// claim is given up; after a 409 the queue is read again.
+    async fn decision_failed(&self, action: &str, grant: &crate::domain::Grant, claim: &ActionClaim, e: crate::connectors::ConnectorError) -> ActionError {
+        let err = self.issuer_error(e);
+        let detail = serde_json::json!({"issuer": grant.issuer, "grant": grant.external_id, "error": err.to_string()});
+        let entry = self.audit(&format!("{action}.failed"), claim.target.clone(), detail);
+        if let Err(store) = self.store.release_claim(claim, Some(&entry)).await {
+            return ActionError::Unrecorded { done: format!("the issuer refused: {err}"), intent_seq: claim.intent_seq, error: store };
+        }
+        if matches!(err, ActionError::Conflict(_)) {
+            self.refresh_grants(&grant.issuer).await;
+        }
+        err
     }
 
     /// After a 409 the queue is stale: read the issuer's grants again.
@@ -138,19 +155,12 @@ impl Actions {
             binding,
             justification: justification.clone(),
         };
+        let intent = serde_json::json!({"issuer": grant.issuer, "grant": grant.external_id, "requested_by": grant.requested_by,
+            "scopes": scopes, "ttl": ttl, "binding": binding, "justification": justification});
+        let claim = self.claim(ClaimGuard::GrantPending(grant.id.clone()), "approve", &target, intent).await?;
         let answer = match connector.approve(&decision).await {
             Ok(a) => a,
-            Err(e) => {
-                let err = self.issuer_error(e);
-                let detail = serde_json::json!({"issuer": grant.issuer, "grant": grant.external_id, "error": err.to_string()});
-                self.store
-                    .append_audit(&self.audit("approve.failed", format!("grant:{}", grant.id), detail))
-                    .await?;
-                if matches!(err, ActionError::Conflict(_)) {
-                    self.refresh_grants(&grant.issuer).await;
-                }
-                return Err(err);
-            }
+            Err(e) => return Err(self.decision_failed("approve", &grant, &claim, e).await),
         };
         let credential_id = answer.credential_external_id.as_deref().map(|c| crate::domain::Credential::local_id(&grant.issuer, c));
         let detail = serde_json::json!({
@@ -166,7 +176,8 @@ impl Actions {
             note: Some(justification),
             credential_id: credential_id.clone(),
         };
-        let written = self.store.record_grant_decision(&grant, &record, &entry).await?;
+        let done = format!("{} approved grant {} (HTTP {})", grant.issuer, grant.external_id, answer.answer.status);
+        let written = self.store.record_grant_decision(&grant, &record, &entry).await.map_err(|e| ActionError::unrecorded(done, &claim, e))?;
         Ok(GrantOutcome {
             grant_id: grant.id,
             issuer: grant.issuer,
@@ -195,23 +206,24 @@ impl Actions {
         let connector = self.connector(&grant.issuer)?;
         let context = self.decision_context(&grant, &grant.scopes, grant.ttl_seconds, grant.binding).await?;
         let verdict = self.decide("deny", &context);
+        let target = format!("grant:{}", grant.id);
+        let intent = serde_json::json!({"issuer": grant.issuer, "grant": grant.external_id, "requested_by": grant.requested_by, "reason": reason});
         if !verdict.allowed {
+            let mut detail = intent;
+            detail["policy"] = serde_json::to_value(&verdict).unwrap_or_default();
+            self.store.append_audit(&self.audit("deny.refused", target, detail)).await?;
             return Err(ActionError::Policy(verdict.explanation()));
         }
+        let claim = self.claim(ClaimGuard::GrantPending(grant.id.clone()), "deny", &target, intent).await?;
         let answer = match connector.deny(&grant.external_id, &self.operator, &reason).await {
             Ok(a) => a,
-            Err(e) => {
-                let err = self.issuer_error(e);
-                if matches!(err, ActionError::Conflict(_)) {
-                    self.refresh_grants(&grant.issuer).await;
-                }
-                return Err(err);
-            }
+            Err(e) => return Err(self.decision_failed("deny", &grant, &claim, e).await),
         };
         let detail = serde_json::json!({"issuer": grant.issuer, "grant": grant.external_id, "requested_by": grant.requested_by, "reason": reason, "issuer_answer": answer});
-        let entry = self.audit("deny", format!("grant:{}", grant.id), detail);
+        let entry = self.audit("deny", target, detail);
         let record = crate::store::GrantDecisionRecord { status: crate::domain::GrantStatus::Denied, scopes: Vec::new(), note: Some(reason), credential_id: None };
-        let written = self.store.record_grant_decision(&grant, &record, &entry).await?;
+        let done = format!("{} denied grant {} (HTTP {})", grant.issuer, grant.external_id, answer.status);
+        let written = self.store.record_grant_decision(&grant, &record, &entry).await.map_err(|e| ActionError::unrecorded(done, &claim, e))?;
         Ok(GrantOutcome {
             grant_id: grant.id,
             issuer: grant.issuer,

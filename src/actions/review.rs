@@ -1,5 +1,6 @@
 //! Access review campaigns: start one over a filter, decide item by item (the
-//! decisions that change something go to the issuer first), export the evidence
+//! decisions that change something claim the item and log their intent, then go
+//! to the issuer, and are recorded on its answer), export the evidence
 //! with the audit log's head hash so an auditor can check it with `audit verify`.
 use chrono::Utc;
 use serde::Serialize;
@@ -8,10 +9,11 @@ use super::base::{ActionError, Actions};
 use super::revoke::RevokeStatus;
 use crate::domain::{fmt_ts, text, OwnerStatus, ReviewDecisionKind};
 use crate::domain::{Campaign, ReviewItem};
-use crate::store::ReviewRecord;
+use crate::store::{ClaimGuard, ReviewRecord};
 
 /// What a reviewer decides on one item.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ReviewDecision {
     Keep,
     Revoke,
@@ -90,7 +92,50 @@ impl Actions {
         self.authorize("review_decide", cred.owner.as_deref().unwrap_or(""), format!("review-item:{item_id}")).await?;
         let now = Utc::now();
         let mut detail = serde_json::json!({"credential": cred.id, "issuer": cred.issuer, "external_id": cred.external_id});
-        let answer = match decision {
+        let target = format!("review-item:{item_id}");
+        // A decision that calls an issuer claims the item first; keep calls none, and may not overtake a claim.
+        let claim = match decision {
+            ReviewDecision::Keep => None,
+            _ => {
+                let mut intent = detail.clone();
+                intent["decision"] = serde_json::to_value(decision).unwrap_or_default();
+                intent["reason"] = reason.clone().into();
+                Some(self.claim(ClaimGuard::ReviewUndecided(item_id), &format!("review.{}", decision.kind()), &target, intent).await?)
+            }
+        };
+        let answer = match self.review_change(decision, &cred, &reason, now, &mut detail).await {
+            Ok(answer) => answer,
+            Err(e) => {
+                if let Some(claim) = &claim {
+                    let failed = serde_json::json!({"credential": cred.id, "issuer": cred.issuer, "error": e.to_string()});
+                    self.store.release_claim(claim, Some(&self.audit(&format!("review.{}.failed", decision.kind()), target, failed))).await?;
+                }
+                return Err(e);
+            }
+        };
+        detail["reason"] = reason.clone().into();
+        detail["issuer_answer"] = answer.clone().into();
+        let entry = self.audit_at(now, &format!("review.{}", decision.kind()), target, detail.clone());
+        let record = ReviewRecord { decision: decision.kind(), claim: claim.as_ref(), decider: &self.operator, at: now, reason: &reason, detail, issuer_answer: answer.clone() };
+        let written = match (self.store.record_review_decision(item_id, &record, &entry).await, &claim) {
+            (Ok(w), _) => w,
+            (Err(e), Some(claim)) => return Err(ActionError::unrecorded(format!("the issuer answered {}", answer.unwrap_or_default()), claim, e)),
+            (Err(e), None) => return Err(e.into()),
+        };
+        Ok(ReviewOutcome { item: item_id, credential_id: cred.id, decision: decision.kind(), issuer_answer: answer, audit_seq: written.seq })
+    }
+
+    /// What a decision changes at the issuer (nothing for keep): its answer, with
+    /// what changed added to `detail`.
+    async fn review_change(
+        &self,
+        decision: &ReviewDecision,
+        cred: &crate::domain::Credential,
+        reason: &str,
+        now: crate::domain::Timestamp,
+        detail: &mut serde_json::Value,
+    ) -> Result<Option<String>, ActionError> {
+        Ok(match decision {
             ReviewDecision::Keep => None,
             ReviewDecision::Revoke => {
                 let o = self.revoke_decided(&cred.id, &format!("access review: {reason}")).await?;
@@ -102,7 +147,7 @@ impl Actions {
                     return Err(ActionError::Input(format!("credential is {}, nothing to change", cred.status)));
                 }
                 let mut change =
-                    crate::domain::CredentialChange { actor: self.operator.clone(), reason: reason.clone(), owner: None, scopes: None, expires_at: None };
+                    crate::domain::CredentialChange { actor: self.operator.clone(), reason: reason.to_string(), owner: None, scopes: None, expires_at: None };
                 match decision {
                     ReviewDecision::Reassign { owner } => {
                         let owner = text::clean(owner.trim(), 320).to_lowercase();
@@ -134,18 +179,10 @@ impl Actions {
                 }
                 let connector = self.connector(&cred.issuer)?;
                 let answer = connector.update(&cred.external_id, &change).await.map_err(ActionError::Issuer)?;
-                self.store
-                    .record_credential_change(&cred.id, &change, now)
-                    .await?;
+                self.store.record_credential_change(&cred.id, &change, now).await?;
                 Some(format!("HTTP {}", answer.status))
             }
-        };
-        detail["reason"] = reason.clone().into();
-        detail["issuer_answer"] = answer.clone().into();
-        let entry = self.audit_at(now, &format!("review.{}", decision.kind()), format!("review-item:{item_id}"), detail.clone());
-        let record = ReviewRecord { decision: decision.kind(), decider: &self.operator, at: now, reason: &reason, detail, issuer_answer: answer.clone() };
-        let written = self.store.record_review_decision(item_id, &record, &entry).await?;
-        Ok(ReviewOutcome { item: item_id, credential_id: cred.id, decision: decision.kind(), issuer_answer: answer, audit_seq: written.seq })
+        })
     }
 
     /// Every item of a campaign with its decision, and the audit head at export time.

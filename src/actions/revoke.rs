@@ -1,11 +1,12 @@
-//! Revocation: at the issuer first, recorded on its confirmation; an unreachable
-//! issuer's revocations wait in the outbox and are retried.
+//! Revocation: the credential is claimed and the intent logged, then the issuer
+//! is asked, and its confirmation recorded; an unreachable issuer's revocations
+//! wait in the outbox and are retried.
 use chrono::Utc;
 use serde::Serialize;
 
 use super::base::{ActionError, Actions};
 use crate::domain::{text, CredentialStatus, IssuerAnswer};
-use crate::store::{AuditDraft, OutboxItem};
+use crate::store::{AuditDraft, ClaimGuard, OutboxItem, QueuedRevocation};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -30,8 +31,9 @@ pub struct RevokeOutcome {
 
 
 impl Actions {
-    /// Revokes at the issuer first; the store and the audit log change only on
-    /// the issuer's confirmation. Unreachable issuers queue it for retry.
+    /// Claims the credential and logs the intent, then revokes at the issuer; the
+    /// credential is marked revoked only on the issuer's confirmation. Unreachable
+    /// issuers queue it for retry.
     pub async fn revoke(&self, needle: &str, reason: &str) -> Result<RevokeOutcome, ActionError> {
         if self.read_only {
             return Err(ActionError::ReadOnly("revoke"));
@@ -62,50 +64,43 @@ impl Actions {
             "issuer": cred.issuer, "external_id": cred.external_id, "fingerprint": cred.fingerprint,
             "owner": cred.owner, "status_before": cred.status, "reason": reason,
         });
+        // Claimed and announced first: if that cannot be written, the issuer is never called.
+        let claim = self.claim(ClaimGuard::CredentialNotRevoked(id.clone()), "revoke", &target, base.clone()).await?;
+        let outcome = |status, issuer_answer, message, audit_seq| RevokeOutcome {
+            credential_id: id.clone(),
+            issuer: cred.issuer.clone(),
+            external_id: cred.external_id.clone(),
+            status,
+            was: cred.status,
+            issuer_answer,
+            message,
+            audit_seq,
+        };
         match connector.revoke(&cred.external_id, &self.operator, &reason).await {
             Ok(answer) => {
                 let mut detail = base;
                 detail["issuer_answer"] = serde_json::to_value(&answer).unwrap_or_default();
+                let message = format!("revoked at {} (HTTP {})", cred.issuer, answer.status);
                 let draft = self.audit("revoke", target, detail);
-                let entry = self.store.record_revocation(&id, &draft, &reason).await?;
-                Ok(RevokeOutcome {
-                    message: format!("revoked at {} (HTTP {})", cred.issuer, answer.status),
-                    credential_id: id,
-                    issuer: cred.issuer,
-                    external_id: cred.external_id,
-                    status: RevokeStatus::Revoked,
-                    was: cred.status,
-                    issuer_answer: Some(answer),
-                    audit_seq: entry.seq,
-                })
+                let entry = self.store.record_revocation(&id, &draft, &reason).await.map_err(|e| ActionError::unrecorded(message.clone(), &claim, e))?;
+                Ok(outcome(RevokeStatus::Revoked, Some(answer), message, entry.seq))
             }
             Err(e) if e.is_retryable() => {
                 // Due at the next outbox pass (a sync, the TUI's tick); backoff starts with the retries.
-                let retry_at = Utc::now();
-                self.store.enqueue_revocation(&id, &cred.issuer, &self.operator, &reason, &e.to_string(), retry_at).await?;
+                let error = e.to_string();
+                let queued = QueuedRevocation { credential_id: &id, issuer: &cred.issuer, reason: &reason, error: &error, retry_at: Utc::now() };
                 let mut detail = base;
-                detail["error"] = e.to_string().into();
-                let draft =
-                    self.audit("revoke.queued", target, detail);
-                let entry = self.store.append_audit(&draft).await?;
-                Ok(RevokeOutcome {
-                    message: format!("{e}; queued for retry, NOT yet revoked"),
-                    credential_id: id,
-                    issuer: cred.issuer,
-                    external_id: cred.external_id,
-                    status: RevokeStatus::Queued,
-                    was: cred.status,
-                    issuer_answer: None,
-                    audit_seq: entry.seq,
-                })
+                detail["error"] = error.clone().into();
+                let draft = self.audit("revoke.queued", target, detail);
+                let entry = self.store.record_queued_revocation(&queued, &draft).await?;
+                Ok(outcome(RevokeStatus::Queued, None, format!("{e}; queued for retry, NOT yet revoked"), entry.seq))
             }
             Err(e) => {
                 let mut detail = base;
                 detail["error"] = e.to_string().into();
                 detail["issuer_status"] = e.status().into();
-                let draft =
-                    self.audit("revoke.failed", target, detail);
-                self.store.append_audit(&draft).await?;
+                let draft = self.audit("revoke.failed", target, detail);
+                self.store.release_claim(&claim, Some(&draft)).await?;
                 Err(ActionError::Issuer(e))
             }
         }

@@ -39,6 +39,8 @@ pub struct TriageReport {
     pub owner_status: Option<String>,
     pub introspections: Vec<TriageFinding>,
     pub inventory_revocation: Option<RevokeOutcome>,
+    /// Why the inventory's issuer did not revoke it (the others were still asked).
+    pub inventory_revocation_error: Option<String>,
     pub revocations: Vec<TriageRevocation>,
     pub audit_seq: i64,
 }
@@ -105,12 +107,20 @@ impl Actions {
             introspections.push(TriageFinding { issuer: c.name().to_string(), introspection, error });
         }
         let mut inventory_revocation = None;
+        let mut inventory_revocation_error = None;
         let mut revocations = Vec::new();
         if let Some(reason) = &reason {
-            if let Some(c) = credential.as_ref().filter(|c| c.status != CredentialStatus::Revoked)
-                && self.connectors.get(&c.issuer).is_some_and(|k| k.capabilities().revoke)
-            {
-                inventory_revocation = Some(self.revoke_decided(&c.id, reason).await?);
+            let inventory = credential.as_ref().filter(|c| c.status != CredentialStatus::Revoked && self.connectors.get(&c.issuer).is_some_and(|k| k.capabilities().revoke));
+            let live: Vec<&str> = introspectors.iter().zip(&introspections).filter(|(_, f)| f.introspection.as_ref().is_some_and(|i| i.active)).map(|(c, _)| c.name()).collect();
+            // Announced before anything is revoked: if this cannot be written, nothing is sent.
+            let intent = serde_json::json!({"fingerprint": fingerprint, "credential": inventory.map(|c| &c.id), "revoke_at": live, "introspections": introspections, "reason": reason});
+            self.store.append_audit(&self.audit("triage.intent", format!("fingerprint:{fingerprint}"), intent)).await.map_err(ActionError::NotSent)?;
+            // One issuer failing (a 403, a 404, down) never stops the others: each answer is reported.
+            if let Some(c) = inventory {
+                match self.revoke_decided(&c.id, reason).await {
+                    Ok(o) => inventory_revocation = Some(o),
+                    Err(e) => inventory_revocation_error = Some(e.to_string()),
+                }
             }
             for (c, found) in introspectors.iter().zip(&introspections) {
                 if !found.introspection.as_ref().is_some_and(|i| i.active) {
@@ -133,12 +143,14 @@ impl Actions {
             "credential": credential.as_ref().map(|c| &c.id),
             "introspections": introspections,
             "reason": reason,
+            "inventory_revocation": inventory_revocation.as_ref().map(|o| serde_json::json!({"status": o.status, "message": o.message, "audit_seq": o.audit_seq})),
+            "inventory_revocation_error": inventory_revocation_error,
             "revocations": revocations,
         });
         let action = if revocations.iter().any(|r| r.revoked) || inventory_revocation.is_some() { "triage.revoke" } else { "triage" };
         let draft = self.audit(action, format!("fingerprint:{fingerprint}"), detail);
         let entry = self.store.append_audit(&draft).await?;
-        Ok(TriageReport { fingerprint, credential, owner_status, introspections, inventory_revocation, revocations, audit_seq: entry.seq })
+        Ok(TriageReport { fingerprint, credential, owner_status, introspections, inventory_revocation, inventory_revocation_error, revocations, audit_seq: entry.seq })
     }
 }
 

@@ -15,8 +15,22 @@ pub enum StoreError {
     Ambiguous(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    Claimed(Box<HeldClaim>),
     #[error("findings rule '{0}' has no query in this store")]
     UnknownRule(String),
+}
+
+/// Another process's live claim on a row: who, for what, since and until when.
+#[derive(Debug, thiserror::Error)]
+#[error("{target} is being handled by {operator} ({action}, process {holder}) since {since}; the claim lapses at {until} unless its outcome is recorded first")]
+pub struct HeldClaim {
+    pub target: String,
+    pub action: String,
+    pub operator: String,
+    pub holder: String,
+    pub since: String,
+    pub until: String,
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

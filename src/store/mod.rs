@@ -13,7 +13,7 @@ mod error;
 mod rows;
 mod sqlite;
 
-pub use error::{Result, StoreError};
+pub use error::{HeldClaim, Result, StoreError};
 pub use rows::*;
 pub use sqlite::file::DbFile;
 
@@ -91,6 +91,13 @@ store_api! {
     fn audit_mac(&self, entry: &AuditEntry, prev_mac: &str) -> Result<String>;
     /// The key, the head witness and the append-only triggers, for `audit verify`.
     fn audit_anchor(&self) -> Result<AuditAnchor>;
+    // claims
+    /// Claims a row for one action before its issuer is called: the claim, a check
+    /// that the row still allows it and the intent entry commit together, or
+    /// nothing does (then the issuer must not be called). Claimed names the holder.
+    fn claim_action(&self, guard: &ClaimGuard, intent: &AuditDraft, lease: chrono::Duration) -> Result<ActionClaim>;
+    /// Gives a claim up, with the entry saying how the action ended, in one transaction.
+    fn release_claim(&self, claim: &ActionClaim, outcome: Option<&AuditDraft>) -> Result<Option<AuditEntry>>;
     // the file
     /// Marks a database as the demo's: only such a file may the demo replace.
     fn mark_demo(&self) -> Result<()>;
@@ -152,6 +159,9 @@ store_api! {
     /// audit entry in one transaction, so the store never disagrees with the log.
     fn record_revocation(&self, id: &str, entry: &AuditDraft, reason: &str) -> Result<AuditEntry>;
     fn enqueue_revocation(&self, id: &str, issuer: &str, actor: &str, reason: &str, error: &str, retry_at: Timestamp) -> Result<()>;
+    /// The issuer could not be reached: the outbox row, the audit entry and the end
+    /// of the action's claim, in one transaction.
+    fn record_queued_revocation(&self, item: &QueuedRevocation<'_>, entry: &AuditDraft) -> Result<AuditEntry>;
     fn pending_revocations(&self) -> Result<Vec<OutboxItem>>;
     /// Claims up to `limit` due, unclaimed rows for `owner` until `now + lease`, atomically.
     fn claim_revocations(&self, owner: &str, now: Timestamp, lease: chrono::Duration, limit: i64) -> Result<Vec<OutboxItem>>;

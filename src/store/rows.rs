@@ -211,6 +211,38 @@ impl AuditEntry {
     }
 }
 
+/// What must still hold of a row for an action on it to go ahead: checked in
+/// the transaction that claims the row, so two processes never both act.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClaimGuard {
+    /// The grant (local id) is still pending.
+    GrantPending(String),
+    /// The credential (local id) is not revoked yet.
+    CredentialNotRevoked(String),
+    /// The review item is not decided yet.
+    ReviewUndecided(i64),
+}
+
+/// A row this process holds for one action until its outcome is recorded (or `until`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ActionClaim {
+    pub target: String,
+    pub holder: String,
+    pub until: Timestamp,
+    /// The audit entry that announced the action before the issuer was called.
+    pub intent_seq: i64,
+}
+
+/// A revocation the issuer could not take now, with the audit entry that says so.
+#[derive(Debug, Clone)]
+pub struct QueuedRevocation<'a> {
+    pub credential_id: &'a str,
+    pub issuer: &'a str,
+    pub reason: &'a str,
+    pub error: &'a str,
+    pub retry_at: Timestamp,
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct OutboxItem {
     pub id: i64,
@@ -325,6 +357,9 @@ pub struct RuleSpec<'a> {
 /// A decision as it is recorded.
 pub struct ReviewRecord<'a> {
     pub decision: ReviewDecisionKind,
+    /// The claim this decision was taken under, if it called an issuer; a decision
+    /// without one may not overtake another process's live claim on the item.
+    pub claim: Option<&'a ActionClaim>,
     pub decider: &'a str,
     pub at: Timestamp,
     pub reason: &'a str,

@@ -108,6 +108,9 @@ pub async fn run(ctx: &Context, args: TriageArgs) -> Result<()> {
     if let Some(r) = &report.inventory_revocation {
         writeln!(out, "revoked      {} at {}: {}", r.credential_id, r.issuer, r.message)?;
     }
+    if let Some(e) = &report.inventory_revocation_error {
+        writeln!(out, "NOT revoked  at the inventory's issuer: {e}")?;
+    }
     for r in &report.revocations {
         let state = match (r.revoked, r.confirmed_inactive, &r.error) {
             (true, true, _) => "revoked, introspection now answers inactive".to_string(),
@@ -121,7 +124,7 @@ pub async fn run(ctx: &Context, args: TriageArgs) -> Result<()> {
     if reason.is_none() && report.is_live() {
         writeln!(out, "\nThis token is live. To revoke it everywhere: tokenward triage --revoke --reason \"...\" < token")?;
     }
-    if report.revocations.iter().any(|r| !r.revoked || !r.confirmed_inactive) {
+    if report.inventory_revocation_error.is_some() || report.revocations.iter().any(|r| !r.revoked || !r.confirmed_inactive) {
         return Err(eyre!("the token may still be live at an issuer: see above"));
     }
     Ok(())

@@ -69,6 +69,7 @@ impl SqliteStore {
             .bind(&grant.id)
             .execute(&mut *tx)
             .await?;
+        super::claims::clear_claim(&mut tx, &format!("grant:{}", grant.id)).await?;
         let requested_at = grant.requested_at.as_ref().map(fmt_ts).unwrap_or_else(|| at.clone());
         let events = [
             ("request", grant.requested_by.clone().unwrap_or_default(), grant.scopes.join(" "), grant.intent.clone(), requested_at),

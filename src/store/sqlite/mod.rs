@@ -14,6 +14,7 @@ use crate::store::error::Result;
 
 mod anchor;
 mod audit;
+mod claims;
 mod credentials;
 mod demo;
 pub mod file;

@@ -3,6 +3,7 @@ use chrono::Utc;
 use sqlx::Row;
 
 use super::audit::append_audit;
+use super::claims::clear_claim;
 use super::{insert_consent, SqliteStore, TokenwardConsent};
 use crate::domain::*;
 use crate::store::error::Result;
@@ -14,6 +15,7 @@ impl SqliteStore {
     pub async fn record_revocation(&self, id: &str, entry: &AuditDraft, reason: &str) -> Result<AuditEntry> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("UPDATE credentials SET status = 'revoked' WHERE id = ?").bind(id).execute(&mut *tx).await?;
+        clear_claim(&mut tx, &format!("credential:{id}")).await?;
         let at = fmt_ts(&entry.at);
         let event = TokenwardConsent { credential_id: Some(id), grant_id: None, at: &at, actor: &entry.actor, action: "revoke", scopes: "", note: Some(reason) };
         insert_consent(&mut tx, &event).await?;
@@ -30,20 +32,22 @@ impl SqliteStore {
     }
 
     pub async fn enqueue_revocation(&self, id: &str, issuer: &str, actor: &str, reason: &str, error: &str, retry_at: Timestamp) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO revocation_outbox (credential_id, issuer, actor, reason, requested_at, attempts, last_error, next_attempt_at)
-             VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
-        )
-        .bind(id)
-        .bind(issuer)
-        .bind(actor)
-        .bind(reason)
-        .bind(fmt_ts(&Utc::now()))
-        .bind(error)
-        .bind(fmt_ts(&retry_at))
-        .execute(&self.pool)
-        .await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let item = QueuedRevocation { credential_id: id, issuer, reason, error, retry_at };
+        insert_outbox(&mut tx, &item, actor).await?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    /// The issuer could not be reached: the revocation waits in the outbox, the
+    /// audit entry says so and the action's claim ends, in one transaction.
+    pub async fn record_queued_revocation(&self, item: &QueuedRevocation<'_>, entry: &AuditDraft) -> Result<AuditEntry> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        insert_outbox(&mut tx, item, &entry.actor).await?;
+        let written = append_audit(&mut tx, entry).await?;
+        clear_claim(&mut tx, &format!("credential:{}", item.credential_id)).await?;
+        tx.commit().await?;
+        Ok(written)
     }
 
     /// Every queued revocation not yet confirmed, due or not, claimed or not.
@@ -95,6 +99,23 @@ impl SqliteStore {
             .await?;
         Ok(())
     }
+}
+
+async fn insert_outbox(tx: &mut sqlx::SqliteConnection, item: &QueuedRevocation<'_>, actor: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO revocation_outbox (credential_id, issuer, actor, reason, requested_at, attempts, last_error, next_attempt_at)
+         VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
+    )
+    .bind(item.credential_id)
+    .bind(item.issuer)
+    .bind(actor)
+    .bind(item.reason)
+    .bind(fmt_ts(&Utc::now()))
+    .bind(item.error)
+    .bind(fmt_ts(&item.retry_at))
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 fn outbox_item(r: &sqlx::sqlite::SqliteRow) -> OutboxItem {

@@ -136,6 +136,9 @@ impl SqliteStore {
     /// Records a decision and its audit entry together. An item is decided once.
     pub async fn record_review_decision(&self, item: i64, rec: &ReviewRecord<'_>, entry: &AuditDraft) -> Result<AuditEntry> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let target = format!("review-item:{item}");
+        super::claims::refuse_live_claim(&mut tx, &target, rec.claim, rec.at).await?;
+        super::claims::clear_claim(&mut tx, &target).await?;
         let done = sqlx::query(
             "UPDATE review_items SET decision = ?, decided_by = ?, decided_at = ?, reason = ?, detail = ?, issuer_answer = ?
              WHERE id = ? AND decision IS NULL",

@@ -196,6 +196,9 @@ impl TriageForm {
         if let Some(o) = &r.inventory_revocation {
             lines.push(Line::styled(safe(&format!("revoked     {} at {}: {}", short(&o.credential_id), o.issuer, o.message), 300), theme.ok));
         }
+        if let Some(e) = &r.inventory_revocation_error {
+            lines.push(Line::styled(safe(&format!("NOT revoked in the inventory's issuer: {e}"), 300), theme.danger));
+        }
         for v in &r.revocations {
             let (t, st) = if v.revoked && v.confirmed_inactive {
                 (format!("revoked     {}: introspection now answers inactive", v.issuer), theme.ok)
