@@ -1,0 +1,102 @@
+//! The PostgreSQL backend: a team's shared inventory on the database their
+//! platform team already runs. Its SQL and its migrations (`migrations/postgres/`)
+//! are its own (sqlx's PostgreSQL driver, never the `Any` driver). Here the
+//! database proves who acts: the operator is the login PostgreSQL authenticated.
+//!
+//! Work in progress (issue 13): opening, migrating, refusing a newer schema and
+//! the login's identity are here; the topics of `store_api!` follow the SQLite
+//! backend's files one by one, and only then does a `postgres://` URL select it.
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use crate::store::error::{Result, StoreError};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+    location: String,
+}
+
+impl PgStore {
+    /// Connects (the password by reference: `PGPASSWORD`, `PGPASSFILE` or
+    /// `~/.pgpass`, as libpq; `sslmode` and `sslrootcert` in the URL), refuses a
+    /// schema newer than this binary, and runs the migrations it lacks.
+    pub async fn open(url: &str) -> Result<Self> {
+        let options = PgConnectOptions::from_str(url)?.application_name("tokenward");
+        let location = shown_url(url);
+        let pool = PgPoolOptions::new().max_connections(4).acquire_timeout(Duration::from_secs(10)).connect_with(options).await?;
+        refuse_newer_schema(&pool, &location).await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(PgStore { pool, location })
+    }
+
+    /// The URL without its password.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// The login PostgreSQL authenticated for this session: the operator.
+    pub async fn session_user(&self) -> Result<String> {
+        Ok(sqlx::query_scalar("SELECT session_user::text").fetch_one(&self.pool).await?)
+    }
+
+    /// The highest migration applied to this database, if any.
+    pub async fn schema_version(&self) -> Result<Option<i64>> {
+        applied_version(&self.pool).await
+    }
+}
+
+/// The newest migration this binary knows.
+pub fn known_version() -> i64 {
+    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+async fn applied_version(pool: &PgPool) -> Result<Option<i64>> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL").fetch_one(pool).await?;
+    if !exists {
+        return Ok(None);
+    }
+    Ok(sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success").fetch_one(pool).await?)
+}
+
+/// A database migrated by a newer tokenward is left alone, with a clear word.
+async fn refuse_newer_schema(pool: &PgPool, location: &str) -> Result<()> {
+    let known = known_version();
+    match applied_version(pool).await? {
+        Some(applied) if applied > known => Err(StoreError::Conflict(format!(
+            "{location} has schema version {applied}, newer than this tokenward knows ({known}): upgrade tokenward before using this database"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// `postgres://user:secret@host/db` shown as `postgres://user@host/db`.
+fn shown_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => format!("{scheme}://{}@{host}", userinfo.split(':').next().unwrap_or_default()),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_url_is_shown_without_its_password() {
+        assert_eq!(super::shown_url("postgres://alice:s3cret@db.acme.test:5432/inv?sslmode=verify-full"), "postgres://alice@db.acme.test:5432/inv?sslmode=verify-full");
+        assert_eq!(super::shown_url("postgres://db.acme.test/inv"), "postgres://db.acme.test/inv");
+    }
+
+    #[test]
+    fn the_migrations_are_numbered() {
+        assert!(super::known_version() >= 1);
+    }
+}
