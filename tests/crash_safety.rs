@@ -393,3 +393,30 @@ fn a_resync_killed_and_resumed_marks_gone_exactly_what_the_issuer_dropped() {
     scenario.assert_exact();
     clock.print("a re-sync of 60,000 credentials down to 50,000");
 }
+
+/// The one window a kill cannot be resumed from: the last page committed (the cursor
+/// cleared), the run not yet finished. The next sync lists again from the start, says
+/// why, and marks nothing gone.
+#[tokio::test]
+async fn a_run_killed_after_its_last_page_before_it_finished_is_listed_again_marking_nothing_gone() {
+    use tokenward::domain::IssuerKind;
+    use tokenward::reference::org::Org;
+    let t0 = common::fixed_now();
+    let org = Org::new(300, 4, t0);
+    let creds: Vec<_> = (0..300).map(|i| map_credential(ISSUER, org.credential(i)).expect("maps")).collect();
+    let store = tokenward::store::Store::open_in_memory().await.expect("store");
+    store.upsert_issuer(ISSUER, IssuerKind::Tokenward, None).await.expect("issuer");
+    let killed = store.begin_sync_run(ISSUER, t0).await.expect("run");
+    store.ingest_credential_page(killed.id, killed.started_at, &creds[..200], 1, Some("200")).await.expect("page");
+    store.ingest_credential_page(killed.id, killed.started_at, &creds[200..], 1, None).await.expect("last page");
+    // Killed here; its lock lapses (this test's process still runs, so only the expiry frees it).
+    let later = t0 + chrono::Duration::minutes(11);
+    let next = store.begin_sync_run(ISSUER, later).await.expect("the next run starts");
+    assert_eq!((next.resume_cursor.clone(), next.items), (None, 0));
+    assert_ne!(next.id, killed.id);
+    let runs = store.sync_runs(10).await.expect("runs");
+    let old = runs.iter().find(|r| r.id == killed.id).expect("the killed run");
+    assert_eq!((old.status.to_string(), old.error.as_deref()), ("failed".into(), Some("interrupted after its last page, before it finished: listed again")));
+    store.ingest_credential_page(next.id, next.started_at, &creds, 2, None).await.expect("pages");
+    assert_eq!(store.finish_sync_run(&next, ISSUER, None, later).await.expect("finish"), 0, "nothing gone");
+}
