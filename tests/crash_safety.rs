@@ -101,9 +101,10 @@ fn read_only(db: &Path) -> rusqlite::Result<Connection> {
     Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
 }
 
-/// Credentials committed by the newest run, as a separate reader sees them now (0 before there is one).
+/// Credentials committed by the run under way, as a separate reader sees them now
+/// (0 before there is one, and while the newest run is a finished one).
 fn committed(db: &Path) -> i64 {
-    read_only(db).and_then(|c| latest_run(&c)).map(|r| r.4).unwrap_or(0)
+    read_only(db).and_then(|c| latest_run(&c)).map(|r| if r.1 == "running" { r.4 } else { 0 }).unwrap_or(0)
 }
 
 /// Is a write transaction open right now? Asks for the write lock without waiting.
@@ -204,11 +205,12 @@ fn sync_and_kill(dir: &Path, cfg: &Path, target: i64, rng: &mut Rng, n: usize) -
     let pid = child.id();
     let (mut seen, mut commits): (i64, Vec<Instant>) = (committed(&db), Vec::new());
     let started = Instant::now();
-    while seen < target - COMMIT_ROWS as i64 {
+    let wait_for = target - COMMIT_ROWS as i64;
+    while seen < wait_for {
         if let Some(status) = child.try_wait().expect("try_wait") {
-            panic!("sync {n} exited ({status}) before {target} credentials were committed:\n{}", stderr_of(dir, &log));
+            panic!("sync {n} exited ({status}) before {wait_for} credentials were committed:\n{}", stderr_of(dir, &log));
         }
-        assert!(started.elapsed() < Duration::from_secs(600), "sync {n} did not reach {target} credentials");
+        assert!(started.elapsed() < Duration::from_secs(600), "sync {n} did not commit {wait_for} credentials in 10 minutes");
         std::thread::sleep(Duration::from_millis(5));
         let now = committed(&db);
         if now != seen {
