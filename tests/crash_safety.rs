@@ -4,7 +4,8 @@
 //! would be). After every kill the database is intact and holds exactly whole
 //! committed pages; the last sync resumes and ends with exactly the issuer's
 //! credentials. The kill points come from a seeded generator: the seed is
-//! printed, and `TOKENWARD_CRASH_SEED=S` replays a run.
+//! printed, and `TOKENWARD_CRASH_SEED=S` replays a run (the same targets, each
+//! delay the same fraction of the commit interval observed then).
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -195,10 +196,11 @@ struct KillPoint {
 
 /// Spawns a sync and kills it when the batch holding the `target`-th credential is
 /// under way: once the commit before it is seen (`target - COMMIT_ROWS` committed),
-/// plus a random delay of up to one commit interval (as this process is seen to
-/// commit; the engine's `COMMIT_AFTER` until it has committed twice). So a kill
-/// lands anywhere: starting up, fetching a page, mid-commit, between commits.
-fn sync_and_kill(dir: &Path, cfg: &Path, target: i64, rng: &mut Rng, n: usize) -> (KillPoint, u32) {
+/// plus a random delay of up to one commit interval (the last seen between two
+/// commits, by this process or an earlier one; the engine's `COMMIT_AFTER` until
+/// then). So a kill lands anywhere: starting up, fetching a page, mid-commit,
+/// between commits; and never more than about one batch after its target.
+fn sync_and_kill(dir: &Path, cfg: &Path, target: i64, rng: &mut Rng, n: usize, interval: &mut Duration) -> (KillPoint, u32) {
     let db = dir.join("inv.db");
     let log = format!("sync-{n}.log");
     let mut child: Child = sync_command(dir, cfg, &log).spawn().expect("tokenward sync starts");
@@ -218,10 +220,9 @@ fn sync_and_kill(dir: &Path, cfg: &Path, target: i64, rng: &mut Rng, n: usize) -
             seen = now;
         }
     }
-    let interval = match commits.as_slice() {
-        [.., a, b] => *b - *a,
-        _ => COMMIT_AFTER,
-    };
+    if let [.., a, b] = commits.as_slice() {
+        *interval = *b - *a;
+    }
     let delay = Duration::from_micros(rng.below(interval.as_micros() as u64));
     std::thread::sleep(delay);
     let mid_transaction = writing(&db);
@@ -252,10 +253,10 @@ impl Scenario {
         let last = (self.issuer.len() - 3 * COMMIT_ROWS) as u64;
         let mut targets: Vec<i64> = (0..kills).map(|_| rng.below(last + 1) as i64).collect();
         targets.sort_unstable();
-        let mut run_id = None;
+        let (mut run_id, mut interval) = (None, COMMIT_AFTER);
         for (n, target) in targets.into_iter().enumerate() {
             let t = Instant::now();
-            let (point, pid) = sync_and_kill(self.dir.path(), &self.cfg, target, rng, n);
+            let (point, pid) = sync_and_kill(self.dir.path(), &self.cfg, target, rng, n, &mut interval);
             clock.syncing += t.elapsed();
             let t = Instant::now();
             let seen = inspect(&self.db(), &self.issuer, &self.before);
