@@ -1,6 +1,7 @@
 //! The sync engine: runs connectors concurrently (bounded), pages into the store
 //! one transaction per page, records a run per issuer, resumes an interrupted run
-//! from its last committed cursor.
+//! from its last committed cursor. A process killed anywhere (tests/crash_safety.rs)
+//! is resumed there, except between its last page and its finish: that run is listed again.
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

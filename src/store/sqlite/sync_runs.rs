@@ -59,8 +59,12 @@ impl SqliteStore {
                 return Ok(start);
             }
             if status == "running" {
-                sqlx::query("UPDATE sync_runs SET status = 'failed', finished_at = ?, error = 'interrupted before its first page' WHERE id = ?")
+                // No cursor: stopped before its first page, or after its last one but before it finished.
+                let items: i64 = row.get(4);
+                let error = if items == 0 { "interrupted before its first page" } else { "interrupted after its last page, before it finished: listed again" };
+                sqlx::query("UPDATE sync_runs SET status = 'failed', finished_at = ?, error = ? WHERE id = ?")
                     .bind(fmt_ts(&now))
+                    .bind(error)
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
@@ -221,7 +225,16 @@ pub(super) fn holder_has_exited(owner: &str) -> bool {
     let Some((pid, rest)) = owner.split_once('@') else { return false };
     let host = rest.split('/').next().unwrap_or_default();
     let proc = std::path::Path::new("/proc");
-    host == hostname() && pid.parse::<u32>().is_ok() && proc.join("self").exists() && !proc.join(pid).exists()
+    host == hostname() && pid.parse::<u32>().is_ok() && proc.join("self").exists() && !process_runs(&proc.join(pid))
+}
+
+/// A killed process its parent has not yet reaped (a zombie, state Z or X) still has
+/// its /proc entry but will never renew or release a lock.
+fn process_runs(proc_pid: &std::path::Path) -> bool {
+    let Ok(stat) = std::fs::read_to_string(proc_pid.join("stat")) else { return proc_pid.exists() };
+    // `pid (comm) state ...`: comm may hold spaces and parentheses, the state follows the last ')'.
+    let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next());
+    !matches!(state, Some('Z' | 'X'))
 }
 
 pub(super) fn sync_run_from_row(r: &sqlx::sqlite::SqliteRow) -> SyncRun {
@@ -240,4 +253,32 @@ pub(super) fn sync_run_from_row(r: &sqlx::sqlite::SqliteRow) -> SyncRun {
 /// A run whose status is none of the known ones did not finish well.
 fn sync_status(s: &str) -> SyncStatus {
     SyncStatus::parse(s).unwrap_or(SyncStatus::Failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn holder(pid: u32) -> String {
+        format!("{pid}@{}/test", hostname())
+    }
+
+    #[test]
+    fn a_killed_holder_not_yet_reaped_has_exited() {
+        let mut alive = std::process::Command::new("sleep").arg("30").spawn().expect("sleep starts");
+        assert!(!holder_has_exited(&holder(alive.id())), "a running holder is waited for");
+        alive.kill().expect("SIGKILL");
+        // Killed but not reaped: a zombie, still listed in /proc.
+        let stat = format!("/proc/{}/stat", alive.id());
+        let zombie = (0..1000).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            std::fs::read_to_string(&stat).is_ok_and(|s| s.rsplit_once(')').is_some_and(|(_, r)| r.trim_start().starts_with('Z')))
+        });
+        assert!(zombie, "the killed child becomes a zombie until reaped");
+        assert!(holder_has_exited(&holder(alive.id())), "a zombie holder never renews its lock");
+        alive.wait().expect("reaped");
+        assert!(holder_has_exited(&holder(alive.id())));
+        assert!(!holder_has_exited(&holder(std::process::id())), "this process runs");
+        assert!(!holder_has_exited("1@another-host/x"), "another host's holder is left to its lock's expiry");
+    }
 }
