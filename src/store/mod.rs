@@ -27,12 +27,19 @@ pub struct Store {
 #[derive(Clone)]
 enum Backend {
     Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PgStore),
 }
 
 impl Store {
     /// Opens (creating if needed) a database file in WAL mode and runs migrations.
     pub async fn open(path: &Path) -> Result<Self> {
         Ok(Store { backend: Backend::Sqlite(sqlite::SqliteStore::open(path).await?) })
+    }
+
+    /// A shared PostgreSQL inventory at `url` (issue 13: still being ported; the
+    /// methods not yet ported answer `StoreError::NotYet`, and no command selects it).
+    pub async fn open_postgres(url: &str) -> Result<Self> {
+        Ok(Store { backend: Backend::Postgres(postgres::PgStore::open(url).await?) })
     }
 
     /// A private in-memory database (one connection: each `:memory:` connection is its own db).
@@ -55,12 +62,14 @@ impl Store {
     pub fn location(&self) -> &str {
         match &self.backend {
             Backend::Sqlite(db) => db.location(),
+            Backend::Postgres(db) => db.location(),
         }
     }
 
     pub async fn close(&self) {
         match &self.backend {
             Backend::Sqlite(db) => db.close().await,
+            Backend::Postgres(db) => db.close().await,
         }
     }
 }
@@ -75,6 +84,7 @@ macro_rules! store_api {
                 pub async fn $name(&self $(, $arg: $ty)*) -> $ret {
                     match &self.backend {
                         Backend::Sqlite(db) => db.$name($($arg),*).await,
+                        Backend::Postgres(db) => db.$name($($arg),*).await,
                     }
                 }
             )*
