@@ -25,7 +25,38 @@ pub fn obeyed(s: &str) -> Vec<String> {
 /// Asserts that `shown` (what `what` put on a terminal) holds nothing a terminal would obey.
 pub fn assert_inert(what: &str, shown: &str) {
     let bad = obeyed(shown);
-    assert!(bad.is_empty(), "{what}: {bad:?} in {:?}", shown.chars().take(400).collect::<String>());
+    let first = shown.char_indices().find(|(_, c)| *c != '\n' && is_hostile(*c)).map_or(0, |(i, _)| i);
+    let around = shown.get(shown.floor_char_boundary(first.saturating_sub(60))..shown.ceil_char_boundary((first + 60).min(shown.len()))).unwrap_or_default();
+    assert!(bad.is_empty(), "{what}: {bad:?}, the first in {around:?}");
+}
+
+/// `shown` without the sequences our own progress bars (indicatif) draw with:
+/// carriage return, cursor up and down (`ESC [ n A`, `ESC [ n B`), erase line (`ESC [ n K`), cursor
+/// hidden or shown (`ESC [ ? 25 l/h`). Anything else, an issuer's CSI included, stays.
+pub fn without_progress_bars(shown: &str) -> String {
+    let mut out = String::with_capacity(shown.len());
+    let mut rest = shown;
+    while let Some(c) = rest.chars().next() {
+        if c == '\r' {
+            rest = &rest[1..];
+            continue;
+        }
+        if let Some(csi) = rest.strip_prefix("\x1b[") {
+            let digits = csi.len() - csi.trim_start_matches(|d: char| d.is_ascii_digit()).len();
+            let after = &csi[digits..];
+            if after.starts_with(['A', 'B', 'K']) {
+                rest = &after[1..];
+                continue;
+            }
+            if digits == 0 && (after.starts_with("?25l") || after.starts_with("?25h")) {
+                rest = &after[4..];
+                continue;
+            }
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
 }
 
 /// Runs the store-reading effects with the TUI's executor until none is left;
