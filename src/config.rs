@@ -137,6 +137,10 @@ pub struct OperatorConfig {
     /// The operating-system account that is this identity; without it nobody can act as it.
     #[serde(default)]
     pub os_user: Option<String>,
+    /// Other names this person has at issuers (a GitHub login): a request made or a
+    /// workload owned under one of them is theirs, so they may not approve it.
+    #[serde(default)]
+    pub aliases: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -298,6 +302,16 @@ fn operator_warnings(operators: &std::collections::BTreeMap<String, OperatorConf
             None => problems.push(Problem { line: line(id), message: format!("{WARNING}operator '{id}' has no os_user: nobody can act as it") }),
         }
     }
+    // A login claimed by two identities makes each the requester of the other's requests: neither may approve them.
+    let mut by_alias: std::collections::BTreeMap<String, Vec<&str>> = std::collections::BTreeMap::new();
+    for (id, op) in operators {
+        for alias in op.aliases.iter().map(|a| a.trim().to_lowercase()).filter(|a| !a.is_empty()) {
+            by_alias.entry(alias).or_default().push(id);
+        }
+    }
+    for (alias, ids) in by_alias.into_iter().filter(|(_, ids)| ids.len() > 1) {
+        problems.push(Problem { line: line(ids[0]), message: format!("{WARNING}alias '{alias}' is listed by {} identities ({}): each counts as the other's requester", ids.len(), ids.join(", ")) });
+    }
     for (account, ids) in by_account.into_iter().filter(|(_, ids)| ids.len() > 1) {
         problems.push(Problem {
             line: line(ids[0]),
@@ -413,8 +427,11 @@ mod tests {
         assert!(p.iter().all(Problem::is_warning), "{p:?}");
         assert!(p.iter().any(|x| x.message.contains("'ana' is 2 identities (ana@acme.test, bo@acme.test)") && x.line == Some(1)), "{p:?}");
         assert!(p.iter().any(|x| x.message.contains("operator 'cy@acme.test' has no os_user") && x.line == Some(9)), "{p:?}");
-        let one_each = "[operators.\"ana@acme.test\"]\nos_user = \"ana\"\n[operators.\"bo@acme.test\"]\nos_user = \"bo\"\n";
+        let one_each = "[operators.\"ana@acme.test\"]\nos_user = \"ana\"\naliases = [\"ana-gh\"]\n[operators.\"bo@acme.test\"]\nos_user = \"bo\"\naliases = [\"bo-gh\"]\n";
         assert!(Config::check(one_each).is_empty());
+        let shared = Config::check(&one_each.replace("bo-gh", "ANA-GH"));
+        assert_eq!(shared.len(), 1, "{shared:?}");
+        assert!(shared[0].is_warning() && shared[0].message.contains("alias 'ana-gh' is listed by 2 identities (ana@acme.test, bo@acme.test)"), "{shared:?}");
     }
 
     #[test]

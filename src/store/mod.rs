@@ -108,6 +108,9 @@ store_api! {
     fn resolve(&self, needle: &str) -> Result<String>;
     fn credential(&self, id: &str) -> Result<Credential>;
     fn owner(&self, email: &str) -> Result<Option<Owner>>;
+    /// Every name the directory knows the same people by (their emails and their
+    /// logins), the given names included, lower-cased.
+    fn identities(&self, names: &[String]) -> Result<Vec<String>>;
     /// The parent chain of a credential (parent first), bounded against cycles.
     fn lineage(&self, id: &str) -> Result<Vec<(String, String)>>;
     fn parent_external_to_local(&self, issuer: &str, external: &str) -> Result<Option<String>>;
