@@ -29,6 +29,41 @@ pub struct Config {
     /// Thresholds of the findings rules.
     #[serde(default)]
     pub findings: FindingsConfig,
+    /// Where the audit log's key is kept.
+    #[serde(default)]
+    pub audit: AuditConfig,
+}
+
+/// `[audit]`: the audit log's HMAC key, kept outside the database.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// The key file, created 0600 on first use (default: `<db>.audit-key` beside the database).
+    pub key_file: Option<PathBuf>,
+}
+
+impl AuditConfig {
+    /// Whether the configured key file could leak: readable by others, or not a file.
+    pub fn key_problem(&self) -> Option<String> {
+        let path = self.key_file.as_ref()?;
+        let meta = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => return Some(format!("audit.key_file {}: {e}", path.display())),
+        };
+        if !meta.is_file() {
+            return Some(format!("audit.key_file {} is not a file", path.display()));
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Some(format!("audit.key_file {} is readable by others (mode {mode:o}; it must be 0600)", path.display()));
+            }
+        }
+        None
+    }
 }
 
 /// `[grants]`: how the approval queue behaves.
@@ -266,6 +301,10 @@ impl Config {
                 say(m);
             }
         }
+        if let Some(message) = config.audit.key_problem() {
+            let line = text.lines().position(|l| l.trim_start().starts_with("key_file")).map(|n| n + 1);
+            problems.push(Problem { line, message });
+        }
         problems.extend(operator_warnings(&config.operators, text));
         problems
     }
@@ -452,6 +491,29 @@ mod tests {
         assert!(Config::parse(dup, Path::new("t")).unwrap_err().to_string().contains("used twice"));
         let url = "[[issuer]]\nname = \"b\"\nkind = \"tokenward\"\nurl = \"ftp://x\"\n";
         assert!(Config::parse(url, Path::new("t")).unwrap_err().to_string().contains("http://"));
+    }
+
+    #[test]
+    fn check_refuses_an_audit_key_others_can_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = dir.path().join("audit.key");
+        let text = format!("operator = \"a\"\n[audit]\nkey_file = \"{}\"\n", key.display());
+        assert!(Config::check(&text).is_empty(), "a key not yet created is created 0600 on first use");
+        std::fs::write(&key, "00").expect("key");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+            let p = Config::check(&text);
+            assert_eq!(p.len(), 1, "{p:?}");
+            assert_eq!(p[0].line, Some(3));
+            assert!(p[0].message.contains("readable by others (mode 644; it must be 0600)") && !p[0].is_warning(), "{p:?}");
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+            assert!(Config::check(&text).is_empty());
+        }
+        let c = Config::parse(&text, Path::new("t")).expect("parses");
+        assert_eq!(c.audit.key_file.as_deref(), Some(key.as_path()));
+        assert!(Config::parse("[audit]\nhead = \"x\"\n", Path::new("t")).is_err(), "unknown [audit] keys are refused");
     }
 
     #[test]

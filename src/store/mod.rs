@@ -31,7 +31,13 @@ enum Backend {
 impl Store {
     /// Opens (creating if needed) a database file in WAL mode and runs migrations.
     pub async fn open(path: &Path) -> Result<Self> {
-        Ok(Store { backend: Backend::Sqlite(sqlite::SqliteStore::open(path).await?) })
+        Self::open_with_audit_key(path, None).await
+    }
+
+    /// As `open`, with the audit log's key at `audit_key` (`[audit] key_file`)
+    /// instead of beside the database; created 0600 on first use.
+    pub async fn open_with_audit_key(path: &Path, audit_key: Option<&Path>) -> Result<Self> {
+        Ok(Store { backend: Backend::Sqlite(sqlite::SqliteStore::open(path, audit_key).await?) })
     }
 
     /// A private in-memory database (one connection: each `:memory:` connection is its own db).
