@@ -46,6 +46,9 @@ pub async fn run(ctx: &Context, args: AuditArgs) -> Result<()> {
                 if v.unkeyed > 0 {
                     say(format_args!("  {} entries unkeyed (before the key): checked by their hash only", v.unkeyed))?;
                 }
+                if let (Some(key), Some(witness)) = (&v.key_file, &v.witness_file) {
+                    println!("  key {key}, witness {witness}");
+                }
                 if let Some(seq) = v.head_found {
                     say(format_args!("  head {} is entry {seq} of the chain", head.as_deref().unwrap_or_default()))?;
                 }
