@@ -33,7 +33,13 @@ enum Backend {
 impl Store {
     /// Opens (creating if needed) a database file in WAL mode and runs migrations.
     pub async fn open(path: &Path) -> Result<Self> {
-        Ok(Store { backend: Backend::Sqlite(sqlite::SqliteStore::open(path).await?) })
+        Self::open_with_audit_key(path, None).await
+    }
+
+    /// As `open`, with the audit log's key at `audit_key` (`[audit] key_file`)
+    /// instead of beside the database; created 0600 on first use.
+    pub async fn open_with_audit_key(path: &Path, audit_key: Option<&Path>) -> Result<Self> {
+        Ok(Store { backend: Backend::Sqlite(sqlite::SqliteStore::open(path, audit_key).await?) })
     }
 
     /// A shared PostgreSQL inventory at `url` (issue 13: still being ported; the
@@ -126,6 +132,9 @@ store_api! {
     fn resolve(&self, needle: &str) -> Result<String>;
     fn credential(&self, id: &str) -> Result<Credential>;
     fn owner(&self, email: &str) -> Result<Option<Owner>>;
+    /// Every name the directory knows the same people by (their emails and their
+    /// logins), the given names included, lower-cased.
+    fn identities(&self, names: &[String]) -> Result<Vec<String>>;
     /// The parent chain of a credential (parent first), bounded against cycles.
     fn lineage(&self, id: &str) -> Result<Vec<(String, String)>>;
     fn parent_external_to_local(&self, issuer: &str, external: &str) -> Result<Option<String>>;

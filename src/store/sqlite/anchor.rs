@@ -1,6 +1,6 @@
-//! What anchors the audit log outside the database: the MAC key (`<db>.audit-key`)
-//! and the head witness (`<db>.audit-head`), both 0600 beside the database, so a
-//! copy of the database alone can neither rewrite the chain nor truncate it unseen.
+//! What anchors the audit log outside the database: the MAC key (`[audit] key_file`,
+//! by default `<db>.audit-key`) and the head witness (`<db>.audit-head`), both 0600,
+//! so a copy of the database alone can neither rewrite the chain nor truncate it unseen.
 //!
 //! The free `append_audit` runs inside other topics' transactions with only a
 //! connection in hand, so each connection is registered here (by its SQLite
@@ -41,9 +41,10 @@ impl Anchor {
         Ok(Anchor { key: random_key(Path::new("/dev/urandom"))?, key_file: None, witness_file: None, key_created: false })
     }
 
-    /// Loads the key beside the database, creating it (0600) on first use.
-    pub(super) fn for_file(db: &Path) -> Result<Self> {
-        let (key_file, witness_file) = (suffixed(db, ".audit-key"), suffixed(db, ".audit-head"));
+    /// Loads the key (at `key_file`, else beside the database), creating it (0600) on first use.
+    pub(super) fn for_file(db: &Path, key_file: Option<&Path>) -> Result<Self> {
+        let key_file = key_file.map_or_else(|| suffixed(db, ".audit-key"), Path::to_path_buf);
+        let witness_file = suffixed(db, ".audit-head");
         let (key, key_created) = match read_key(&key_file) {
             Ok(key) => (key, false),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_key(&key_file)?,
@@ -102,9 +103,15 @@ fn read_key(path: &Path) -> std::io::Result<[u8; KEY_LEN]> {
 
 /// Written whole to a private temp file, then linked into place without replacing
 /// anything: of two processes creating it at once, both end up with the one key.
+/// A configured key's missing directory is created 0700.
 fn create_key(path: &Path) -> Result<([u8; KEY_LEN], bool)> {
     let key = random_key(Path::new("/dev/urandom"))?;
     let io = |source| StoreError::Dir { path: path.to_path_buf(), source };
+    let mut dir = std::fs::DirBuilder::new();
+    dir.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
+    dir.create(parent_of(path)).map_err(io)?;
     let mut tmp = tempfile::NamedTempFile::new_in(parent_of(path)).map_err(io)?;
     writeln!(tmp, "{}", hex::encode(key)).and_then(|()| tmp.as_file().sync_all()).map_err(io)?;
     match tmp.persist_noclobber(path) {
@@ -221,8 +228,8 @@ mod tests {
     fn the_key_is_created_once_private_and_reloaded() {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("x.db");
-        let first = Anchor::for_file(&db).expect("create");
-        let again = Anchor::for_file(&db).expect("load");
+        let first = Anchor::for_file(&db, None).expect("create");
+        let again = Anchor::for_file(&db, None).expect("load");
         assert!(first.key_created && !again.key_created);
         assert_eq!(first.mac("", &entry()).expect("mac"), again.mac("", &entry()).expect("mac"));
         assert!(first.key_problems().is_empty());
@@ -230,5 +237,23 @@ mod tests {
         let other = Anchor::in_memory().expect("memory");
         assert_ne!(first.mac("", &entry()).expect("mac"), other.mac("", &entry()).expect("mac"));
         assert!(!format!("{first:?}").contains(&hex::encode(first.key)), "Debug never shows the key");
+    }
+
+    #[test]
+    fn a_configured_key_is_created_0600_where_it_is_named_and_not_beside_the_database() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("x.db");
+        let key = dir.path().join("keys").join("tokenward.key");
+        let anchor = Anchor::for_file(&db, Some(&key)).expect("create");
+        assert!(anchor.key_created && key.exists() && !dir.path().join("x.db.audit-key").exists());
+        assert_eq!(anchor.key_file.as_deref(), Some(key.as_path()));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&key).expect("key").permissions().mode() & 0o777, 0o600);
+            assert_eq!(std::fs::metadata(key.parent().expect("dir")).expect("dir").permissions().mode() & 0o777, 0o700);
+        }
+        let again = Anchor::for_file(&db, Some(&key)).expect("load");
+        assert_eq!(anchor.mac("", &entry()).expect("mac"), again.mac("", &entry()).expect("mac"));
     }
 }
