@@ -13,7 +13,10 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::store::error::{Result, StoreError};
 
+mod findings;
 mod pending;
+mod people;
+mod reviews;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -87,6 +90,33 @@ fn shown_url(url: &str) -> String {
         Some((userinfo, host)) => format!("{scheme}://{}@{host}", userinfo.split(':').next().unwrap_or_default()),
         None => url.to_string(),
     }
+}
+
+/// A consent event tokenward itself records (a decision or revocation it made).
+pub(super) struct TokenwardConsent<'a> {
+    pub(super) credential_id: Option<&'a str>,
+    pub(super) grant_id: Option<&'a str>,
+    pub(super) at: &'a str,
+    pub(super) actor: &'a str,
+    pub(super) action: &'a str,
+    pub(super) scopes: &'a str,
+    pub(super) note: Option<&'a str>,
+}
+
+pub(super) async fn insert_consent(tx: &mut sqlx::PgConnection, e: &TokenwardConsent<'_>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO consent_events (credential_id, grant_id, at, actor, action, scopes, note, source) VALUES ($1, $2, $3, $4, $5, $6, $7, 'tokenward')",
+    )
+    .bind(e.credential_id)
+    .bind(e.grant_id)
+    .bind(e.at)
+    .bind(e.actor)
+    .bind(e.action)
+    .bind(e.scopes)
+    .bind(e.note)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

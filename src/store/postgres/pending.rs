@@ -3,8 +3,7 @@
 //! file under `postgres/` implements it, and the list empties before a
 //! `postgres://` URL selects this backend.
 use super::PgStore;
-use crate::config::Thresholds;
-use crate::domain::{BlastRadius, Campaign, Credential, CredentialChange, Grant, GrantStatus, IssuerKind, Owner, OwnerStatus, ReviewItem, Severity, Timestamp};
+use crate::domain::{Campaign, Credential, Grant, GrantStatus, IssuerKind, Owner, Severity, Timestamp};
 use crate::filter::Query;
 use crate::store::error::{Result, StoreError};
 use crate::store::rows::*;
@@ -42,10 +41,6 @@ not_yet! {
     fn parent_external_to_local(&self, issuer: &str, external: &str) -> Result<Option<String>>;
     fn workload_owner(&self, workload: &str) -> Result<Option<String>>;
     fn open_findings_for(&self, credential_id: &str) -> Result<Vec<(String, Severity, String)>>;
-    fn recompute_findings(&self, rules: Vec<RuleSpec<'_>>, thresholds: &Thresholds, now: Timestamp) -> Result<RecomputeReport>;
-    fn open_findings(&self, rule: Option<&str>, limit: i64) -> Result<Vec<FindingRow>>;
-    fn finding_counts(&self) -> Result<Vec<FindingCount>>;
-    fn last_findings_run(&self) -> Result<Option<(String, i64)>>;
     fn grants(&self, status: Option<GrantStatus>, limit: i64) -> Result<Vec<Grant>>;
     fn grant(&self, needle: &str) -> Result<Grant>;
     fn record_grant_decision(&self, grant: &Grant, decision: &GrantDecisionRecord, entry: &AuditDraft) -> Result<AuditEntry>;
@@ -60,18 +55,8 @@ not_yet! {
     fn pending_revocations(&self) -> Result<Vec<OutboxItem>>;
     fn claim_revocations(&self, owner: &str, now: Timestamp, lease: chrono::Duration, limit: i64) -> Result<Vec<OutboxItem>>;
     fn note_outbox_failure(&self, id: i64, error: &str, retry_at: Timestamp) -> Result<()>;
-    fn owners_page(&self, status: Option<OwnerStatus>, after: Option<&str>, limit: i64) -> Result<Vec<OwnerRow>>;
-    fn blast_radius(&self, owner: &str) -> Result<BlastRadius>;
-    fn expiring_by_owner(&self, now: Timestamp, until: Timestamp, limit: i64) -> Result<Vec<ExpiringGroup>>;
-    fn held_scope_at(&self, scope: &str, at: Timestamp, limit: i64) -> Result<Vec<HeldRow>>;
     fn start_campaign(&self, name: &str, filter_text: Option<&str>, query: &Query, now: Timestamp, entry: &AuditDraft) -> Result<(Campaign, AuditEntry)>;
-    fn campaigns(&self) -> Result<Vec<Campaign>>;
-    fn campaign(&self, name: &str) -> Result<Campaign>;
-    fn review_items(&self, campaign_id: i64, after: i64, limit: i64) -> Result<Vec<ReviewItem>>;
-    fn all_review_items(&self, campaign_id: i64) -> Result<Vec<ReviewItem>>;
-    fn review_item(&self, id: i64) -> Result<ReviewItem>;
     fn record_review_decision(&self, item: i64, rec: &ReviewRecord<'_>, entry: &AuditDraft) -> Result<AuditEntry>;
-    fn record_credential_change(&self, id: &str, change: &CredentialChange, at: Timestamp) -> Result<()>;
     fn upsert_issuer(&self, name: &str, kind: IssuerKind, url: Option<&str>) -> Result<()>;
     fn begin_sync_run(&self, issuer: &str, now: Timestamp) -> Result<SyncRunStart>;
     fn renew_sync_lock(&self, run: &SyncRunStart, now: Timestamp) -> Result<()>;
