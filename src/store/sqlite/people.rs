@@ -110,7 +110,7 @@ impl SqliteStore {
     pub async fn expiring_by_owner(&self, now: Timestamp, until: Timestamp, limit: i64) -> Result<Vec<ExpiringGroup>> {
         let rows = sqlx::query(
             "SELECT c.owner, coalesce(o.status, CASE WHEN c.owner = '' THEN 'none' ELSE 'unknown' END) AS owner_status,
-                    count(*) AS n, min(c.expires_at) AS soonest, group_concat(DISTINCT c.workload) AS workloads
+                    count(*) AS n, min(c.expires_at) AS soonest, group_concat(DISTINCT c.workload ORDER BY c.workload) AS workloads
              FROM credentials c LEFT JOIN owners o ON o.id = c.owner
              WHERE coalesce(c.expires_at, '9999-12-31T23:59:59Z') >= ?1 AND coalesce(c.expires_at, '9999-12-31T23:59:59Z') < ?2 AND c.status = 'active'
              GROUP BY c.owner ORDER BY soonest, c.owner LIMIT ?3",
