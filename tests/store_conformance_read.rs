@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use chrono::Duration;
 use sqlx::Row;
 use tokenward::connectors::tokenward::{map_credential, map_grant, map_owner};
-use tokenward::domain::{Credential, CredentialChange, CredentialStatus, Owner, OwnerStatus, Relation, ReviewDecisionKind, Timestamp};
+use tokenward::domain::{Credential, CredentialChange, CredentialStatus, Owner, OwnerStatus, Relation, ReviewDecisionKind};
 use tokenward::reference::org::Org;
 use tokenward::store::{AuditDraft, ReviewRecord, Store};
 
@@ -22,8 +22,9 @@ use common::fixed_now as now;
 /// Enough credentials that every rule fires and pages have several pages to walk.
 const N: u64 = 600;
 const ISSUER: &str = "acme-broker";
-/// A code host login the directory lists as the first person's alias.
-const ALIAS: &str = "gh-first-person";
+/// A code host login the directory lists as the first person's alias; '_' sorts
+/// after '.' byte by byte but before it in en-US, so its place shows the order used.
+const ALIAS: &str = "ana_gh";
 
 fn org() -> Org {
     Org::new(N, 42, now())
@@ -118,11 +119,14 @@ async fn copied_to_postgres(from: &Seeded) -> Seeded {
         .expect("a database ordering text as en-US does");
     admin.close().await;
     let url = cluster.url_for("postgres", common::peers::PG_SUPERUSER_PASSWORD, "inventory");
-    let store = Store::open_postgres(&url).await.expect("postgres store");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open_postgres(&url, Some(&dir.path().join("audit-key"))).await.expect("postgres store");
     let pg = sqlx::PgPool::connect(&url).await.expect("raw postgres");
+    let en_us: bool = sqlx::query_scalar("SELECT 'ana_gh' < 'ana.nguyen'").fetch_one(&pg).await.expect("collation");
+    assert!(en_us, "the inventory's database orders text as en-US, not byte by byte");
     let Raw::Sqlite(sqlite) = &from.raw else { unreachable!("the source is SQLite") };
     copy_tables(sqlite, &pg).await;
-    Seeded { store, raw: Raw::Postgres(pg), _dir: None, _cluster: Some(cluster) }
+    Seeded { store, raw: Raw::Postgres(pg), _dir: Some(dir), _cluster: Some(cluster) }
 }
 
 /// Copies every table, checking both schemas name the same columns; then moves
@@ -249,7 +253,8 @@ async fn identities_join_a_login_and_its_person(s: &Seeded) -> impl std::fmt::De
     let person = org().person_email(0);
     let by_login = s.store.identities(&[ALIAS.to_uppercase()]).await.expect("by login");
     let by_person = s.store.identities(&[format!(" {person} ")]).await.expect("by person");
-    assert_eq!(by_login, vec![ALIAS.to_string(), person.clone()], "the login and the person it names");
+    assert!(person < ALIAS.to_string(), "{person} before {ALIAS} in byte order");
+    assert_eq!(by_login, vec![person.clone(), ALIAS.to_string()], "the login and the person it names, in byte order");
     assert_eq!(by_person, by_login, "the same people from either name");
     let stranger = s.store.identities(&["nobody@acme.test".into(), " ".into()]).await.expect("stranger");
     assert_eq!(stranger, vec!["nobody@acme.test".to_string()]);

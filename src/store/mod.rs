@@ -44,8 +44,8 @@ impl Store {
 
     /// A shared PostgreSQL inventory at `url` (issue 13: still being ported; the
     /// methods not yet ported answer `StoreError::NotYet`, and no command selects it).
-    pub async fn open_postgres(url: &str) -> Result<Self> {
-        Ok(Store { backend: Backend::Postgres(postgres::PgStore::open(url).await?) })
+    pub async fn open_postgres(url: &str, audit_key: Option<&Path>) -> Result<Self> {
+        Ok(Store { backend: Backend::Postgres(postgres::PgStore::open(url, audit_key).await?) })
     }
 
     /// A private in-memory database (one connection: each `:memory:` connection is its own db).

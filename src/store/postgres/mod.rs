@@ -6,14 +6,21 @@
 //! Work in progress (issue 13): opening, migrating, refusing a newer schema and
 //! the login's identity are here; the topics of `store_api!` follow the SQLite
 //! backend's files one by one, and only then does a `postgres://` URL select it.
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::store::error::{Result, StoreError};
+use crate::store::sqlite::anchor::Anchor;
 
+mod audit;
+mod claims;
+mod decisions;
 mod findings;
+mod outbox;
 mod pending;
 mod people;
 mod reviews;
@@ -24,19 +31,24 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 pub struct PgStore {
     pool: PgPool,
     location: String,
+    /// The audit log's key (outside the database) and this console's head witness.
+    anchor: Arc<Anchor>,
 }
 
 impl PgStore {
     /// Connects (the password by reference: `PGPASSWORD`, `PGPASSFILE` or
     /// `~/.pgpass`, as libpq; `sslmode` and `sslrootcert` in the URL), refuses a
     /// schema newer than this binary, and runs the migrations it lacks.
-    pub async fn open(url: &str) -> Result<Self> {
+    /// The audit key is `audit_key` (`[audit] key_file`: the team's consoles share
+    /// one key), else one of this machine's, created 0600 on first use.
+    pub async fn open(url: &str, audit_key: Option<&Path>) -> Result<Self> {
         let options = PgConnectOptions::from_str(url)?.application_name("tokenward");
         let location = shown_url(url);
+        let anchor = Arc::new(Anchor::for_file(&anchor_base(&options), audit_key)?);
         let pool = PgPoolOptions::new().max_connections(4).acquire_timeout(Duration::from_secs(10)).connect_with(options).await?;
         refuse_newer_schema(&pool, &location).await?;
         MIGRATOR.run(&pool).await?;
-        Ok(PgStore { pool, location })
+        Ok(PgStore { pool, location, anchor })
     }
 
     /// The URL without its password.
@@ -57,6 +69,14 @@ impl PgStore {
     pub async fn schema_version(&self) -> Result<Option<i64>> {
         applied_version(&self.pool).await
     }
+}
+
+/// Where this console keeps what anchors a PostgreSQL database's audit log: its
+/// head witness (and the key, unless `[audit] key_file` names the team's).
+fn anchor_base(options: &PgConnectOptions) -> PathBuf {
+    let name = format!("{}-{}-{}", options.get_host(), options.get_port(), options.get_database().unwrap_or(options.get_username()));
+    let safe: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect();
+    crate::config::data_dir().join("postgres").join(safe)
 }
 
 /// The newest migration this binary knows.
@@ -90,33 +110,6 @@ fn shown_url(url: &str) -> String {
         Some((userinfo, host)) => format!("{scheme}://{}@{host}", userinfo.split(':').next().unwrap_or_default()),
         None => url.to_string(),
     }
-}
-
-/// A consent event tokenward itself records (a decision or revocation it made).
-pub(super) struct TokenwardConsent<'a> {
-    pub(super) credential_id: Option<&'a str>,
-    pub(super) grant_id: Option<&'a str>,
-    pub(super) at: &'a str,
-    pub(super) actor: &'a str,
-    pub(super) action: &'a str,
-    pub(super) scopes: &'a str,
-    pub(super) note: Option<&'a str>,
-}
-
-pub(super) async fn insert_consent(tx: &mut sqlx::PgConnection, e: &TokenwardConsent<'_>) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO consent_events (credential_id, grant_id, at, actor, action, scopes, note, source) VALUES ($1, $2, $3, $4, $5, $6, $7, 'tokenward')",
-    )
-    .bind(e.credential_id)
-    .bind(e.grant_id)
-    .bind(e.at)
-    .bind(e.actor)
-    .bind(e.action)
-    .bind(e.scopes)
-    .bind(e.note)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
 }
 
 #[cfg(test)]

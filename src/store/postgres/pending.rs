@@ -22,13 +22,6 @@ macro_rules! not_yet {
 }
 
 not_yet! {
-    fn append_audit(&self, entry: &AuditDraft) -> Result<AuditEntry>;
-    fn audit_entries(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>>;
-    fn audit_for_target(&self, target: &str, limit: i64) -> Result<Vec<AuditEntry>>;
-    fn audit_mac(&self, entry: &AuditEntry, prev_mac: &str) -> Result<String>;
-    fn audit_anchor(&self) -> Result<AuditAnchor>;
-    fn claim_action(&self, guard: &ClaimGuard, intent: &AuditDraft, lease: chrono::Duration) -> Result<ActionClaim>;
-    fn release_claim(&self, claim: &ActionClaim, outcome: Option<&AuditDraft>) -> Result<Option<AuditEntry>>;
     fn mark_demo(&self) -> Result<()>;
     fn page(&self, req: &PageRequest) -> Result<Vec<CredentialRow>>;
     fn count(&self, query: &Query, now: Timestamp) -> Result<i64>;
@@ -43,18 +36,9 @@ not_yet! {
     fn open_findings_for(&self, credential_id: &str) -> Result<Vec<(String, Severity, String)>>;
     fn grants(&self, status: Option<GrantStatus>, limit: i64) -> Result<Vec<Grant>>;
     fn grant(&self, needle: &str) -> Result<Grant>;
-    fn record_grant_decision(&self, grant: &Grant, decision: &GrantDecisionRecord, entry: &AuditDraft) -> Result<AuditEntry>;
-    fn prior_approvers(&self, grant_id: &str) -> Result<Vec<String>>;
-    fn record_partial_approval(&self, grant: &Grant, scopes: &[String], note: &str, entry: &AuditDraft) -> Result<AuditEntry>;
     fn ingest_credential_page(&self, run_id: i64, synced_at: Timestamp, items: &[Credential], pages: i64, next_cursor: Option<&str>) -> Result<()>;
     fn ingest_owners(&self, source: &str, owners: &[Owner], synced_at: Timestamp, authoritative: bool) -> Result<()>;
     fn replace_grants(&self, issuer: &str, grants: &[Grant], synced_at: Timestamp) -> Result<()>;
-    fn record_revocation(&self, id: &str, entry: &AuditDraft, reason: &str) -> Result<AuditEntry>;
-    fn enqueue_revocation(&self, id: &str, issuer: &str, actor: &str, reason: &str, error: &str, retry_at: Timestamp) -> Result<()>;
-    fn record_queued_revocation(&self, item: &QueuedRevocation<'_>, entry: &AuditDraft) -> Result<AuditEntry>;
-    fn pending_revocations(&self) -> Result<Vec<OutboxItem>>;
-    fn claim_revocations(&self, owner: &str, now: Timestamp, lease: chrono::Duration, limit: i64) -> Result<Vec<OutboxItem>>;
-    fn note_outbox_failure(&self, id: i64, error: &str, retry_at: Timestamp) -> Result<()>;
     fn start_campaign(&self, name: &str, filter_text: Option<&str>, query: &Query, now: Timestamp, entry: &AuditDraft) -> Result<(Campaign, AuditEntry)>;
     fn record_review_decision(&self, item: i64, rec: &ReviewRecord<'_>, entry: &AuditDraft) -> Result<AuditEntry>;
     fn upsert_issuer(&self, name: &str, kind: IssuerKind, url: Option<&str>) -> Result<()>;

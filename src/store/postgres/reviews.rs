@@ -2,7 +2,9 @@
 //! each, and the decisions taken on them with the issuer's answers.
 use sqlx::{AssertSqlSafe, Row};
 
-use super::{insert_consent, PgStore, TokenwardConsent};
+use super::outbox::insert_consent;
+use super::PgStore;
+use crate::store::sqlite::TokenwardConsent;
 use crate::domain::*;
 use crate::store::error::{Result, StoreError};
 

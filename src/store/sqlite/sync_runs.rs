@@ -204,7 +204,7 @@ fn lost_lock(owner: &str) -> StoreError {
 }
 
 /// `pid@host/nonce`: the process to name in a conflict, and a nonce so each run's lock is its own.
-pub(super) fn new_holder() -> String {
+pub(in crate::store) fn new_holder() -> String {
     static RUNS: AtomicU64 = AtomicU64::new(0);
     let nanos = Utc::now().timestamp_subsec_nanos();
     format!("{}@{}/{:x}{:x}", std::process::id(), hostname(), nanos, RUNS.fetch_add(1, Ordering::Relaxed))
@@ -221,7 +221,7 @@ fn hostname() -> String {
 
 /// A holder on this host whose process is gone (killed mid-sync) need not be waited out.
 /// Only where /proc tells: elsewhere the lock's expiry decides.
-pub(super) fn holder_has_exited(owner: &str) -> bool {
+pub(in crate::store) fn holder_has_exited(owner: &str) -> bool {
     let Some((pid, rest)) = owner.split_once('@') else { return false };
     let host = rest.split('/').next().unwrap_or_default();
     let proc = std::path::Path::new("/proc");
