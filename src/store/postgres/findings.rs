@@ -46,7 +46,7 @@ impl Binds {
 
 /// Whole seconds since the epoch of an RFC 3339 text expression (SQLite's `unixepoch`).
 fn epoch(text: &str) -> String {
-    format!("floor(extract(epoch FROM ({text})::timestamptz))::bigint")
+    format!("floor(date_part('epoch', ({text})::timestamptz))::bigint")
 }
 
 /// A human duration of an SQL expression in seconds: 45m, 36h, 143d (hours up to two days).
@@ -181,7 +181,7 @@ fn used_after_task() -> String {
 
 fn scope_beyond_consent() -> String {
     // Only credentials with an approval on record (without one, no-consent-trail
-    // fires): each scope held must appear in some approval. Listed in byte order, as SQLite's index gives them.
+    // fires): each scope held must appear in some approval. Listed in byte order, as on SQLite.
     r#"SELECT c.id, c.owner, 'holds ' || x.scopes || ' that no approval granted', json_build_object('unconsented', x.scopes)
      FROM (SELECT s.credential_id, string_agg(s.scope, ' ' ORDER BY s.scope COLLATE "C") AS scopes
            FROM fx_consent k JOIN credential_scopes s ON s.credential_id = k.credential_id
@@ -382,14 +382,16 @@ impl PgStore {
 
     /// Open findings, optionally of one rule, most severe first; at most `limit`.
     pub async fn open_findings(&self, rule: Option<&str>, limit: i64) -> Result<Vec<FindingRow>> {
+        // The page is chosen before the join (one credential per finding at most), so only its rows are joined.
         let rows = sqlx::query(
             r#"SELECT f.rule, f.severity, f.credential_id, f.owner, f.summary, f.frameworks, f.first_seen,
                     coalesce((SELECT started_at FROM findings_runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1), f.last_seen) AS last_seen,
                     coalesce(c.external_id, '') AS external_id, coalesce(c.issuer, '') AS issuer
-             FROM findings f LEFT JOIN credentials c ON c.id = f.credential_id
-             WHERE f.closed_at IS NULL AND ($1::text IS NULL OR f.rule = $1)
-             ORDER BY CASE f.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, f.rule COLLATE "C", f.credential_id COLLATE "C"
-             LIMIT $2"#,
+             FROM (SELECT *, CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END AS rank
+                   FROM findings WHERE closed_at IS NULL AND ($1::text IS NULL OR rule = $1)
+                   ORDER BY rank, rule COLLATE "C", credential_id COLLATE "C" LIMIT $2) f
+             LEFT JOIN credentials c ON c.id = f.credential_id
+             ORDER BY f.rank, f.rule COLLATE "C", f.credential_id COLLATE "C""#,
         )
         .bind(rule)
         .bind(limit)

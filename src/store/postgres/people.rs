@@ -1,7 +1,9 @@
 //! People and what they hold: owners with their credential counts (paged by
 //! keyset), one owner's blast radius, credentials expiring soon by owner, and
 //! "who held scope S at date D". Text is ordered and compared in the "C"
-//! collation, byte by byte as SQLite does, whatever the database's default.
+//! collation, byte by byte as SQLite does, whatever the database's default;
+//! equality on an indexed credentials column says so too, since its index is
+//! "C" and one of the default collation could not use it.
 use sqlx::Row;
 
 use super::PgStore;
@@ -15,8 +17,8 @@ impl PgStore {
     pub async fn owners_page(&self, status: Option<OwnerStatus>, after: Option<&str>, limit: i64) -> Result<Vec<OwnerRow>> {
         let rows = sqlx::query(
             r#"SELECT o.id, o.name, o.team, o.status, o.offboarded_at, o.source,
-                    (SELECT count(*) FROM credentials c WHERE c.owner = o.id AND c.status = 'active') AS active,
-                    (SELECT count(*) FROM credentials c WHERE c.owner = o.id) AS total
+                    (SELECT count(*) FROM credentials c WHERE c.owner COLLATE "C" = o.id AND c.status = 'active') AS active,
+                    (SELECT count(*) FROM credentials c WHERE c.owner COLLATE "C" = o.id) AS total
              FROM owners o
              WHERE ($1::text IS NULL OR o.status = $1) AND o.id COLLATE "C" > coalesce($2, '')
              ORDER BY o.id COLLATE "C" LIMIT $3"#,
@@ -67,7 +69,7 @@ impl PgStore {
         // grouping by relation too keeps one row per credential.
         let rows = sqlx::query(
             r#"WITH RECURSIVE
-               mine(id) AS (SELECT id FROM credentials WHERE owner = $1),
+               mine(id) AS (SELECT id FROM credentials WHERE owner COLLATE "C" = $1),
                down(id, via, depth) AS (
                  SELECT c.id, c.parent_id, 1 FROM credentials c JOIN mine m ON c.parent_id = m.id
                  UNION
@@ -142,7 +144,7 @@ impl PgStore {
     /// revoked or gone, and holding the scope then (the scopes a sync saw before
     /// a change are kept in scope_snapshots; otherwise the current scopes stood).
     pub async fn held_scope_at(&self, scope: &str, at: Timestamp, limit: i64) -> Result<Vec<HeldRow>> {
-        // ILIKE with no escape character is SQLite's LIKE: ASCII case folded, only % and _ special.
+        // SQLite's LIKE: case folded (there ASCII only), % and _ special, no escape character.
         let rows = sqlx::query(
             r#"SELECT c.id, c.issuer, c.external_id, c.owner, c.workload, c.kind, c.issued_at, c.expires_at, c.status,
                     coalesce((SELECT s.scopes FROM scope_snapshots s WHERE s.credential_id = c.id AND s.until_at COLLATE "C" > $2

@@ -14,7 +14,8 @@ impl SqliteStore {
     pub async fn owners_page(&self, status: Option<OwnerStatus>, after: Option<&str>, limit: i64) -> Result<Vec<OwnerRow>> {
         let rows = sqlx::query(
             "SELECT o.id, o.name, o.team, o.status, o.offboarded_at, o.source,
-                    (SELECT count(*) FROM credentials c WHERE c.owner = o.id AND c.status = 'active') AS active,
+                    -- `+` keeps the planner off the status index: by owner, not every active row per person
+                    (SELECT count(*) FROM credentials c WHERE c.owner = o.id AND +c.status = 'active') AS active,
                     (SELECT count(*) FROM credentials c WHERE c.owner = o.id) AS total
              FROM owners o
              WHERE (?1 IS NULL OR o.status = ?1) AND o.id > coalesce(?2, '')
