@@ -169,3 +169,25 @@ async fn the_database_enforces_the_roles_even_when_the_policy_check_is_bypassed(
         assert!(err.contains("permission denied"), "{sql}: {err}");
     }
 }
+
+#[test]
+fn db_migrate_and_init_roles_from_the_command_line() {
+    let pg = common::peers::postgres();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("tokenward.toml");
+    std::fs::write(&config, format!("[audit]\nkey_file = \"{}\"\n", dir.path().join("team.audit-key").display())).expect("config");
+    let tw = |args: &[&str]| {
+        let out = std::process::Command::new(common::bin()).arg("--config").arg(&config).arg("--db").arg(&pg.url).args(args).output().expect("runs");
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (ok, out, err) = tw(&["db", "migrate", "--format", "json"]);
+    assert!(ok, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["schema_version"], v["known_version"]);
+    assert!(!out.contains(common::peers::PG_SUPERUSER_PASSWORD) && !err.contains(common::peers::PG_SUPERUSER_PASSWORD), "the password is never printed");
+    let (ok, out, err) = tw(&["db", "init-roles"]);
+    assert!(ok && out.contains("CREATE ROLE tokenward_approver NOLOGIN") && out.contains("GRANT tokenward_approver TO alice"), "{out}{err}");
+    // A SQLite file is not what `db` manages.
+    let out = std::process::Command::new(common::bin()).arg("--config").arg(&config).arg("--db").arg(dir.path().join("inv.db")).args(["db", "migrate"]).output().expect("runs");
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("migrates itself when opened"), "{}", String::from_utf8_lossy(&out.stderr));
+}
