@@ -191,3 +191,23 @@ fn db_migrate_and_init_roles_from_the_command_line() {
     let out = std::process::Command::new(common::bin()).arg("--config").arg(&config).arg("--db").arg(dir.path().join("inv.db")).args(["db", "migrate"]).output().expect("runs");
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("migrates itself when opened"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn on_postgresql_the_operator_is_the_login_and_no_other_name_may_be_claimed() {
+    let pg = common::peers::postgres();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("tokenward.toml");
+    std::fs::write(&config, format!("[audit]\nkey_file = \"{}\"\n", dir.path().join("team.audit-key").display())).expect("config");
+    let tw = |url: &str, args: &[&str]| std::process::Command::new(common::bin()).arg("--config").arg(&config).arg("--db").arg(url).args(args).output().expect("runs");
+    assert!(tw(&pg.url, &["db", "init-roles"]).status.success());
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let admin = sqlx::PgPool::connect(&pg.url).await.expect("connect");
+        sqlx::query("CREATE ROLE alice LOGIN PASSWORD 'alice-pw' IN ROLE tokenward_approver").execute(&admin).await.expect("alice");
+    });
+    let alice = pg.url_for("alice", "alice-pw", "postgres");
+    let out = tw(&alice, &["--operator", "bob@acme.test", "revoke", "c0ffee", "--reason", "leaked"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("the operator is the database login (alice)") && err.contains("may not name bob@acme.test"), "{err}");
+    assert!(!err.contains("alice-pw"), "the password is never printed: {err}");
+}

@@ -59,6 +59,11 @@ impl PgStore {
         Ok(ran)
     }
 
+    pub async fn acting_login(&self) -> Result<Option<crate::store::rows::DbLogin>> {
+        let (roles, groups) = self.login_roles().await?;
+        Ok(Some(crate::store::rows::DbLogin { name: self.session_user().await?, roles, groups }))
+    }
+
     /// The roles (`tokenward_approver` as `approver`) and the other groups this
     /// session's login is a member of: what Cedar sees of the operator.
     pub async fn login_roles(&self) -> Result<(Vec<String>, Vec<String>)> {
