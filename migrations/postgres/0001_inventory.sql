@@ -1,5 +1,5 @@
 -- The whole data model of DESIGN.md on PostgreSQL: the SQLite schema (migrations
--- 0001-0007 there) as one first migration. Times stay RFC 3339 UTC text (second
+-- 0001-0006 there) as one first migration. Times stay RFC 3339 UTC text (second
 -- precision, 'Z') as on SQLite, so string order is time order and both backends
 -- share their read models. No raw secret is ever stored.
 
@@ -19,13 +19,10 @@ CREATE TABLE owners (
     source        TEXT,
     offboarded_at TEXT,
     authoritative BIGINT NOT NULL DEFAULT 0,
-    synced_at     TEXT,
-    -- On a directory's alias row (a code host login): the email of the person it names.
-    person        TEXT
+    synced_at     TEXT
 );
 CREATE INDEX owners_status ON owners(status, id COLLATE "C");
 CREATE INDEX owners_id_c ON owners(id COLLATE "C");
-CREATE INDEX owners_person ON owners(person) WHERE person IS NOT NULL;
 
 CREATE TABLE workloads (
     id         TEXT PRIMARY KEY,
