@@ -10,6 +10,7 @@ use crate::domain::{BlastRadius, Campaign, Credential, CredentialChange, Grant, 
 use crate::filter::Query;
 
 mod error;
+mod holder;
 pub mod postgres;
 mod rows;
 mod sqlite;

@@ -13,7 +13,12 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::store::error::{Result, StoreError};
 
+mod credentials;
+mod filter;
+mod grants;
+mod ingest;
 mod pending;
+mod sync_runs;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 

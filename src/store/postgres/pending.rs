@@ -4,7 +4,7 @@
 //! `postgres://` URL selects this backend.
 use super::PgStore;
 use crate::config::Thresholds;
-use crate::domain::{BlastRadius, Campaign, Credential, CredentialChange, Grant, GrantStatus, IssuerKind, Owner, OwnerStatus, ReviewItem, Severity, Timestamp};
+use crate::domain::{BlastRadius, Campaign, CredentialChange, Grant, OwnerStatus, ReviewItem, Timestamp};
 use crate::filter::Query;
 use crate::store::error::{Result, StoreError};
 use crate::store::rows::*;
@@ -31,29 +31,13 @@ not_yet! {
     fn claim_action(&self, guard: &ClaimGuard, intent: &AuditDraft, lease: chrono::Duration) -> Result<ActionClaim>;
     fn release_claim(&self, claim: &ActionClaim, outcome: Option<&AuditDraft>) -> Result<Option<AuditEntry>>;
     fn mark_demo(&self) -> Result<()>;
-    fn page(&self, req: &PageRequest) -> Result<Vec<CredentialRow>>;
-    fn count(&self, query: &Query, now: Timestamp) -> Result<i64>;
-    fn position(&self, query: &Query, now: Timestamp, sort: Sort, key: &Key) -> Result<i64>;
-    fn key_at(&self, sort: Sort, offset: i64) -> Result<Option<Key>>;
-    fn resolve(&self, needle: &str) -> Result<String>;
-    fn credential(&self, id: &str) -> Result<Credential>;
-    fn owner(&self, email: &str) -> Result<Option<Owner>>;
-    fn lineage(&self, id: &str) -> Result<Vec<(String, String)>>;
-    fn parent_external_to_local(&self, issuer: &str, external: &str) -> Result<Option<String>>;
-    fn workload_owner(&self, workload: &str) -> Result<Option<String>>;
-    fn open_findings_for(&self, credential_id: &str) -> Result<Vec<(String, Severity, String)>>;
     fn recompute_findings(&self, rules: Vec<RuleSpec<'_>>, thresholds: &Thresholds, now: Timestamp) -> Result<RecomputeReport>;
     fn open_findings(&self, rule: Option<&str>, limit: i64) -> Result<Vec<FindingRow>>;
     fn finding_counts(&self) -> Result<Vec<FindingCount>>;
     fn last_findings_run(&self) -> Result<Option<(String, i64)>>;
-    fn grants(&self, status: Option<GrantStatus>, limit: i64) -> Result<Vec<Grant>>;
-    fn grant(&self, needle: &str) -> Result<Grant>;
     fn record_grant_decision(&self, grant: &Grant, decision: &GrantDecisionRecord, entry: &AuditDraft) -> Result<AuditEntry>;
     fn prior_approvers(&self, grant_id: &str) -> Result<Vec<String>>;
     fn record_partial_approval(&self, grant: &Grant, scopes: &[String], note: &str, entry: &AuditDraft) -> Result<AuditEntry>;
-    fn ingest_credential_page(&self, run_id: i64, synced_at: Timestamp, items: &[Credential], pages: i64, next_cursor: Option<&str>) -> Result<()>;
-    fn ingest_owners(&self, source: &str, owners: &[Owner], synced_at: Timestamp, authoritative: bool) -> Result<()>;
-    fn replace_grants(&self, issuer: &str, grants: &[Grant], synced_at: Timestamp) -> Result<()>;
     fn record_revocation(&self, id: &str, entry: &AuditDraft, reason: &str) -> Result<AuditEntry>;
     fn enqueue_revocation(&self, id: &str, issuer: &str, actor: &str, reason: &str, error: &str, retry_at: Timestamp) -> Result<()>;
     fn record_queued_revocation(&self, item: &QueuedRevocation<'_>, entry: &AuditDraft) -> Result<AuditEntry>;
@@ -72,10 +56,4 @@ not_yet! {
     fn review_item(&self, id: i64) -> Result<ReviewItem>;
     fn record_review_decision(&self, item: i64, rec: &ReviewRecord<'_>, entry: &AuditDraft) -> Result<AuditEntry>;
     fn record_credential_change(&self, id: &str, change: &CredentialChange, at: Timestamp) -> Result<()>;
-    fn upsert_issuer(&self, name: &str, kind: IssuerKind, url: Option<&str>) -> Result<()>;
-    fn begin_sync_run(&self, issuer: &str, now: Timestamp) -> Result<SyncRunStart>;
-    fn renew_sync_lock(&self, run: &SyncRunStart, now: Timestamp) -> Result<()>;
-    fn finish_sync_run(&self, run: &SyncRunStart, issuer: &str, error: Option<&str>, now: Timestamp) -> Result<u64>;
-    fn sync_runs(&self, limit: i64) -> Result<Vec<SyncRun>>;
-    fn issuer_summaries(&self) -> Result<Vec<IssuerSummary>>;
 }
