@@ -318,6 +318,7 @@ async fn pages_walk_every_sort_both_ways_under_filters(store: &Store) {
         ("expires:never".into(), Box::new(|c| c.expires_at.is_none())),
         ("-expires<30d".into(), Box::new(move |c| c.expires_at.as_ref().is_none_or(|t| fmt_ts(t) >= horizon))),
         (format!("scope:{scope}"), Box::new({ let s = scope.clone(); move |c| c.scopes.contains(&s) })),
+        ("_".into(), Box::new(|c| [c.owner.clone(), c.workload.clone(), c.client_id.clone()].iter().flatten().any(|f| f.contains('_')))),
         (word.clone(), Box::new({
             let w = word.to_lowercase();
             move |c| [Some(c.id.clone()), c.owner.clone(), c.workload.clone(), c.client_id.clone()].iter().flatten().any(|f| f.to_lowercase().contains(&w))
@@ -523,7 +524,7 @@ async fn postgres_pages_are_sqlite_pages() {
     let filters = [
         "", "owner:a", "owner:ana_", "owner:none", "-owner:none", "workload:crm", "workload:C", "workload:c", "owner-status:offboarded", "owner-status:unknown",
         "owner-status:active status:active", "issuer:gh-tokens", "-issuer:gh-tokens expires<30d", "expires>90d", "unused>90d",
-        "-unused>30d", "kind:access_token", "deploy", "-bot", "ACME.T", "scope:repo:write", "-scope:repo:write binding:dpop",
+        "-unused>30d", "kind:access_token", "deploy", "-bot", "ACME.T", "_", "scope:repo:write", "-scope:repo:write binding:dpop",
     ];
     let total = count(&lite.store, "").await;
     for q in filters {
