@@ -169,6 +169,9 @@ fn sort_key(c: &Credential, column: SortColumn) -> String {
     }
 }
 
+/// Which credentials a filter should select, said in Rust.
+type Keep = Box<dyn Fn(&Credential) -> bool>;
+
 /// The display order, byte by byte, of the credentials `keep` selects.
 fn expected_order(creds: &[Credential], sort: Sort, keep: &dyn Fn(&Credential) -> bool) -> Vec<Key> {
     let mut keys: Vec<Key> = creds.iter().filter(|c| keep(c)).map(|c| Key { sort: sort_key(c, sort.column), id: c.id.clone() }).collect();
@@ -310,7 +313,7 @@ async fn pages_walk_every_sort_both_ways_under_filters(store: &Store) {
     let scope = creds.iter().flat_map(|c| c.scopes.clone()).next().expect("a scope");
     let word = creds[7].workload.clone().expect("workload")[..4].to_uppercase();
     let horizon = fmt_ts(&(now + chrono::Duration::days(30)));
-    let filters: Vec<(String, Box<dyn Fn(&Credential) -> bool>)> = vec![
+    let filters: Vec<(String, Keep)> = vec![
         (String::new(), Box::new(|_| true)),
         ("status:active".into(), Box::new(|c| c.status == CredentialStatus::Active)),
         (format!("binding:{}", creds[0].binding.as_str()), Box::new({ let b = creds[0].binding; move |c| c.binding == b })),
@@ -381,8 +384,8 @@ async fn a_credential_comes_back_whole_with_its_lineage(store: &Store) {
         .expect("a rich credential");
     let mut expected = rich.clone();
     expected.owner = rich.owner.as_deref().map(str::to_lowercase);
-    expected.consent.sort_by(|a, b| fmt_ts(&a.at).cmp(&fmt_ts(&b.at)));
-    expected.usage.sort_by(|a, b| fmt_ts(&b.at).cmp(&fmt_ts(&a.at)));
+    expected.consent.sort_by_key(|e| fmt_ts(&e.at));
+    expected.usage.sort_by_key(|u| std::cmp::Reverse(fmt_ts(&u.at)));
     expected.usage.truncate(50);
     let stored = store.credential(&rich.id).await.expect("credential");
     assert_eq!(stored, expected);
