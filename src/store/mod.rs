@@ -10,7 +10,6 @@ use crate::domain::{BlastRadius, Campaign, Credential, CredentialChange, Grant, 
 use crate::filter::Query;
 
 mod error;
-mod holder;
 pub mod postgres;
 mod rows;
 mod sqlite;
