@@ -17,6 +17,9 @@ pub struct Verification {
     pub problems: Vec<String>,
     /// The seq of the head asked for with `--head`, if it is in the chain.
     pub head_found: Option<i64>,
+    /// Where the key and the witness checked are (`[audit] key_file`, or beside the database).
+    pub key_file: Option<String>,
+    pub witness_file: Option<String>,
 }
 
 impl Verification {
@@ -35,7 +38,16 @@ pub struct BadEntry {
 pub async fn verify(store: &Store, head: Option<&str>) -> Result<Verification, StoreError> {
     let anchor = store.audit_anchor().await?;
     let witness = anchor.witness.clone();
-    let mut v = Verification { entries: 0, head_hash: AuditEntry::genesis().to_string(), unkeyed: 0, first_bad: None, problems: anchor.problems, head_found: None };
+    let mut v = Verification {
+        entries: 0,
+        head_hash: AuditEntry::genesis().to_string(),
+        unkeyed: 0,
+        first_bad: None,
+        problems: anchor.problems,
+        head_found: None,
+        key_file: anchor.key_file,
+        witness_file: anchor.witness_file,
+    };
     if !anchor.missing_triggers.is_empty() {
         v.problems.push(format!("the append-only triggers are gone: {}", anchor.missing_triggers.join(", ")));
     }

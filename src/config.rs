@@ -29,6 +29,41 @@ pub struct Config {
     /// Thresholds of the findings rules.
     #[serde(default)]
     pub findings: FindingsConfig,
+    /// Where the audit log's key is kept.
+    #[serde(default)]
+    pub audit: AuditConfig,
+}
+
+/// `[audit]`: the audit log's HMAC key, kept outside the database.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// The key file, created 0600 on first use (default: `<db>.audit-key` beside the database).
+    pub key_file: Option<PathBuf>,
+}
+
+impl AuditConfig {
+    /// Whether the configured key file could leak: readable by others, or not a file.
+    pub fn key_problem(&self) -> Option<String> {
+        let path = self.key_file.as_ref()?;
+        let meta = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => return Some(format!("audit.key_file {}: {e}", path.display())),
+        };
+        if !meta.is_file() {
+            return Some(format!("audit.key_file {} is not a file", path.display()));
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Some(format!("audit.key_file {} is readable by others (mode {mode:o}; it must be 0600)", path.display()));
+            }
+        }
+        None
+    }
 }
 
 /// `[grants]`: how the approval queue behaves.
@@ -137,6 +172,10 @@ pub struct OperatorConfig {
     /// The operating-system account that is this identity; without it nobody can act as it.
     #[serde(default)]
     pub os_user: Option<String>,
+    /// Other names this person has at issuers (a GitHub login): a request made or a
+    /// workload owned under one of them is theirs, so they may not approve it.
+    #[serde(default)]
+    pub aliases: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -262,6 +301,10 @@ impl Config {
                 say(m);
             }
         }
+        if let Some(message) = config.audit.key_problem() {
+            let line = text.lines().position(|l| l.trim_start().starts_with("key_file")).map(|n| n + 1);
+            problems.push(Problem { line, message });
+        }
         problems.extend(operator_warnings(&config.operators, text));
         problems
     }
@@ -297,6 +340,16 @@ fn operator_warnings(operators: &std::collections::BTreeMap<String, OperatorConf
             Some(account) => by_account.entry(account).or_default().push(id),
             None => problems.push(Problem { line: line(id), message: format!("{WARNING}operator '{id}' has no os_user: nobody can act as it") }),
         }
+    }
+    // A login claimed by two identities makes each the requester of the other's requests: neither may approve them.
+    let mut by_alias: std::collections::BTreeMap<String, Vec<&str>> = std::collections::BTreeMap::new();
+    for (id, op) in operators {
+        for alias in op.aliases.iter().map(|a| a.trim().to_lowercase()).filter(|a| !a.is_empty()) {
+            by_alias.entry(alias).or_default().push(id);
+        }
+    }
+    for (alias, ids) in by_alias.into_iter().filter(|(_, ids)| ids.len() > 1) {
+        problems.push(Problem { line: line(ids[0]), message: format!("{WARNING}alias '{alias}' is listed by {} identities ({}): each counts as the other's requester", ids.len(), ids.join(", ")) });
     }
     for (account, ids) in by_account.into_iter().filter(|(_, ids)| ids.len() > 1) {
         problems.push(Problem {
@@ -413,8 +466,11 @@ mod tests {
         assert!(p.iter().all(Problem::is_warning), "{p:?}");
         assert!(p.iter().any(|x| x.message.contains("'ana' is 2 identities (ana@acme.test, bo@acme.test)") && x.line == Some(1)), "{p:?}");
         assert!(p.iter().any(|x| x.message.contains("operator 'cy@acme.test' has no os_user") && x.line == Some(9)), "{p:?}");
-        let one_each = "[operators.\"ana@acme.test\"]\nos_user = \"ana\"\n[operators.\"bo@acme.test\"]\nos_user = \"bo\"\n";
+        let one_each = "[operators.\"ana@acme.test\"]\nos_user = \"ana\"\naliases = [\"ana-gh\"]\n[operators.\"bo@acme.test\"]\nos_user = \"bo\"\naliases = [\"bo-gh\"]\n";
         assert!(Config::check(one_each).is_empty());
+        let shared = Config::check(&one_each.replace("bo-gh", "ANA-GH"));
+        assert_eq!(shared.len(), 1, "{shared:?}");
+        assert!(shared[0].is_warning() && shared[0].message.contains("alias 'ana-gh' is listed by 2 identities (ana@acme.test, bo@acme.test)"), "{shared:?}");
     }
 
     #[test]
@@ -435,6 +491,29 @@ mod tests {
         assert!(Config::parse(dup, Path::new("t")).unwrap_err().to_string().contains("used twice"));
         let url = "[[issuer]]\nname = \"b\"\nkind = \"tokenward\"\nurl = \"ftp://x\"\n";
         assert!(Config::parse(url, Path::new("t")).unwrap_err().to_string().contains("http://"));
+    }
+
+    #[test]
+    fn check_refuses_an_audit_key_others_can_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = dir.path().join("audit.key");
+        let text = format!("operator = \"a\"\n[audit]\nkey_file = \"{}\"\n", key.display());
+        assert!(Config::check(&text).is_empty(), "a key not yet created is created 0600 on first use");
+        std::fs::write(&key, "00").expect("key");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+            let p = Config::check(&text);
+            assert_eq!(p.len(), 1, "{p:?}");
+            assert_eq!(p[0].line, Some(3));
+            assert!(p[0].message.contains("readable by others (mode 644; it must be 0600)") && !p[0].is_warning(), "{p:?}");
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+            assert!(Config::check(&text).is_empty());
+        }
+        let c = Config::parse(&text, Path::new("t")).expect("parses");
+        assert_eq!(c.audit.key_file.as_deref(), Some(key.as_path()));
+        assert!(Config::parse("[audit]\nhead = \"x\"\n", Path::new("t")).is_err(), "unknown [audit] keys are refused");
     }
 
     #[test]

@@ -112,7 +112,7 @@ impl Context {
     }
 
     pub async fn store(&self) -> Result<Store> {
-        Store::open(&self.db_path).await.wrap_err_with(|| format!("opening {}", self.db_path.display()))
+        Store::open_with_audit_key(&self.db_path, self.config.audit.key_file.as_deref()).await.wrap_err_with(|| format!("opening {}", self.db_path.display()))
     }
 
     /// Connectors for every configured issuer; one with a broken config is reported, not fatal.

@@ -1,6 +1,10 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-use tokenward::cli::Cli;
+use tokenward::cli::{output, Cli};
 use tokenward::context::Format;
+use tokenward::domain::text;
+
+/// Longest cause of an error printed: enough for any message of ours, not for a quoted page.
+const MAX_CAUSE: usize = 1000;
 
 fn main() -> std::process::ExitCode {
     if let Err(e) = color_eyre::config::HookBuilder::default().display_env_section(false).install() {
@@ -18,9 +22,10 @@ fn main() -> std::process::ExitCode {
     match runtime.block_on(tokenward::cli::run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            // Each cause once: messages that already quote their source are not repeated.
+            // Each cause once (messages that already quote their source are not
+            // repeated), each cleaned and capped: a cause may quote an issuer's answer.
             let mut message = String::new();
-            for cause in e.chain().map(|c| c.to_string()) {
+            for cause in e.chain().map(|c| text::clean_lines(&c.to_string(), MAX_CAUSE)) {
                 if !message.contains(&cause) {
                     if !message.is_empty() {
                         message.push_str(": ");
@@ -28,9 +33,9 @@ fn main() -> std::process::ExitCode {
                     message.push_str(&cause);
                 }
             }
-            eprintln!("error: {message}");
+            output::tell(format_args!("error: {message}"));
             if format == Format::Json {
-                println!("{}", serde_json::json!({ "error": message }));
+                let _ = output::print_json(&serde_json::json!({ "error": message }));
             }
             std::process::ExitCode::FAILURE
         }

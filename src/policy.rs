@@ -31,6 +31,9 @@ pub struct PolicyEngine {
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct DecisionContext {
     pub operator: String,
+    /// Every name the operator goes by: the identity, its configured aliases and
+    /// the directory's emails and logins of the same person (a GitHub login).
+    pub operator_aliases: Vec<String>,
     pub roles: Vec<String>,
     pub groups: Vec<String>,
     pub read_only: bool,
@@ -287,6 +290,18 @@ mod tests {
         let v = engine().decide("approve", &DecisionContext { operator: "bo@acme.test".into(), ..ctx() });
         assert_eq!(denied_by(&v), ["no-self-approval"]);
         assert!(engine().decide("deny", &DecisionContext { operator: "ana@acme.test".into(), ..ctx() }).allowed, "anyone may deny their own ask");
+    }
+
+    #[test]
+    fn a_login_of_the_operator_is_the_operator_for_no_self_approval() {
+        let mine = DecisionContext { operator_aliases: vec!["oncall@acme.test".into(), "oncall-gh".into()], ..ctx() };
+        assert!(engine().decide("approve", &mine).allowed, "neither the requester nor the workload owner is one of the operator's names");
+        let v = engine().decide("approve", &DecisionContext { requested_by: "oncall-gh".into(), ..mine.clone() });
+        assert_eq!(denied_by(&v), ["no-self-approval"], "a GitHub request under the operator's login");
+        let v = engine().decide("approve", &DecisionContext { workload_owner: "oncall-gh".into(), ..mine.clone() });
+        assert_eq!(denied_by(&v), ["no-self-approval"], "a workload owned under the operator's login");
+        let no_one = DecisionContext { requested_by: String::new(), workload_owner: String::new(), ..mine };
+        assert!(engine().decide("approve", &no_one).allowed, "an unknown requester is nobody's alias");
     }
 
     #[test]

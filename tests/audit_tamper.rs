@@ -210,3 +210,45 @@ fn a_new_database_at_the_same_path_starts_a_new_witness() {
     tw(&db).args(["review", "start", "on-a-new-database"]).assert().success();
     tw(&db).args(["audit", "verify"]).assert().success().stdout(predicates::str::contains("audit log intact: 1 entries"));
 }
+
+/// `[audit] key_file` puts the key where the config says (created 0600, its
+/// directory 0700), nothing beside the database; `audit verify` checks with that
+/// key and says where it is: with another key in its place, every entry is refused.
+#[test]
+fn a_configured_key_file_is_created_private_and_used_by_verify() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("inv.db");
+    let key = dir.path().join("secrets").join("audit.key");
+    let config = dir.path().join("tokenward.toml");
+    std::fs::write(&config, format!("[audit]\nkey_file = \"{}\"\n", key.display())).expect("config");
+    let with_config = |args: &[&str]| {
+        let mut c = tw(&db);
+        c.arg("--config").arg(&config).args(args);
+        c
+    };
+    for i in 1..=3 {
+        with_config(&["review", "start", &format!("campaign-{i}")]).assert().success();
+    }
+    assert!(key.exists(), "the key is where the config says");
+    assert!(!dir.path().join("inv.db.audit-key").exists(), "and not beside the database");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key).expect("key").permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::metadata(key.parent().expect("dir")).expect("dir").permissions().mode() & 0o777, 0o700);
+    }
+    let out = with_config(&["audit", "verify", "--format", "json"]).assert().success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).expect("json");
+    assert_eq!((v["entries"].as_i64(), v["unkeyed"].as_i64()), (Some(3), Some(0)), "{v}");
+    assert_eq!(v["key_file"].as_str(), Some(key.to_str().expect("utf-8")));
+    with_config(&["config", "check"]).assert().success();
+
+    // Without the config, verify makes and uses a new key beside the database: the chain is not its.
+    let out = broken(&db);
+    assert!(out.contains("BROKEN at entry 1:"), "{out}");
+    // With the configured key replaced by another, the same.
+    std::fs::copy(dir.path().join("inv.db.audit-key"), &key).expect("swap keys");
+    let out = with_config(&["audit", "verify"]).assert().failure();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(text.contains("BROKEN at entry 1:") && text.contains(&format!("key {}", key.display())), "{text}");
+}

@@ -53,6 +53,7 @@ fn person(email: &str, status: OwnerStatus) -> Owner {
         status,
         source: Some("dir".into()),
         offboarded_at: (status == OwnerStatus::Offboarded).then(|| now() - Duration::days(3)),
+        alias_of: None,
     }
 }
 

@@ -8,20 +8,20 @@ mod common;
 #[tokio::test]
 async fn a_new_database_is_migrated_and_the_login_is_the_operator() {
     let pg = common::peers::postgres();
-    let store = PgStore::open(&pg.url).await.expect("opens and migrates");
+    let store = PgStore::open(&pg.url, None).await.expect("opens and migrates");
     assert_eq!(store.schema_version().await.expect("version"), Some(known_version()));
     assert_eq!(store.session_user().await.expect("login"), "postgres");
     assert!(!store.location().contains(common::peers::PG_SUPERUSER_PASSWORD), "{}", store.location());
     store.close().await;
     // Opening again changes nothing.
-    let again = PgStore::open(&pg.url).await.expect("opens again");
+    let again = PgStore::open(&pg.url, None).await.expect("opens again");
     assert_eq!(again.schema_version().await.expect("version"), Some(known_version()));
 }
 
 #[tokio::test]
 async fn a_schema_newer_than_the_binary_is_refused() {
     let pg = common::peers::postgres();
-    let store = PgStore::open(&pg.url).await.expect("opens");
+    let store = PgStore::open(&pg.url, None).await.expect("opens");
     let raw = sqlx::PgPool::connect(&pg.url).await.expect("connect");
     sqlx::query("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES ($1, 'from the future', true, '\\x00', 1)")
         .bind(known_version() + 1)
@@ -29,6 +29,103 @@ async fn a_schema_newer_than_the_binary_is_refused() {
         .await
         .expect("a future migration");
     store.close().await;
-    let err = PgStore::open(&pg.url).await.err().expect("refused").to_string();
+    let err = PgStore::open(&pg.url, None).await.err().expect("refused").to_string();
     assert!(err.contains("newer than this tokenward knows") && err.contains("upgrade tokenward"), "{err}");
+}
+
+/// Two consoles (two pools) on one PostgreSQL inventory, sharing the team's audit key.
+async fn two_consoles(pg: &common::peers::Postgres, key: &std::path::Path) -> (tokenward::store::Store, tokenward::store::Store) {
+    let a = tokenward::store::Store::open_postgres(&pg.url, Some(key)).await.expect("first console");
+    let b = tokenward::store::Store::open_postgres(&pg.url, Some(key)).await.expect("second console");
+    (a, b)
+}
+
+fn draft(actor: &str, n: usize) -> tokenward::store::AuditDraft {
+    tokenward::store::AuditDraft { at: chrono::Utc::now(), actor: actor.into(), action: "test.append".into(), target: format!("n:{n}"), detail: serde_json::json!({"n": n}) }
+}
+
+#[tokio::test]
+async fn one_audit_chain_never_forks_under_concurrent_writers_and_verifies() {
+    let pg = common::peers::postgres();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = two_consoles(&pg, &dir.path().join("team.audit-key")).await;
+    let write = |store: tokenward::store::Store, who: &'static str| async move {
+        for n in 0..60 {
+            store.append_audit(&draft(who, n)).await.expect("append");
+        }
+    };
+    tokio::join!(write(a.clone(), "alice@acme.test"), write(b.clone(), "bob@acme.test"));
+    let entries = a.audit_entries(0, 1000).await.expect("entries");
+    assert_eq!(entries.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=120).collect::<Vec<_>>());
+    assert!(entries.windows(2).all(|w| w[1].prev_hash == w[0].hash), "the chain forked");
+    for store in [&a, &b] {
+        let v = tokenward::audit::verify(store, None).await.expect("verify");
+        assert_eq!((v.entries, v.first_bad.as_ref().map(|b| b.problem.clone())), (120, None));
+    }
+    // The append-only triggers hold for every login, the owner's included.
+    let raw = sqlx::PgPool::connect(&pg.url).await.expect("connect");
+    for sql in ["UPDATE audit_log SET actor = 'mallory' WHERE seq = 1", "DELETE FROM audit_log WHERE seq = 120", "TRUNCATE audit_log"] {
+        let err = sqlx::query(sql).execute(&raw).await.expect_err(sql).to_string();
+        assert!(err.contains("append-only"), "{sql}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn a_row_is_claimed_by_one_console_and_the_other_is_told_who_holds_it() {
+    use tokenward::store::{ClaimGuard, StoreError};
+    let pg = common::peers::postgres();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = two_consoles(&pg, &dir.path().join("team.audit-key")).await;
+    let raw = sqlx::PgPool::connect(&pg.url).await.expect("connect");
+    sqlx::query("INSERT INTO credentials (id, issuer, external_id, kind, binding, status, synced_at) VALUES ('c0ffee', 'broker', 'tok-1', 'bearer', 'bearer', 'active', '2026-11-30T00:00:00Z')")
+        .execute(&raw)
+        .await
+        .expect("a credential");
+    let guard = ClaimGuard::CredentialNotRevoked("c0ffee".into());
+    let intent = |who: &str| tokenward::store::AuditDraft { action: "revoke.intent".into(), target: "credential:c0ffee".into(), ..draft(who, 0) };
+    let lease = chrono::Duration::minutes(5);
+    let (alice, bob) = (intent("alice@acme.test"), intent("bob@acme.test"));
+    let (one, two) = tokio::join!(a.claim_action(&guard, &alice, lease), b.claim_action(&guard, &bob, lease));
+    let (won, lost) = match (one, two) {
+        (Ok(c), Err(e)) | (Err(e), Ok(c)) => (c, e),
+        other => panic!("exactly one claim must win: {other:?}"),
+    };
+    match &lost {
+        StoreError::Claimed(held) => assert!(held.operator.ends_with("@acme.test") && held.action == "revoke" && held.holder == won.holder, "{held:?}"),
+        other => panic!("expected Claimed, got {other}"),
+    }
+    // The outcome ends the claim; the row's state then answers.
+    let outcome = tokenward::store::AuditDraft { action: "revoke".into(), target: "credential:c0ffee".into(), ..draft("alice@acme.test", 1) };
+    a.record_revocation("c0ffee", &outcome, "leaked").await.expect("recorded");
+    let again = b.claim_action(&guard, &intent("bob@acme.test"), lease).await.expect_err("revoked").to_string();
+    assert!(again.contains("revoked already"), "{again}");
+    let claims: i64 = sqlx::query_scalar("SELECT count(*) FROM action_claims").fetch_one(&raw).await.expect("count");
+    assert_eq!(claims, 0);
+    assert_eq!(a.audit_entries(0, 10).await.expect("entries").iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["revoke.intent", "revoke"]);
+}
+
+#[tokio::test]
+async fn queued_revocations_are_claimed_once_however_many_consoles_retry() {
+    let pg = common::peers::postgres();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = two_consoles(&pg, &dir.path().join("team.audit-key")).await;
+    let due = chrono::Utc::now() - chrono::Duration::seconds(1);
+    for n in 0..40 {
+        a.enqueue_revocation(&format!("cred-{n:02}"), "broker", "sec@acme.test", "owner left", "down", due).await.expect("enqueue");
+    }
+    a.enqueue_revocation("later", "broker", "sec@acme.test", "not yet", "down", chrono::Utc::now() + chrono::Duration::hours(1)).await.expect("enqueue");
+    let drain = |store: tokenward::store::Store, who: &'static str| async move {
+        let mut mine = Vec::new();
+        loop {
+            let got = store.claim_revocations(who, chrono::Utc::now(), chrono::Duration::minutes(5), 3).await.expect("claim");
+            if got.is_empty() {
+                return mine;
+            }
+            mine.extend(got.into_iter().map(|i| i.credential_id));
+        }
+    };
+    let (mine_a, mine_b) = tokio::join!(drain(a.clone(), "console-a"), drain(b.clone(), "console-b"));
+    let mut all: Vec<String> = mine_a.iter().chain(&mine_b).cloned().collect();
+    all.sort();
+    assert_eq!(all, (0..40).map(|n| format!("cred-{n:02}")).collect::<Vec<_>>(), "each due row claimed exactly once ({} + {})", mine_a.len(), mine_b.len());
 }

@@ -236,3 +236,37 @@ fn triage_of_a_leaked_token_ends_with_it_revoked_at_the_real_oauth_server() {
     tw(dir.path()).arg("triage").write_stdin("").assert().failure().stderr(predicate::str::contains("no token given"));
     tw(dir.path()).arg("triage").write_stdin("two tokens").assert().failure().stderr(predicate::str::contains("not one token"));
 }
+
+/// A person whose SCIM userName is a code host login (GitHub) rather than their
+/// email: after a sync the login names that person, so a GitHub request made
+/// under it counts as theirs for no-self-approval.
+#[test]
+fn a_directory_login_is_kept_as_an_alias_of_its_person() {
+    let scim = peers::scim(SCIM_TOKEN);
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("tokenward.toml"), format!("[[issuer]]\nname = \"directory\"\nkind = \"scim\"\nurl = \"{}\"\ntoken_env = \"TW_SCIM_TOKEN\"\n", scim.url)).expect("config");
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "Octo-Lee",
+        "emails": [{"value": "Lee@acme.test", "primary": true}],
+        "active": true
+    });
+    let r = reqwest::blocking::Client::new()
+        .post(format!("{}/Users", scim.url))
+        .bearer_auth(SCIM_TOKEN)
+        .header("Content-Type", "application/scim+json")
+        .body(body.to_string())
+        .send()
+        .expect("scim answers");
+    assert_eq!(r.status(), 201, "{}", r.text().unwrap_or_default());
+    tw(dir.path()).arg("sync").assert().success();
+    let db = rusqlite::Connection::open(dir.path().join("inv.db")).expect("open");
+    let rows: Vec<(String, Option<String>)> = db
+        .prepare("SELECT id, person FROM owners ORDER BY id")
+        .expect("prepare")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert_eq!(rows, [("lee@acme.test".to_string(), None), ("octo-lee".to_string(), Some("lee@acme.test".to_string()))]);
+}

@@ -265,3 +265,68 @@ async fn github_requests_are_decided_through_the_actions_as_asked_only() {
     let log = store.audit_for_target(&format!("grant:{}", ok.grant_id), 10).await.expect("audit");
     assert!(log.iter().any(|e| e.action == "approve" && e.actor == "oncall@acme.test"), "{log:?}");
 }
+
+/// A GitHub request names its requester by login; the directory lists the login
+/// as an alias of the person's email, or the operator's `[operators]` entry lists
+/// it: either way the operator is the requester and may not approve their own
+/// request, and nothing reaches GitHub. Another approver may.
+#[tokio::test]
+async fn a_github_requester_is_matched_to_the_operator_through_their_login_aliases() {
+    use std::sync::Arc;
+    use tokenward::actions::{ActionError, Actions, ApproveInput};
+    use tokenward::config::OperatorConfig;
+    use tokenward::domain::{Owner, OwnerStatus};
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/orgs/acme/personal-access-token-requests"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(recording("github/requests-review.json")))
+        .mount(&server)
+        .await;
+    // Exactly one approval reaches GitHub: the other approver's, not the two self-approvals.
+    Mock::given(method("POST")).and(path("/orgs/acme/personal-access-token-requests/78")).respond_with(ResponseTemplate::new(204)).expect(1).mount(&server).await;
+    let gh: Arc<dyn Connector> = Arc::from(github(&server, 100));
+    let store = tokenward::store::Store::open_in_memory().await.expect("store");
+    store.replace_grants("gh", &gh.list_grants().await.expect("requests"), chrono::Utc::now()).await.expect("grants");
+    assert_eq!(store.grant("request-78").await.expect("grant").requested_by.as_deref(), Some("octo-lee"));
+    let person = |email: &str, alias_of: Option<&str>| Owner {
+        email: email.into(),
+        name: Some("Lee".into()),
+        team: None,
+        status: OwnerStatus::Active,
+        source: Some("directory".into()),
+        offboarded_at: None,
+        alias_of: alias_of.map(str::to_string),
+    };
+    store.ingest_owners("directory", &[person("octo-lee", Some("lee@acme.test")), person("lee@acme.test", None)], chrono::Utc::now(), true).await.expect("directory");
+    assert_eq!(store.identities(&["lee@acme.test".into()]).await.expect("names"), ["lee@acme.test", "octo-lee"]);
+    assert_eq!(store.identities(&["OCTO-LEE".into()]).await.expect("names"), ["lee@acme.test", "octo-lee"]);
+
+    let approvers = |aliases: &[&str]| {
+        let me = |aliases: Vec<String>| OperatorConfig { roles: vec!["approver".into()], aliases, ..OperatorConfig::default() };
+        [("lee@acme.test", me(Vec::new())), ("lee.ops@acme.test", me(aliases.iter().map(|a| a.to_string()).collect())), ("oncall@acme.test", me(Vec::new()))]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect()
+    };
+    let as_operator = |who: &str| {
+        let engine = tokenward::policy::PolicyEngine::default_engine().expect("policies");
+        Actions::new(store.clone(), std::slice::from_ref(&gh), who, false).with_governance(engine, approvers(&["OCTO-LEE"]))
+    };
+    let ask = ApproveInput { grant: "request-78".into(), justification: "licence audit, one day".into(), ..ApproveInput::default() };
+
+    // Through the directory: lee@acme.test is octo-lee.
+    let by_directory = as_operator("lee@acme.test").approve(&ask).await.expect_err("own request");
+    assert!(matches!(&by_directory, ActionError::Policy(m) if m.contains("no-self-approval")), "{by_directory}");
+    // Through the operator's own entry: a second identity that lists the login.
+    let by_config = as_operator("lee.ops@acme.test").approve(&ask).await.expect_err("own request");
+    assert!(matches!(&by_config, ActionError::Policy(m) if m.contains("no-self-approval")), "{by_config}");
+    let verdict = as_operator("lee.ops@acme.test").verdict_as_asked(&store.grant("request-78").await.expect("grant")).await.expect("verdict");
+    assert!(!verdict.allowed, "the queue shows the refusal too: {verdict:?}");
+
+    let ok = as_operator("oncall@acme.test").approve(&ask).await.expect("another approver may");
+    assert_eq!(ok.status, tokenward::domain::GrantStatus::Approved);
+    let log = store.audit_for_target(&format!("grant:{}", ok.grant_id), 10).await.expect("audit");
+    let refused: Vec<&str> = log.iter().filter(|e| e.action == "approve.refused").map(|e| e.actor.as_str()).collect();
+    println!("GitHub self-approvals refused through login aliases: {refused:?}; approved by {}", ok.policy.map(|_| "oncall@acme.test").unwrap_or_default());
+    assert_eq!(refused.len(), 2, "{log:?}");
+}

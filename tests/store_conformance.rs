@@ -44,8 +44,9 @@ async fn open_postgres() -> Opened {
         .expect("an en-US database");
     admin.close().await;
     let url = cluster.url_for("postgres", common::peers::PG_SUPERUSER_PASSWORD, "inventory");
-    let store = Store::open_postgres(&url).await.expect("postgres store");
-    Opened { store, _dir: None, _cluster: Some(cluster) }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open_postgres(&url, Some(&dir.path().join("audit-key"))).await.expect("postgres store");
+    Opened { store, _dir: Some(dir), _cluster: Some(cluster) }
 }
 
 /// Each scenario `async fn NAME(store: &Store)` as a test on each backend.
@@ -430,6 +431,7 @@ async fn a_directory_outranks_a_broker_on_who_left(store: &Store) {
         status,
         source: None,
         offboarded_at: None,
+        alias_of: None,
     };
     let at = fixed_now();
     store.ingest_owners("hr-directory", &[person(OwnerStatus::Active, Some("Ana"), None)], at, true).await.expect("directory");
@@ -444,6 +446,12 @@ async fn a_directory_outranks_a_broker_on_who_left(store: &Store) {
     let ana = store.owner("ANA@acme.test").await.expect("owner").expect("known");
     assert_eq!((ana.status, ana.offboarded_at, ana.name.as_deref()), (OwnerStatus::Offboarded, Some(at), Some("A.")));
     assert_eq!(store.owner("nobody@acme.test").await.expect("owner"), None);
+    // A directory's alias (a code host login) names its person; a broker listing the login cannot unname it.
+    let login = Owner { email: "ana-gh".into(), alias_of: Some("Ana@Acme.test".into()), ..person(OwnerStatus::Active, None, None) };
+    store.ingest_owners("hr-directory", std::slice::from_ref(&login), at, true).await.expect("directory");
+    store.ingest_owners(ISSUER, &[Owner { alias_of: None, ..login }], at, false).await.expect("broker");
+    let alias = store.owner("ana-gh").await.expect("owner").expect("known");
+    assert_eq!(alias.alias_of.as_deref(), Some("ana@acme.test"));
 }
 
 async fn the_issuers_grants_replace_ours(store: &Store) {
@@ -484,8 +492,7 @@ async fn the_sync_engine_fills_the_store_from_a_reference_issuer(store: &Store) 
     };
     let connector = tokenward::connectors::build(&cfg).expect("connector");
     let report = tokenward::sync::sync_issuer(store, connector.as_ref(), None).await;
-    // The run's audit entry needs `append_audit`, not yet on PostgreSQL (issue 13): that alone may be missing.
-    assert!(report.error.as_deref().is_none_or(|e| e.starts_with("audit: append_audit is not yet available")), "{report:?}");
+    assert_eq!(report.error, None, "{report:?}");
     assert_eq!((report.pages, report.credentials, report.gone), (3, 1200, 0));
     assert!(report.owners > 0 && report.grants > 0, "{report:?}");
     assert_eq!(count(store, "issuer:broker").await, 1200);
@@ -495,7 +502,9 @@ async fn the_sync_engine_fills_the_store_from_a_reference_issuer(store: &Store) 
     assert_eq!(summaries[0].last_run.as_ref().map(|r| (r.pages, r.items)), Some((3, 1200)));
     // Listed again, nothing is duplicated and nothing went.
     let again = tokenward::sync::sync_issuer(store, connector.as_ref(), None).await;
-    assert_eq!((again.credentials, again.gone, again.resumed), (1200, 0, false));
+    assert_eq!((again.error, again.credentials, again.gone, again.resumed), (None, 1200, 0, false));
+    let audit = store.audit_for_target("issuer:broker", 10).await.expect("audit");
+    assert_eq!(audit.iter().filter(|e| e.action == "sync").count(), 2, "each run leaves its audit entry");
     assert_eq!(count(store, "").await, 1200);
 }
 

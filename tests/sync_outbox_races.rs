@@ -1,6 +1,8 @@
-//! Races between two processes on one database file (two `Store::open` handles
-//! of one path, as a cron sync and the TUI would have): one sync per issuer at a
-//! time, and queued revocations each delivered exactly once.
+//! Races between two processes on one database file: first two `Store::open`
+//! handles of one path in this process (as a cron sync and the TUI would have),
+//! then two real `tokenward` processes against a real `tokenward issuer serve`
+//! behind a counting proxy. One sync per issuer at a time, and queued revocations
+//! each delivered exactly once.
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -243,4 +245,269 @@ async fn an_outbox_claim_excludes_others_until_released_or_lapsed() {
     assert_eq!(b.claim_revocations("b", now + Duration::minutes(1), lease, 10).await.expect("claim").len(), 1);
     // A lapsed claim (its holder died) is claimed again.
     assert_eq!(b.claim_revocations("b", now + Duration::minutes(6), lease, 10).await.expect("claim").len(), 3);
+}
+
+// ---- Two real `tokenward` processes ------------------------------------------------
+
+/// In front of the reference issuer: forwards every request, counts the revocations
+/// that reach it per path, and can hold one request so two processes provably overlap.
+struct Proxy {
+    upstream: String,
+    client: reqwest::Client,
+    /// POST .../revoke paths that reached the issuer, and how often.
+    revocations: std::sync::Mutex<BTreeMap<String, usize>>,
+    /// Hold the first credentials listing until released (two syncs at once).
+    hold_listing: std::sync::atomic::AtomicBool,
+    listing_held: Notify,
+    release_listing: Notify,
+    /// Hold the first revocation until a second is in flight (two outbox retries at once).
+    hold_revocation: std::sync::atomic::AtomicBool,
+    revocations_in_flight: AtomicUsize,
+    most_in_flight: AtomicUsize,
+    second_revocation: Notify,
+}
+
+impl Proxy {
+    async fn start(upstream: &str) -> (Arc<Proxy>, String) {
+        let proxy = Arc::new(Proxy {
+            upstream: upstream.trim_end_matches('/').to_string(),
+            client: reqwest::Client::new(),
+            revocations: Default::default(),
+            hold_listing: Default::default(),
+            listing_held: Notify::new(),
+            release_listing: Notify::new(),
+            hold_revocation: Default::default(),
+            revocations_in_flight: AtomicUsize::new(0),
+            most_in_flight: AtomicUsize::new(0),
+            second_revocation: Notify::new(),
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let app = axum::Router::new().fallback(forward).with_state(proxy.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (proxy, url)
+    }
+
+    fn revocations(&self) -> BTreeMap<String, usize> {
+        self.revocations.lock().expect("counts").clone()
+    }
+}
+
+async fn forward(axum::extract::State(p): axum::extract::State<Arc<Proxy>>, req: axum::extract::Request) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let target = format!("{}{}", p.upstream, req.uri().path_and_query().map(|q| q.as_str()).unwrap_or("/"));
+    let content_type = req.headers().get(reqwest::header::CONTENT_TYPE).cloned();
+    let body = axum::body::to_bytes(req.into_body(), 1 << 20).await.expect("body");
+    let revocation = method == reqwest::Method::POST && path.ends_with("/revoke");
+    if path == "/v1/credentials" && p.hold_listing.swap(false, Ordering::SeqCst) {
+        p.listing_held.notify_one();
+        p.release_listing.notified().await;
+    }
+    if revocation {
+        let now = p.revocations_in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        p.most_in_flight.fetch_max(now, Ordering::SeqCst);
+        if now >= 2 {
+            p.second_revocation.notify_one();
+        }
+        if p.hold_revocation.swap(false, Ordering::SeqCst) {
+            // A bound, not a timing assertion: the test then fails on `most_in_flight`.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(60), p.second_revocation.notified()).await;
+        }
+    }
+    let mut upstream = p.client.request(method, target).body(body);
+    if let Some(ct) = content_type {
+        upstream = upstream.header(reqwest::header::CONTENT_TYPE, ct);
+    }
+    let answer = upstream.send().await;
+    if revocation {
+        p.revocations_in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+    match answer {
+        Ok(r) => {
+            if revocation && r.status().is_success() {
+                *p.revocations.lock().expect("counts").entry(path).or_default() += 1;
+            }
+            let status = axum::http::StatusCode::from_u16(r.status().as_u16()).unwrap_or(axum::http::StatusCode::BAD_GATEWAY);
+            let ct = r.headers().get(reqwest::header::CONTENT_TYPE).cloned();
+            let bytes = r.bytes().await.unwrap_or_default();
+            let mut resp = (status, bytes).into_response();
+            if let Some(ct) = ct {
+                resp.headers_mut().insert(axum::http::header::CONTENT_TYPE, ct);
+            }
+            resp
+        }
+        Err(e) => (axum::http::StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    }
+}
+
+fn write_broker_config(dir: &std::path::Path, url: &str) {
+    std::fs::write(dir.join("tokenward.toml"), format!("[[issuer]]\nname = \"broker\"\nkind = \"tokenward\"\nurl = \"{url}\"\npage_size = 50\n")).expect("config");
+}
+
+fn tw_process(dir: &std::path::Path, operator: &str, args: &[&str]) -> std::process::Command {
+    let mut c = std::process::Command::new(common::bin());
+    c.env_remove("TOKENWARD_OPERATOR").env_remove("TOKENWARD_CONFIG").env_remove("TOKENWARD_DB");
+    c.arg("--db").arg(dir.join("inv.db")).arg("--config").arg(dir.join("tokenward.toml")).arg("--operator").arg(operator).args(args);
+    c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    c
+}
+
+/// Runs to the end off the async runtime; (success, stderr).
+async fn finish(child: std::process::Child) -> (bool, String) {
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output()).await.expect("join").expect("wait");
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn sql_count(db: &std::path::Path, sql: &str) -> i64 {
+    rusqlite::Connection::open(db).expect("open").query_row(sql, [], |r| r.get(0)).expect("count")
+}
+
+/// What the database holds, external id -> status.
+fn local_statuses(db: &std::path::Path) -> BTreeMap<String, String> {
+    rusqlite::Connection::open(db)
+        .expect("open")
+        .prepare("SELECT external_id, status FROM credentials")
+        .expect("prepare")
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+/// What the issuer itself lists now, id -> status (read directly, not through tokenward).
+async fn issuer_statuses(url: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut req = reqwest::Client::new().get(format!("{url}/v1/credentials")).query(&[("limit", "500")]);
+        if let Some(c) = &cursor {
+            req = req.query(&[("cursor", c.as_str())]);
+        }
+        let page: serde_json::Value = req.send().await.expect("issuer answers").json().await.expect("json");
+        for c in page["items"].as_array().expect("items") {
+            out.insert(c["id"].as_str().expect("id").to_string(), c["status"].as_str().expect("status").to_string());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return out,
+        }
+    }
+}
+
+/// Two `tokenward sync` processes of one issuer started at once on one database:
+/// the one holding the issuer's lock is stopped mid-sync (its first listing held
+/// at the proxy) until the other has finished, which must have been refused with
+/// the holder's pid; the database then holds exactly the issuer's credentials.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sync_processes_of_one_issuer_one_syncs_the_other_names_the_holder() {
+    let issuer = common::peers::reference_issuer(300, 17);
+    let (proxy, url) = Proxy::start(&issuer.url).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("inv.db");
+    write_broker_config(dir.path(), &url);
+    let (ok, err) = finish(tw_process(dir.path(), "cron@acme.test", &["sync"]).spawn().expect("spawn")).await;
+    assert!(ok, "first sync: {err}");
+    let listed = issuer_statuses(&issuer.url).await;
+
+    proxy.hold_listing.store(true, Ordering::SeqCst);
+    let a = tw_process(dir.path(), "cron@acme.test", &["sync"]).spawn().expect("spawn a");
+    let b = tw_process(dir.path(), "tui@acme.test", &["sync"]).spawn().expect("spawn b");
+    let (pid_a, pid_b) = (a.id(), b.id());
+    proxy.listing_held.notified().await;
+    // One process is stopped inside its sync; the other must finish on its own.
+    let (mut a, mut b) = (Some(a), Some(b));
+    let refused = loop {
+        if let Some(Some(_)) = a.as_mut().map(|c| c.try_wait().expect("wait")) {
+            break (pid_a, pid_b, finish(a.take().expect("a")).await, b.take().expect("b"));
+        }
+        if let Some(Some(_)) = b.as_mut().map(|c| c.try_wait().expect("wait")) {
+            break (pid_b, pid_a, finish(b.take().expect("b")).await, a.take().expect("a"));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let (loser, winner, (loser_ok, loser_err), holder) = refused;
+    proxy.release_listing.notify_one();
+    let (winner_ok, winner_err) = finish(holder).await;
+    assert!(winner_ok, "the holder's sync: {winner_err}");
+    assert!(!loser_ok, "the second sync exits non-zero");
+    assert!(loser_err.contains(&format!("issuer broker is being synced by {winner}@")), "names the holder: {loser_err}");
+    println!("two syncs at once: pid {winner} synced, pid {loser} was refused: {}", loser_err.lines().find(|l| l.contains("being synced")).unwrap_or(""));
+
+    assert_eq!(sql_count(&db, "SELECT count(*) FROM credentials WHERE issuer = 'broker'"), listed.len() as i64);
+    assert_eq!(sql_count(&db, "SELECT count(*) FROM credentials WHERE status = 'gone'"), 0, "none wrongly gone");
+    assert_eq!(local_statuses(&db), listed, "exactly the issuer's credentials, as the issuer lists them");
+}
+
+/// 100 revocations queued by 100 `tokenward revoke` processes while the issuer is
+/// unreachable (its URL a closed port), then the issuer back and two `tokenward
+/// sync` processes retrying the outbox at once (the first revocation held at the
+/// proxy until the other process has one in flight too): each reaches the issuer
+/// exactly once and is recorded once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_revocations_retried_by_two_processes_reach_the_issuer_once_each() {
+    let issuer = common::peers::reference_issuer(250, 23);
+    let (proxy, url) = Proxy::start(&issuer.url).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("inv.db");
+    write_broker_config(dir.path(), &url);
+    let (ok, err) = finish(tw_process(dir.path(), "sec@acme.test", &["sync"]).spawn().expect("spawn")).await;
+    assert!(ok, "first sync: {err}");
+    let victims: Vec<String> = rusqlite::Connection::open(&db)
+        .expect("open")
+        .prepare("SELECT external_id FROM credentials WHERE status = 'active' ORDER BY external_id LIMIT 100")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert_eq!(victims.len(), 100, "the issuer has 100 active credentials");
+
+    // The issuer is down: a port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    write_broker_config(dir.path(), &format!("http://127.0.0.1:{closed}"));
+    for batch in victims.chunks(4) {
+        let runs = batch.iter().map(|id| finish(tw_process(dir.path(), "sec@acme.test", &["revoke", id, "--reason", "owner left"]).spawn().expect("spawn")));
+        for (id, (ok, err)) in batch.iter().zip(futures_util::future::join_all(runs).await) {
+            assert!(!ok && err.contains("queued for retry"), "{id}: {err}");
+        }
+    }
+    assert_eq!(sql_count(&db, "SELECT count(*) FROM revocation_outbox WHERE done_at IS NULL"), 100);
+    assert!(proxy.revocations().is_empty());
+
+    // Back up: two processes retry at once.
+    write_broker_config(dir.path(), &url);
+    proxy.hold_revocation.store(true, Ordering::SeqCst);
+    let a = tw_process(dir.path(), "sec@acme.test", &["sync"]).spawn().expect("spawn a");
+    let b = tw_process(dir.path(), "ops@acme.test", &["sync"]).spawn().expect("spawn b");
+    let (pid_a, pid_b) = (a.id(), b.id());
+    let ((_, err_a), (_, err_b)) = tokio::join!(finish(a), finish(b));
+    let confirmed = |err: &str| -> usize {
+        err.lines().find_map(|l| l.strip_prefix("revocation outbox: ")).and_then(|l| l.split_whitespace().next()).and_then(|n| n.parse().ok()).unwrap_or(0)
+    };
+    let (done_a, done_b) = (confirmed(&err_a), confirmed(&err_b));
+    let most = proxy.most_in_flight.load(Ordering::SeqCst);
+    println!("outbox retried by two processes: pid {pid_a} confirmed {done_a}, pid {pid_b} confirmed {done_b}; at most {most} revocations in flight at once");
+    assert_eq!(most, 2, "both processes were sending revocations at the same time");
+    assert_eq!(done_a + done_b, 100, "each confirmed by one process:\n{err_a}\n{err_b}");
+
+    // At the issuer: each path exactly once, and the issuer lists each revoked.
+    let received = proxy.revocations();
+    assert_eq!(received.len(), 100);
+    assert!(received.values().all(|n| *n == 1), "a revocation reached the issuer twice: {received:?}");
+    let at_issuer = issuer_statuses(&issuer.url).await;
+    assert!(victims.iter().all(|v| at_issuer.get(v).map(String::as_str) == Some("revoked")), "every victim revoked at the issuer");
+
+    // Recorded once each: one `revoke` audit entry per credential, nothing left queued.
+    assert_eq!(sql_count(&db, "SELECT count(*) FROM audit_log WHERE action = 'revoke'"), 100);
+    assert_eq!(sql_count(&db, "SELECT count(DISTINCT target) FROM audit_log WHERE action = 'revoke'"), 100);
+    assert_eq!(sql_count(&db, "SELECT count(*) FROM revocation_outbox WHERE done_at IS NULL"), 0);
+    let (ok, err) = finish(tw_process(dir.path(), "sec@acme.test", &["sync"]).spawn().expect("spawn")).await;
+    assert!(ok, "a later sync: {err}");
+    assert_eq!(proxy.revocations().len(), 100, "and sends nothing again");
+    let local = local_statuses(&db);
+    assert!(victims.iter().all(|v| local.get(v).map(String::as_str) == Some("revoked")), "every victim revoked here");
+    assert_eq!(local, issuer_statuses(&issuer.url).await, "the database agrees with the issuer");
+    let (ok, err) = finish(tw_process(dir.path(), "sec@acme.test", &["audit", "verify"]).spawn().expect("spawn")).await;
+    assert!(ok, "audit verify: {err}");
 }

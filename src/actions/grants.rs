@@ -252,6 +252,9 @@ impl Actions {
     ) -> Result<crate::policy::DecisionContext, ActionError> {
         use crate::policy::{is_production, is_sensitive, scope_class};
         let me = self.people(&self.operator);
+        let mut names = vec![self.operator.clone()];
+        names.extend(me.aliases.iter().cloned());
+        let operator_aliases = self.store.identities(&names).await?;
         let prior = self.store.prior_approvers(&grant.id).await?;
         let prior_groups = prior.iter().flat_map(|p| self.people(p).groups).collect();
         let workload_owner = match &grant.workload {
@@ -262,11 +265,12 @@ impl Actions {
         let production = is_production(&grant.audience);
         Ok(crate::policy::DecisionContext {
             operator: self.operator.clone(),
+            operator_aliases,
             roles: me.roles,
             groups: me.groups,
             read_only: self.read_only,
-            requested_by: grant.requested_by.clone().unwrap_or_default(),
-            workload_owner,
+            requested_by: grant.requested_by.as_deref().unwrap_or_default().trim().to_lowercase(),
+            workload_owner: workload_owner.trim().to_lowercase(),
             scopes: scopes.to_vec(),
             scope_class: class.to_string(),
             ttl_seconds,

@@ -132,7 +132,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     };
     // Every action says so on stderr (its stdout may be JSON) while identities are unproven.
     if let (Some(w), Command::Approve(_) | Command::Deny(_) | Command::Revoke(_) | Command::Review(_) | Command::Triage(_)) = (ctx.identity_warning(), &command) {
-        eprintln!("{w}");
+        output::tell(format_args!("{w}"));
     }
     match command {
         Command::Demo(args) => demo::run(&ctx, args, overrides.db.filter(|_| cli.db_on_command_line)).await,

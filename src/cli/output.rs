@@ -1,6 +1,12 @@
-//! How listing commands print: an aligned table, CSV (RFC 4180, via the `csv`
-//! crate) or JSON. Markdown is the review evidence's; listings print it as a table.
-use std::io::Write;
+//! How commands print: an aligned table, CSV (RFC 4180, via the `csv` crate) or
+//! JSON. Markdown is the review evidence's; listings print it as a table.
+//!
+//! Every byte a command prints goes through a `Terminal` writer (`stdout`,
+//! `stdout_json`, `stderr`, or `say`/`tell` for a line), the one place where text
+//! loses the characters a terminal would obey (`text::is_hostile`), whatever the
+//! store held: a database from an older version or edited by hand included.
+use std::fmt;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use color_eyre::eyre::Result;
@@ -9,15 +15,124 @@ use serde::Serialize;
 use crate::context::Format;
 use crate::domain::text;
 
+/// What a `Terminal` writer does to the text through it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shield {
+    /// Hostile characters removed, line breaks kept: text for people, on a terminal or in a file.
+    Text,
+    /// Hostile characters written as JSON `\uXXXX` escapes: the same value, nothing a terminal obeys.
+    Json,
+    /// Byte for byte: JSON to a pipe or a file.
+    Exact,
+}
+
+/// A writer that passes text through its `Shield`. Text may arrive split anywhere,
+/// even inside a character: an incomplete one waits for the rest.
+pub struct Terminal<W: Write> {
+    inner: W,
+    shield: Shield,
+    pending: Vec<u8>,
+}
+
+impl<W: Write> Terminal<W> {
+    pub fn new(inner: W, shield: Shield) -> Self {
+        Terminal { inner, shield, pending: Vec::new() }
+    }
+
+    fn pass(&mut self, s: &str) -> std::io::Result<()> {
+        match self.shield {
+            Shield::Text => self.inner.write_all(text::for_terminal(s).as_bytes()),
+            Shield::Json => self.inner.write_all(text::escape_for_terminal(s).as_bytes()),
+            Shield::Exact => self.inner.write_all(s.as_bytes()),
+        }
+    }
+}
+
+impl<W: Write> Write for Terminal<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.shield == Shield::Exact {
+            return self.inner.write(buf);
+        }
+        self.pending.extend_from_slice(buf);
+        let pending = std::mem::take(&mut self.pending);
+        let mut rest = pending.as_slice();
+        loop {
+            match std::str::from_utf8(rest) {
+                Ok(s) => {
+                    self.pass(s)?;
+                    break;
+                }
+                Err(e) => {
+                    let (good, bad) = rest.split_at(e.valid_up_to());
+                    self.pass(std::str::from_utf8(good).unwrap_or_default())?;
+                    match e.error_len() {
+                        // Not UTF-8 at all: shown as U+FFFD, as a lossy conversion would.
+                        Some(n) => {
+                            self.pass("\u{FFFD}")?;
+                            rest = &bad[n..];
+                        }
+                        None => {
+                            self.pending = bad.to_vec();
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.pending.is_empty() {
+            let rest = String::from_utf8_lossy(&std::mem::take(&mut self.pending)).into_owned();
+            self.pass(&rest)?;
+        }
+        self.inner.flush()
+    }
+}
+
+impl<W: Write> Drop for Terminal<W> {
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
+/// Standard output for text (tables, CSV, `show`, messages).
+pub fn stdout() -> Terminal<std::io::StdoutLock<'static>> {
+    Terminal::new(std::io::stdout().lock(), Shield::Text)
+}
+
+/// Standard output for JSON: escaped on a terminal, exact to a pipe or a file.
+pub fn stdout_json() -> Terminal<std::io::StdoutLock<'static>> {
+    let shield = if std::io::stdout().is_terminal() { Shield::Json } else { Shield::Exact };
+    Terminal::new(std::io::stdout().lock(), shield)
+}
+
+/// Standard error: messages, progress lines and errors, which may quote an issuer.
+pub fn stderr() -> Terminal<std::io::StderrLock<'static>> {
+    Terminal::new(std::io::stderr().lock(), Shield::Text)
+}
+
+/// One line of text on stdout (what `println!` would print, shielded).
+pub fn say(line: fmt::Arguments) -> std::io::Result<()> {
+    writeln!(stdout(), "{line}")
+}
+
+/// One line on stderr (what `eprintln!` would print, shielded). A message that
+/// cannot be written has nowhere else to go, so a failure is dropped.
+pub fn tell(line: fmt::Arguments) {
+    let _ = writeln!(stderr(), "{line}");
+}
+
 /// Pretty JSON on stdout: the shape `--format json` promises.
 pub fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    writeln!(stdout_json(), "{}", serde_json::to_string_pretty(value)?)?;
     Ok(())
 }
 
 /// Rows under a header, as CSV or as a table (JSON callers serialise their own rows).
 pub fn print_rows(format: Format, header: &[&str], rows: &[Vec<String>]) -> Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = stdout();
     match format {
         Format::Csv => {
             let mut csv = csv_writer(&mut out, header)?;
@@ -156,6 +271,30 @@ mod tests {
         let fresh = dir.path().join("f.md");
         write_private(&fresh, "x").expect("export");
         assert_eq!(std::fs::metadata(&fresh).expect("meta").permissions().mode() & 0o777, 0o600);
+    }
+
+    fn through(shield: Shield, pieces: &[&[u8]]) -> Vec<u8> {
+        let mut buf = Vec::new();
+        {
+            let mut out = Terminal::new(&mut buf, shield);
+            for p in pieces {
+                out.write_all(p).expect("write");
+            }
+        }
+        buf
+    }
+
+    #[test]
+    fn the_terminal_writer_shields_characters_split_across_writes() {
+        // U+202E is E2 80 AE, U+009B is C2 9B, a tag is F3 A0 81 81: each cut in two.
+        let pieces: [&[u8]; 6] = [b"a\xE2\x80", b"\xAEb\xC2", b"\x9B[2Jc\xF3\xA0", b"\x81\x81\n", b"\x1b]52;c;eA==\x07", b"\xFFz"];
+        assert_eq!(String::from_utf8(through(Shield::Text, &pieces)).expect("utf8"), "ab[2Jc\n]52;c;eA==\u{FFFD}z");
+        let json = through(Shield::Json, &[b"{\"a\": \"x\xE2\x80", b"\xAEy\xC2\x9B\xF3\xA0\x81", b"\x81\"}\n"]);
+        let json = String::from_utf8(json).expect("utf8");
+        assert_eq!(json, "{\"a\": \"x\\u202ey\\u009b\\udb40\\udc41\"}\n");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&json).expect("json")["a"], "x\u{202E}y\u{9b}\u{E0041}", "the same value");
+        let raw: &[u8] = b"{\"a\": \"\xE2\x80\xAE\x1b\"}";
+        assert_eq!(through(Shield::Exact, &[raw]), raw, "to a pipe, byte for byte");
     }
 
     #[test]

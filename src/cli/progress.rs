@@ -11,8 +11,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::actions::BulkProgress;
+use crate::cli::output::{self, tell};
 use crate::connectors::Connector;
 use crate::context::Context;
+use crate::domain::text;
 use crate::store::{RecomputeReport, Store};
 use crate::sync::{self, SyncEvent, SyncReport};
 
@@ -78,7 +80,7 @@ fn show_on_bars(multi: &MultiProgress, bars: &mut HashMap<String, ProgressBar>, 
     let mut bar_of = |issuer: &str| {
         bars.entry(issuer.to_string())
             .or_insert_with(|| {
-                let bar = multi.add(ProgressBar::new_spinner().with_prefix(issuer.to_string()));
+                let bar = multi.add(ProgressBar::new_spinner().with_prefix(text::clean(issuer, 60)));
                 if let Ok(style) = ProgressStyle::with_template("{spinner} {prefix}: {msg} [{elapsed}]") {
                     bar.set_style(style);
                 }
@@ -89,7 +91,7 @@ fn show_on_bars(multi: &MultiProgress, bars: &mut HashMap<String, ProgressBar>, 
     };
     match event {
         SyncEvent::Started { issuer, resumed } => {
-            multi.suspend(|| eprintln!("{}", started_line(&issuer, resumed)));
+            multi.suspend(|| tell(format_args!("{}", started_line(&issuer, resumed))));
             bar_of(&issuer).set_message("waiting for the first page");
         }
         SyncEvent::Progress { issuer, pages, credentials, elapsed } => bar_of(&issuer).set_message(progress_text(credentials, pages, elapsed)),
@@ -98,13 +100,13 @@ fn show_on_bars(multi: &MultiProgress, bars: &mut HashMap<String, ProgressBar>, 
                 bar.finish_and_clear();
                 multi.remove(&bar);
             }
-            multi.suspend(|| finished_lines(&r).iter().for_each(|line| eprintln!("{line}")));
+            multi.suspend(|| finished_lines(&r).iter().for_each(|line| tell(format_args!("{line}"))));
         }
     }
 }
 
 fn show_as_lines(last_line: &mut Instant, event: SyncEvent) {
-    let mut err = std::io::stderr().lock();
+    let mut err = output::stderr();
     match event {
         SyncEvent::Started { issuer, resumed } => {
             let _ = writeln!(err, "{}", started_line(&issuer, resumed));
@@ -112,7 +114,7 @@ fn show_as_lines(last_line: &mut Instant, event: SyncEvent) {
         SyncEvent::Progress { issuer, pages, credentials, elapsed } => {
             // On a pipe, a line every 2 s is progress enough.
             if last_line.elapsed().as_secs() >= 2 {
-                let _ = writeln!(err, "\r{issuer}: {}   ", progress_text(credentials, pages, elapsed));
+                let _ = writeln!(err, "{issuer}: {}", progress_text(credentials, pages, elapsed));
                 *last_line = Instant::now();
             }
         }
@@ -121,7 +123,7 @@ fn show_as_lines(last_line: &mut Instant, event: SyncEvent) {
             let last = lines.len().saturating_sub(1);
             for (n, line) in lines.iter().enumerate() {
                 // The done line keeps its old trailing blanks, which once overwrote a progress line.
-                let _ = writeln!(err, "\r{line}{}", if n == last && r.error.is_none() { "   " } else { "" });
+                let _ = writeln!(err, "{line}{}", if n == last && r.error.is_none() { "   " } else { "" });
             }
         }
     }
@@ -143,9 +145,9 @@ pub fn bulk_progress(show: bool) -> (mpsc::Sender<BulkProgress>, JoinHandle<()>)
                 Some(bar) => {
                     bar.set_length(p.total as u64);
                     bar.set_position(p.done as u64);
-                    bar.set_message(p.last);
+                    bar.set_message(text::clean(&p.last, 200));
                 }
-                None if show => eprintln!("[{}/{}] {}", p.done, p.total, p.last),
+                None if show => tell(format_args!("[{}/{}] {}", p.done, p.total, p.last)),
                 None => {}
             }
         }
@@ -160,11 +162,11 @@ pub fn bulk_progress(show: bool) -> (mpsc::Sender<BulkProgress>, JoinHandle<()>)
 pub async fn recompute_findings(ctx: &Context, store: &Store) -> Result<RecomputeReport> {
     let thresholds = ctx.thresholds()?;
     let report = crate::findings::recompute(store, &thresholds, chrono::Utc::now()).await?;
-    eprintln!("findings: {} open ({} new, {} closed) in {} ms", report.open, report.opened, report.closed, report.millis);
+    tell(format_args!("findings: {} open ({} new, {} closed) in {} ms", report.open, report.opened, report.closed, report.millis));
     if std::env::var_os("TOKENWARD_FINDINGS_TIMING").is_some() {
-        eprintln!("  {:<26} {:>8}      {:>7} ms", "(fact tables)", "", report.facts_millis);
+        tell(format_args!("  {:<26} {:>8}      {:>7} ms", "(fact tables)", "", report.facts_millis));
         for r in &report.rules {
-            eprintln!("  {:<26} {:>8} open {:>7} ms", r.rule, r.open, r.millis);
+            tell(format_args!("  {:<26} {:>8} open {:>7} ms", r.rule, r.open, r.millis));
         }
     }
     Ok(report)

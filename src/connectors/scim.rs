@@ -107,11 +107,14 @@ fn map_user(directory: &str, u: &ScimUser) -> Option<Owner> {
         source: Some(directory.to_string()),
         // The directory says when the record last changed; for an inactive person that is our best "left at".
         offboarded_at: if active { None } else { u.meta.as_ref().and_then(|m| m.last_modified.as_deref()).and_then(parse_ts) },
+        alias_of: None,
     })
 }
 
-/// Credentials name their owner by email or by user name (a code host login):
-/// a person whose userName is not their email is listed under both, so either joins.
+/// Credentials and requests name their owner by email or by user name (a code
+/// host login such as a GitHub login): a person whose userName is not their email
+/// is listed under both, so either joins, and the alias names its person, so a
+/// login counts as that person (no self-approval of one's own GitHub request).
 fn with_username_alias(owner: Option<Owner>, u: &ScimUser) -> Vec<Owner> {
     let Some(owner) = owner else { return Vec::new() };
     let alias = u
@@ -120,7 +123,7 @@ fn with_username_alias(owner: Option<Owner>, u: &ScimUser) -> Vec<Owner> {
         .map(|n| text::clean(n.trim(), 254).to_lowercase())
         .filter(|n| !n.is_empty() && !n.contains('@') && *n != owner.email);
     match alias {
-        Some(name) => vec![Owner { email: name, ..owner.clone() }, owner],
+        Some(name) => vec![Owner { email: name, alias_of: Some(owner.email.clone()), ..owner.clone() }, owner],
         None => vec![owner],
     }
 }
@@ -200,6 +203,7 @@ mod tests {
         let both = with_username_alias(map_user("dir", &u), &u);
         assert_eq!(both.iter().map(|o| o.email.as_str()).collect::<Vec<_>>(), vec!["ana", "ana.silva@acme.test"]);
         assert!(both.iter().all(|o| o.status == OwnerStatus::Offboarded));
+        assert_eq!(both.iter().map(|o| o.alias_of.as_deref()).collect::<Vec<_>>(), vec![Some("ana.silva@acme.test"), None], "the login names its person");
         let absent: ScimUser = serde_json::from_value(serde_json::json!({"userName": "bo@acme.test"})).expect("user");
         assert_eq!(map_user("dir", &absent).expect("maps").status, OwnerStatus::Active, "active defaults to true");
     }

@@ -353,6 +353,7 @@ pub fn map_owner(issuer: &str, o: WireOwner) -> std::result::Result<Owner, Strin
         source: Some(issuer.to_string()),
         offboarded_at: ts("offboarded_at", o.offboarded_at).map_err(|m| format!("owner {email}: {m}"))?,
         email,
+        alias_of: None,
     })
 }
 

@@ -156,6 +156,10 @@ pub struct Owner {
     pub status: OwnerStatus,
     pub source: Option<String>,
     pub offboarded_at: Option<Timestamp>,
+    /// Set on a directory's alias record (a code host login such as a GitHub
+    /// login): the lower-cased email of the person it names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias_of: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

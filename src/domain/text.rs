@@ -8,8 +8,17 @@ pub const MAX_FIELD: usize = 512;
 /// operators, soft hyphen, tags), line and paragraph separators, and cap the length. Every issuer string
 /// passes through here before the store, so nothing hostile reaches a terminal.
 pub fn clean(s: &str, max_chars: usize) -> String {
+    keep(s, max_chars, |c| !is_hostile(c))
+}
+
+/// `clean` that keeps line breaks: a message of several lines (an error and its caret line).
+pub fn clean_lines(s: &str, max_chars: usize) -> String {
+    keep(s, max_chars, |c| c == '\n' || !is_hostile(c))
+}
+
+fn keep(s: &str, max_chars: usize, wanted: impl Fn(char) -> bool) -> String {
     let mut out = String::with_capacity(s.len().min(max_chars));
-    for (n, ch) in s.chars().filter(|c| !is_hostile(*c)).enumerate() {
+    for (n, ch) in s.chars().filter(|c| wanted(*c)).enumerate() {
         if n >= max_chars {
             out.push('…');
             break;
@@ -50,6 +59,38 @@ pub fn is_hostile(c: char) -> bool {
                 | '\u{1D173}'..='\u{1D17A}'
                 | '\u{E0000}'..='\u{E007F}'
         )
+}
+
+/// Text for a terminal as written, line breaks kept: every hostile character
+/// removed (the same set `clean` strips), nothing capped. What text output passes through.
+pub fn for_terminal(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().any(|c| c != '\n' && is_hostile(c)) {
+        clean_lines(s, usize::MAX).into()
+    } else {
+        s.into()
+    }
+}
+
+/// JSON text for a terminal: each hostile character but the line break written
+/// as its `\uXXXX` escape (a surrogate pair above U+FFFF). A serializer leaves such
+/// characters only inside strings, where the escape is the same value: still
+/// valid JSON, and nothing a terminal would obey.
+pub fn escape_for_terminal(json: &str) -> std::borrow::Cow<'_, str> {
+    if !json.chars().any(|c| c != '\n' && is_hostile(c)) {
+        return json.into();
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if c != '\n' && is_hostile(c) {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
 }
 
 #[cfg(test)]
@@ -112,5 +153,23 @@ mod tests {
             }
         }
         assert_eq!(removed, 268, "65 controls, 75 other format or separator code points, 128 tags");
+    }
+
+    #[test]
+    fn terminal_text_keeps_line_breaks_and_drops_the_rest() {
+        assert_eq!(for_terminal("a\n\x1b]52;c;aGk=\x07b\u{202E}\r\t\u{E0041}c"), "a\n]52;c;aGk=bc");
+        assert!(matches!(for_terminal("plain\ntext"), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(clean_lines("bad\n  ^\x1b[2J here", 9), "bad\n  ^[2…");
+    }
+
+    #[test]
+    fn json_for_a_terminal_escapes_hostile_characters_and_keeps_the_value() {
+        let value = serde_json::json!({"a": "x\u{9b}\u{202E}\u{2028}\u{E0041}\u{1b}y", "n": [1, 2]});
+        let raw = serde_json::to_string_pretty(&value).expect("json");
+        let shown = escape_for_terminal(&raw);
+        assert!(shown.contains(r"x\u009b\u202e\u2028\udb40\udc41\u001by"), "{shown}");
+        assert!(!shown.chars().any(|c| c != '\n' && is_hostile(c)), "{shown:?}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&shown).expect("still JSON"), value, "the same value");
+        assert!(matches!(escape_for_terminal("{\"a\": \"caf\u{e9}\"}\n"), std::borrow::Cow::Borrowed(_)), "clean JSON passes as it is");
     }
 }

@@ -10,6 +10,7 @@ use crate::domain::{BlastRadius, Campaign, Credential, CredentialChange, Grant, 
 use crate::filter::Query;
 
 mod error;
+mod holder;
 pub mod postgres;
 mod rows;
 mod sqlite;
@@ -33,13 +34,19 @@ enum Backend {
 impl Store {
     /// Opens (creating if needed) a database file in WAL mode and runs migrations.
     pub async fn open(path: &Path) -> Result<Self> {
-        Ok(Store { backend: Backend::Sqlite(sqlite::SqliteStore::open(path).await?) })
+        Self::open_with_audit_key(path, None).await
+    }
+
+    /// As `open`, with the audit log's key at `audit_key` (`[audit] key_file`)
+    /// instead of beside the database; created 0600 on first use.
+    pub async fn open_with_audit_key(path: &Path, audit_key: Option<&Path>) -> Result<Self> {
+        Ok(Store { backend: Backend::Sqlite(sqlite::SqliteStore::open(path, audit_key).await?) })
     }
 
     /// A shared PostgreSQL inventory at `url` (issue 13: still being ported; the
     /// methods not yet ported answer `StoreError::NotYet`, and no command selects it).
-    pub async fn open_postgres(url: &str) -> Result<Self> {
-        Ok(Store { backend: Backend::Postgres(postgres::PgStore::open(url).await?) })
+    pub async fn open_postgres(url: &str, audit_key: Option<&Path>) -> Result<Self> {
+        Ok(Store { backend: Backend::Postgres(postgres::PgStore::open(url, audit_key).await?) })
     }
 
     /// A private in-memory database (one connection: each `:memory:` connection is its own db).
@@ -126,6 +133,9 @@ store_api! {
     fn resolve(&self, needle: &str) -> Result<String>;
     fn credential(&self, id: &str) -> Result<Credential>;
     fn owner(&self, email: &str) -> Result<Option<Owner>>;
+    /// Every name the directory knows the same people by (their emails and their
+    /// logins), the given names included, lower-cased.
+    fn identities(&self, names: &[String]) -> Result<Vec<String>>;
     /// The parent chain of a credential (parent first), bounded against cycles.
     fn lineage(&self, id: &str) -> Result<Vec<(String, String)>>;
     fn parent_external_to_local(&self, issuer: &str, external: &str) -> Result<Option<String>>;

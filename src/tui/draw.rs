@@ -1,5 +1,6 @@
 //! The whole screen, drawn from `&App`: tabs, the current view, the status
 //! line, the footer of keys, and any form or overlay on top. Changes nothing.
+use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
@@ -10,9 +11,26 @@ use super::app::{App, Mode, Tone, View};
 use super::commands;
 use super::theme::Theme;
 use super::widgets::{centered, safe, thousands, Ctx};
-use crate::domain::relative;
+use crate::domain::{relative, text};
 
 pub fn draw(f: &mut Frame, app: &App, theme: &Theme) {
+    draw_screen(f, app, theme);
+    scrub(f.buffer_mut());
+}
+
+/// The last word on what reaches the terminal: whatever a view, a form, a toast
+/// or the status line drew (from a store an older version wrote, or a hand-edited
+/// one), no cell keeps a character the terminal would obey (`text::is_hostile`).
+fn scrub(buf: &mut Buffer) {
+    for cell in buf.content.iter_mut() {
+        if cell.symbol().chars().any(text::is_hostile) {
+            let kept = text::clean(cell.symbol(), usize::MAX);
+            cell.set_symbol(if kept.is_empty() { " " } else { &kept });
+        }
+    }
+}
+
+fn draw_screen(f: &mut Frame, app: &App, theme: &Theme) {
     let area = f.area();
     if area.width < 20 || area.height < 6 {
         f.render_widget(Paragraph::new("tokenward: terminal too small").style(theme.warning), area);
@@ -164,6 +182,18 @@ mod tests {
         assert!(footer.contains(" x revoke") && !footer.contains(" r revoke"), "{footer}");
         app.run_command("findings");
         assert!(screen(&app).contains("never computed: ctrl-f computes them"));
+    }
+
+    #[test]
+    fn no_cell_keeps_a_character_the_terminal_would_obey() {
+        // Cells as a careless widget could leave them: an escape, a C1 control, a bidi override, a tag on a letter.
+        let mut buf = ratatui::buffer::Buffer::empty(ratatui::layout::Rect::new(0, 0, 6, 1));
+        for (x, symbol) in ["\u{1b}", "\u{9b}", "\u{202E}", "a\u{E0041}", "\u{2028}", "é"].into_iter().enumerate() {
+            buf[(x as u16, 0)].set_symbol(symbol);
+        }
+        super::scrub(&mut buf);
+        let cells: Vec<&str> = buf.content().iter().map(|c| c.symbol()).collect();
+        assert_eq!(cells, [" ", " ", " ", "a", " ", "é"]);
     }
 
     #[test]

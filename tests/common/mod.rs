@@ -34,6 +34,7 @@ pub async fn seeded_store(n: u64) -> Store {
 }
 
 pub mod peers;
+pub mod screens;
 
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_tokenward")

@@ -170,6 +170,11 @@ fn pg_bin() -> PathBuf {
 
 pub fn postgres() -> Postgres {
     use std::os::unix::fs::PermissionsExt;
+    // What a console keeps per PostgreSQL database (its audit head witness) goes
+    // under a temporary data home, never the real one.
+    static DATA_HOME: std::sync::Once = std::sync::Once::new();
+    // SAFETY of the test: set once, before any store opens, always to one value.
+    DATA_HOME.call_once(|| unsafe { std::env::set_var("XDG_DATA_HOME", std::env::temp_dir().join(format!("tokenward-pg-home-{}", std::process::id()))) });
     static CLUSTERS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let bin = pg_bin();
     let as_postgres = std::fs::read_to_string("/proc/self/status")

@@ -2,7 +2,7 @@
 use clap::{Args, Subcommand};
 use color_eyre::eyre::{eyre, Result};
 
-use crate::cli::output::{print_json, print_rows};
+use crate::cli::output::{print_json, print_rows, say};
 use crate::context::{Context, Format};
 
 #[derive(Debug, Args)]
@@ -36,18 +36,21 @@ pub async fn run(ctx: &Context, args: AuditArgs) -> Result<()> {
                 print_json(&v)?;
             } else {
                 match &v.first_bad {
-                    None if v.problems.is_empty() => println!("audit log intact: {} entries, head {}", v.entries, v.head_hash),
-                    None => println!("audit log BROKEN: its entries chain ({} entries, head {}) but its anchors do not hold", v.entries, v.head_hash),
-                    Some(b) => println!("audit log BROKEN at entry {}: {} ({} entries before it are intact)", b.seq, b.problem, v.entries),
+                    None if v.problems.is_empty() => say(format_args!("audit log intact: {} entries, head {}", v.entries, v.head_hash))?,
+                    None => say(format_args!("audit log BROKEN: its entries chain ({} entries, head {}) but its anchors do not hold", v.entries, v.head_hash))?,
+                    Some(b) => say(format_args!("audit log BROKEN at entry {}: {} ({} entries before it are intact)", b.seq, b.problem, v.entries))?,
                 }
                 for p in &v.problems {
-                    println!("  {p}");
+                    say(format_args!("  {p}"))?;
                 }
                 if v.unkeyed > 0 {
-                    println!("  {} entries unkeyed (before the key): checked by their hash only", v.unkeyed);
+                    say(format_args!("  {} entries unkeyed (before the key): checked by their hash only", v.unkeyed))?;
+                }
+                if let (Some(key), Some(witness)) = (&v.key_file, &v.witness_file) {
+                    println!("  key {key}, witness {witness}");
                 }
                 if let Some(seq) = v.head_found {
-                    println!("  head {} is entry {seq} of the chain", head.as_deref().unwrap_or_default());
+                    say(format_args!("  head {} is entry {seq} of the chain", head.as_deref().unwrap_or_default()))?;
                 }
             }
             match (&v.first_bad, v.problems.first()) {

@@ -4,6 +4,7 @@ use std::path::Path;
 use clap::{Args, Subcommand};
 use color_eyre::eyre::{eyre, Result, WrapErr};
 
+use crate::cli::output::{print_json, say, tell};
 use crate::config::{self, Config};
 use crate::context::Format;
 
@@ -26,23 +27,23 @@ pub fn run(given: Option<&Path>, args: ConfigArgs, format: Format) -> Result<()>
     let path = given.map(Path::to_path_buf).unwrap_or_else(config::default_config_path);
     match args.command {
         ConfigCommand::Path => {
-            println!("{}", path.display());
+            say(format_args!("{}", path.display()))?;
             Ok(())
         }
         ConfigCommand::Check => {
             let text = std::fs::read_to_string(&path).wrap_err_with(|| format!("cannot read {}", path.display()))?;
             let problems = Config::check(&text);
             if format == Format::Json {
-                println!("{}", serde_json::json!({"path": path.display().to_string(), "problems": problems}));
+                print_json(&serde_json::json!({"path": path.display().to_string(), "problems": problems}))?;
             } else {
                 for p in &problems {
                     match p.line {
-                        Some(l) => eprintln!("{}:{l}: {}", path.display(), p.message),
-                        None => eprintln!("{}: {}", path.display(), p.message),
+                        Some(l) => tell(format_args!("{}:{l}: {}", path.display(), p.message)),
+                        None => tell(format_args!("{}: {}", path.display(), p.message)),
                     }
                 }
                 if problems.iter().all(|p| p.is_warning()) {
-                    println!("{}: ok", path.display());
+                    say(format_args!("{}: ok", path.display()))?;
                 }
             }
             // Warnings are said, not failed on: a lab's allow_http is a choice, not a mistake.

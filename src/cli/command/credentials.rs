@@ -4,7 +4,7 @@ use std::io::Write;
 use clap::Args;
 use color_eyre::eyre::{eyre, Result};
 
-use crate::cli::output::{csv_writer, write_csv_row, write_table};
+use crate::cli::output::{self, csv_writer, write_csv_row, write_table};
 use crate::context::{Context, Format};
 use crate::domain::{fmt_ts, OwnerStatus};
 use crate::filter;
@@ -38,7 +38,8 @@ pub async fn run(ctx: &Context, args: CredentialsArgs) -> Result<()> {
     let now = chrono::Utc::now();
     let mut anchor = PageAnchor::First;
     let mut left = args.limit.unwrap_or(usize::MAX);
-    let mut listing = Listing::start(std::io::BufWriter::new(std::io::stdout().lock()), ctx.format)?;
+    let out = if ctx.format == Format::Json { output::stdout_json() } else { output::stdout() };
+    let mut listing = Listing::start(std::io::BufWriter::new(out), ctx.format)?;
     while left > 0 {
         let req = PageRequest { query: query.clone(), now, sort: Sort { column: args.sort, descending: args.desc }, anchor, limit: left.min(1000) };
         let page = store.page(&req).await?;

@@ -3,7 +3,7 @@ use clap::Args;
 use color_eyre::eyre::{eyre, Result};
 
 use crate::actions::{ApproveInput, GrantOutcome};
-use crate::cli::output::print_json;
+use crate::cli::output::{print_json, say};
 use crate::context::{Context, Format};
 use crate::domain::{Binding, GrantStatus};
 
@@ -52,7 +52,7 @@ fn print_outcome(ctx: &Context, o: &GrantOutcome) -> Result<()> {
         return print_json(o);
     }
     match o.status {
-        GrantStatus::Approved => println!(
+        GrantStatus::Approved => say(format_args!(
             "{} approved at {}: {} for {}, {}{} (audit #{})",
             o.external_id,
             o.issuer,
@@ -61,12 +61,12 @@ fn print_outcome(ctx: &Context, o: &GrantOutcome) -> Result<()> {
             o.binding,
             o.credential_id.as_ref().map(|c| format!(", credential {c}")).unwrap_or_default(),
             o.audit_seq
-        ),
-        _ if o.partial => println!(
+        ))?,
+        _ if o.partial => say(format_args!(
             "{}: first approval recorded (audit #{}); the issuer is asked when a second approver from another group approves",
             o.external_id, o.audit_seq
-        ),
-        _ => println!("{} {} at {} (audit #{})", o.external_id, o.status, o.issuer, o.audit_seq),
+        ))?,
+        _ => say(format_args!("{} {} at {} (audit #{})", o.external_id, o.status, o.issuer, o.audit_seq))?,
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use clap::Args;
 use color_eyre::eyre::{eyre, Result};
 
+use crate::cli::output::{print_json, say, tell};
 use crate::cli::progress::{recompute_findings, sync_with_progress};
 use crate::config::{self, IssuerConfig};
 use crate::connectors::{self, Connector};
@@ -55,7 +56,7 @@ pub async fn run(ctx: &Context, args: DemoArgs, db: Option<PathBuf>) -> Result<(
     // Marked before the sync, so even a demo killed part-way can be replaced next time.
     store.mark_demo().await?;
     store.upsert_issuer(DEMO_ISSUER, crate::domain::IssuerKind::Tokenward, Some(&issuer.url())).await?;
-    eprintln!("tokenward demo: {} credentials (seed {}) from {} into {}", args.credentials, args.seed, issuer.url(), db_path.display());
+    tell(format_args!("tokenward demo: {} credentials (seed {}) from {} into {}", args.credentials, args.seed, issuer.url(), db_path.display()));
     let reports = sync_with_progress(&store, std::slice::from_ref(&connector), 1).await;
     if let Some(err) = reports.iter().find_map(|r| r.error.clone()) {
         return Err(eyre!("demo sync failed: {err}"));
@@ -65,8 +66,8 @@ pub async fn run(ctx: &Context, args: DemoArgs, db: Option<PathBuf>) -> Result<(
     // A quarterly review to walk: standing API keys with admin scopes (about 50 in the default org).
     if !ctx.read_only {
         match actions.start_review(DEMO_CAMPAIGN, Some(DEMO_CAMPAIGN_FILTER)).await {
-            Ok(c) => eprintln!("review campaign {} ready: {} item(s) (`:review {}` in the TUI)", c.name, c.items, c.name),
-            Err(e) => eprintln!("review campaign not started: {e}"),
+            Ok(c) => tell(format_args!("review campaign {} ready: {} item(s) (`:review {}` in the TUI)", c.name, c.items, c.name)),
+            Err(e) => tell(format_args!("review campaign not started: {e}")),
         }
     }
     if args.no_tui {
@@ -78,15 +79,15 @@ pub async fn run(ctx: &Context, args: DemoArgs, db: Option<PathBuf>) -> Result<(
             "pending_grants": store.grants(Some(crate::domain::GrantStatus::Pending), 100_000).await?.len(),
         });
         match ctx.format {
-            Format::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
+            Format::Json => print_json(&summary)?,
             Format::Table | Format::Csv | Format::Md => {
                 for r in &reports {
-                    println!(
+                    say(format_args!(
                         "{}: {} credentials in {} pages, {} owners, {} pending grants, {:.1}s",
                         r.issuer, r.credentials, r.pages, r.owners, r.grants, r.seconds
-                    );
+                    ))?;
                 }
-                println!("demo database: {}", db_path.display());
+                say(format_args!("demo database: {}", db_path.display()))?;
             }
         }
         return Ok(());

@@ -2,7 +2,7 @@
 use clap::Args;
 use color_eyre::eyre::Result;
 
-use crate::cli::output::{print_json, print_rows};
+use crate::cli::output::{print_json, print_rows, tell};
 use crate::context::{Context, Format};
 use crate::domain::OwnerStatus;
 
@@ -23,13 +23,13 @@ pub async fn run(ctx: &Context, args: OwnerArgs) -> Result<()> {
         .map(|c| vec![c.credential_id.clone(), c.issuer.clone(), c.kind.to_string(), c.relation.to_string(), c.via.clone().unwrap_or_default(), c.scopes.join(" "), c.status.to_string()])
         .collect();
     print_rows(ctx.format, &["CREDENTIAL", "ISSUER", "KIND", "RELATION", "VIA", "SCOPES", "STATUS"], &rows)?;
-    eprintln!(
+    tell(format_args!(
         "{} ({}): {} credential(s), {} active; {} pending grant(s)",
         plan.owner,
         plan.status.map_or("unknown to the directory", OwnerStatus::as_str),
         plan.credentials.len(),
         plan.revocable().count(),
         plan.pending_grants.len()
-    );
+    ));
     Ok(())
 }

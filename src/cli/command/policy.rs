@@ -2,6 +2,7 @@
 use clap::{Args, Subcommand};
 use color_eyre::eyre::{eyre, Result};
 
+use crate::cli::output::{print_json, say, tell};
 use crate::context::{Context, Format};
 use crate::policy::{PolicyEngine, DEFAULT_POLICIES, DEFAULT_SCHEMA};
 
@@ -22,19 +23,19 @@ pub enum PolicyCommand {
 pub fn run(ctx: &Context, args: PolicyArgs) -> Result<()> {
     match args.command {
         PolicyCommand::Show => {
-            println!("// policies/tokenward.cedarschema\n{DEFAULT_SCHEMA}\n// policies/default.cedar\n{DEFAULT_POLICIES}");
+            say(format_args!("// policies/tokenward.cedarschema\n{DEFAULT_SCHEMA}\n// policies/default.cedar\n{DEFAULT_POLICIES}"))?;
             Ok(())
         }
         PolicyCommand::Check => {
             let engine = PolicyEngine::load(ctx.config.policies.as_deref())?;
             let problems = engine.check();
             if ctx.format == Format::Json {
-                println!("{}", serde_json::json!({"source": engine.source, "problems": problems}));
+                print_json(&serde_json::json!({"source": engine.source, "problems": problems}))?;
             } else if problems.is_empty() {
-                println!("{}: ok", engine.source);
+                say(format_args!("{}: ok", engine.source))?;
             }
             for p in &problems {
-                eprintln!("{}: {p}", engine.source);
+                tell(format_args!("{}: {p}", engine.source));
             }
             if problems.is_empty() { Ok(()) } else { Err(eyre!("{} problem(s) in {}", problems.len(), engine.source)) }
         }

@@ -1,11 +1,12 @@
 //! `tokenward review`: access review campaigns, their decisions and their evidence.
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use color_eyre::eyre::{eyre, Result, WrapErr};
 
 use crate::actions::{Actions, ReviewDecision, ReviewEvidence};
-use crate::cli::output::{csv_writer, md_cell, print_json, print_rows, write_csv_row, write_private};
+use crate::cli::output::{csv_writer, md_cell, print_json, print_rows, say, tell, write_csv_row, write_private};
 use crate::context::{Context, Format};
 use crate::domain::{OwnerStatus, ReviewDecisionKind, ReviewItem};
 
@@ -90,7 +91,7 @@ pub async fn run(ctx: &Context, args: ReviewArgs) -> Result<()> {
             let c = actions.start_review(&name, filter.as_deref()).await?;
             match ctx.format {
                 Format::Json => print_json(&c)?,
-                Format::Table | Format::Csv | Format::Md => println!("campaign {} started: {} item(s) from `{}`", c.name, c.items, c.filter.unwrap_or_default()),
+                Format::Table | Format::Csv | Format::Md => say(format_args!("campaign {} started: {} item(s) from `{}`", c.name, c.items, c.filter.unwrap_or_default()))?,
             }
         }
         ReviewCommand::List => list(ctx, &actions).await?,
@@ -100,7 +101,7 @@ pub async fn run(ctx: &Context, args: ReviewArgs) -> Result<()> {
             match ctx.format {
                 Format::Json => print_json(&o)?,
                 Format::Table | Format::Csv | Format::Md => {
-                    println!("item {}: {} {} ({}; audit #{})", o.item, o.decision, o.credential_id, o.issuer_answer.clone().unwrap_or_else(|| "recorded".into()), o.audit_seq)
+                    say(format_args!("item {}: {} {} ({}; audit #{})", o.item, o.decision, o.credential_id, o.issuer_answer.clone().unwrap_or_else(|| "recorded".into()), o.audit_seq))?
                 }
             }
         }
@@ -142,7 +143,7 @@ async fn show(ctx: &Context, actions: &Actions, name: &str, undecided: bool) -> 
     };
     let rows: Vec<Vec<String>> = items.iter().map(row).collect();
     print_rows(ctx.format, &["ITEM", "CREDENTIAL", "OWNER", "OWNER STATUS", "SCOPES", "FINDINGS", "DECISION"], &rows)?;
-    eprintln!("{}: {} of {} decided", c.name, c.decided, c.items);
+    tell(format_args!("{}: {} of {} decided", c.name, c.decided, c.items));
     Ok(())
 }
 
@@ -156,9 +157,13 @@ async fn export(ctx: &Context, actions: &Actions, name: &str, output: Option<Pat
     match output {
         Some(path) => {
             write_private(&path, &text).wrap_err_with(|| format!("writing {}", path.display()))?;
-            eprintln!("wrote {} ({} items; audit head #{} {})", path.display(), evidence.items.len(), evidence.audit_head_seq, evidence.audit_head_hash);
+            tell(format_args!("wrote {} ({} items; audit head #{} {})", path.display(), evidence.items.len(), evidence.audit_head_seq, evidence.audit_head_hash));
         }
-        None => print!("{text}"),
+        None => {
+            // Evidence JSON to a file or a pipe stays byte-exact: its hashes are checked later.
+            let mut out = if ctx.format == Format::Json { crate::cli::output::stdout_json() } else { crate::cli::output::stdout() };
+            write!(out, "{text}")?;
+        }
     }
     Ok(())
 }

@@ -3,7 +3,7 @@ use clap::Args;
 use color_eyre::eyre::{eyre, Result};
 
 use crate::actions::RevokeStatus;
-use crate::cli::output::{print_json, print_rows};
+use crate::cli::output::{print_json, print_rows, say, tell};
 use crate::cli::progress::bulk_progress;
 use crate::context::{Context, Format};
 
@@ -35,7 +35,7 @@ async fn revoke_one(ctx: &Context, id: &str, reason: &str) -> Result<()> {
     let outcome = ctx.actions().await?.revoke(id, reason).await?;
     match ctx.format {
         Format::Json => print_json(&outcome)?,
-        Format::Table | Format::Csv | Format::Md => println!("{}: {}", outcome.credential_id, outcome.message),
+        Format::Table | Format::Csv | Format::Md => say(format_args!("{}: {}", outcome.credential_id, outcome.message))?,
     }
     if outcome.status == RevokeStatus::Queued {
         return Err(eyre!("{} is queued for retry, not revoked yet", outcome.credential_id));
@@ -66,18 +66,18 @@ async fn revoke_owner(ctx: &Context, owner: &str, reason: &str, dry_run: bool) -
             }))
             .collect();
         print_rows(ctx.format, &["CREDENTIAL", "ISSUER", "ISSUER ID", "RELATION", "SCOPES", "OUTCOME"], &rows)?;
-        eprintln!(
+        tell(format_args!(
             "{}: {} credential(s) {verb}, {} pending grant(s){}",
             report.owner,
             report.plan.revocable().count(),
             report.plan.pending_grants.len(),
             if dry_run { " would be denied; run again without --dry-run and with --reason".to_string() } else { format!(" denied; {} queued, {} failed", report.queued.len(), report.failed.len()) }
-        );
+        ));
         for f in &report.failed {
-            eprintln!("  failed {} at {}: {}", f.target, f.issuer, f.error);
+            tell(format_args!("  failed {} at {}: {}", f.target, f.issuer, f.error));
         }
         if report.plan.truncated {
-            eprintln!("  more than {} credentials: run it again for the rest", crate::store::BLAST_CAP);
+            tell(format_args!("  more than {} credentials: run it again for the rest", crate::store::BLAST_CAP));
         }
     }
     if !report.failed.is_empty() || !report.queued.is_empty() {

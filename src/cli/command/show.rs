@@ -4,7 +4,7 @@ use std::io::Write;
 use clap::Args;
 use color_eyre::eyre::Result;
 
-use crate::cli::output::print_json;
+use crate::cli::output::{self, print_json};
 use crate::context::{Context, Format};
 
 #[derive(Debug, Args)]
@@ -19,7 +19,7 @@ pub async fn run(ctx: &Context, args: ShowArgs) -> Result<()> {
     if ctx.format == Format::Json {
         return print_json(&detail);
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = output::stdout();
     for line in crate::detail::text_lines(&detail, chrono::Utc::now()) {
         writeln!(out, "{line}")?;
     }

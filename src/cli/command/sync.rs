@@ -3,7 +3,7 @@ use clap::Args;
 use color_eyre::eyre::{eyre, Result};
 
 use crate::actions::Actions;
-use crate::cli::output::print_json;
+use crate::cli::output::{print_json, tell};
 use crate::cli::progress::{recompute_findings, sync_with_progress};
 use crate::context::{Context, Format};
 
@@ -35,7 +35,7 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
     // Revocations queued while an issuer was unreachable get another try with every sync.
     let retried = Actions::new(store.clone(), &connectors, &ctx.operator, ctx.read_only).retry_outbox().await?;
     if retried > 0 {
-        eprintln!("revocation outbox: {retried} queued revocation(s) confirmed by their issuer");
+        tell(format_args!("revocation outbox: {retried} queued revocation(s) confirmed by their issuer"));
     }
     let failed: Vec<String> = reports
         .iter()

@@ -6,6 +6,7 @@ use clap::Args;
 use secrecy::SecretString;
 use color_eyre::eyre::{eyre, Result};
 
+use crate::cli::output::{self, print_json, tell};
 use crate::context::{Context, Format};
 
 #[derive(Debug, Args)]
@@ -50,7 +51,7 @@ fn read_token() -> Result<SecretString> {
         }
     };
     crossterm::terminal::disable_raw_mode()?;
-    eprintln!();
+    tell(format_args!(""));
     result.map(|()| SecretString::from(token))
 }
 
@@ -62,11 +63,11 @@ pub async fn run(ctx: &Context, args: TriageArgs) -> Result<()> {
     let report = actions.triage(&token, reason.as_deref()).await?;
     drop(token);
     if ctx.format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        print_json(&report)?;
         return Ok(());
     }
     let now = chrono::Utc::now();
-    let mut out = std::io::stdout().lock();
+    let mut out = output::stdout();
     writeln!(out, "fingerprint  {}", report.fingerprint)?;
     match &report.credential {
         Some(c) => writeln!(

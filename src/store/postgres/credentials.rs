@@ -196,7 +196,7 @@ impl PgStore {
     }
 
     pub async fn owner(&self, email: &str) -> Result<Option<Owner>> {
-        let row = sqlx::query("SELECT email, name, team, status, source, offboarded_at FROM owners WHERE id = $1")
+        let row = sqlx::query("SELECT email, name, team, status, source, offboarded_at, person FROM owners WHERE id = $1")
             .bind(email.to_lowercase())
             .fetch_optional(&self.pool)
             .await?;
@@ -207,6 +207,7 @@ impl PgStore {
             status: OwnerStatus::parse(&r.get::<String, _>(3)).unwrap_or(OwnerStatus::Unknown),
             source: r.get(4),
             offboarded_at: r.get::<Option<String>, _>(5).as_deref().and_then(parse_ts),
+            alias_of: r.get(6),
         }))
     }
 

@@ -54,14 +54,16 @@ impl PgStore {
         let mut tx = self.pool.begin().await?;
         for round in rounds(owners, |o| o.email.to_lowercase()) {
             sqlx::query(
-                "INSERT INTO owners (id, email, name, team, status, source, offboarded_at, authoritative, synced_at)
-                 SELECT n.id, n.email, n.name, n.team, n.status, $6, n.offboarded_at, $7, $8
-                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $9::text[]) AS n(id, email, name, team, status, offboarded_at)
+                "INSERT INTO owners (id, email, name, team, status, source, offboarded_at, authoritative, synced_at, person)
+                 SELECT n.id, n.email, n.name, n.team, n.status, $6, n.offboarded_at, $7, $8, n.person
+                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $9::text[], $10::text[])
+                   AS n(id, email, name, team, status, offboarded_at, person)
                  ON CONFLICT (id) DO UPDATE SET email = excluded.email, name = coalesce(excluded.name, owners.name),
                    team = coalesce(excluded.team, owners.team),
                    status = CASE WHEN owners.authoritative > excluded.authoritative THEN owners.status ELSE excluded.status END,
                    offboarded_at = CASE WHEN owners.authoritative > excluded.authoritative THEN owners.offboarded_at ELSE excluded.offboarded_at END,
                    source = CASE WHEN owners.authoritative > excluded.authoritative THEN owners.source ELSE excluded.source END,
+                   person = CASE WHEN owners.authoritative > excluded.authoritative THEN owners.person ELSE excluded.person END,
                    authoritative = greatest(owners.authoritative, excluded.authoritative), synced_at = excluded.synced_at",
             )
             .bind(column(&round, |o| o.email.to_lowercase()))
@@ -73,6 +75,7 @@ impl PgStore {
             .bind(authoritative as i64)
             .bind(&synced)
             .bind(column(&round, |o| o.offboarded_at.as_ref().map(fmt_ts)))
+            .bind(column(&round, |o| o.alias_of.as_ref().map(|p| p.to_lowercase())))
             .execute(&mut *tx)
             .await?;
         }

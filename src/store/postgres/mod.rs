@@ -6,17 +6,24 @@
 //! Work in progress (issue 13): opening, migrating, refusing a newer schema and
 //! the login's identity are here; the topics of `store_api!` follow the SQLite
 //! backend's files one by one, and only then does a `postgres://` URL select it.
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::store::error::{Result, StoreError};
+use crate::store::sqlite::anchor::Anchor;
 
+mod audit;
+mod claims;
 mod credentials;
+mod decisions;
 mod filter;
 mod grants;
 mod ingest;
+mod outbox;
 mod pending;
 mod sync_runs;
 
@@ -26,19 +33,24 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 pub struct PgStore {
     pool: PgPool,
     location: String,
+    /// The audit log's key (outside the database) and this console's head witness.
+    anchor: Arc<Anchor>,
 }
 
 impl PgStore {
     /// Connects (the password by reference: `PGPASSWORD`, `PGPASSFILE` or
     /// `~/.pgpass`, as libpq; `sslmode` and `sslrootcert` in the URL), refuses a
     /// schema newer than this binary, and runs the migrations it lacks.
-    pub async fn open(url: &str) -> Result<Self> {
+    /// The audit key is `audit_key` (`[audit] key_file`: the team's consoles share
+    /// one key), else one of this machine's, created 0600 on first use.
+    pub async fn open(url: &str, audit_key: Option<&Path>) -> Result<Self> {
         let options = PgConnectOptions::from_str(url)?.application_name("tokenward");
         let location = shown_url(url);
+        let anchor = Arc::new(Anchor::for_file(&anchor_base(&options), audit_key)?);
         let pool = PgPoolOptions::new().max_connections(4).acquire_timeout(Duration::from_secs(10)).connect_with(options).await?;
         refuse_newer_schema(&pool, &location).await?;
         MIGRATOR.run(&pool).await?;
-        Ok(PgStore { pool, location })
+        Ok(PgStore { pool, location, anchor })
     }
 
     /// The URL without its password.
@@ -59,6 +71,14 @@ impl PgStore {
     pub async fn schema_version(&self) -> Result<Option<i64>> {
         applied_version(&self.pool).await
     }
+}
+
+/// Where this console keeps what anchors a PostgreSQL database's audit log: its
+/// head witness (and the key, unless `[audit] key_file` names the team's).
+fn anchor_base(options: &PgConnectOptions) -> PathBuf {
+    let name = format!("{}-{}-{}", options.get_host(), options.get_port(), options.get_database().unwrap_or(options.get_username()));
+    let safe: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect();
+    crate::config::data_dir().join("postgres").join(safe)
 }
 
 /// The newest migration this binary knows.

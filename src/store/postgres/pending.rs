@@ -4,7 +4,7 @@
 //! `postgres://` URL selects this backend.
 use super::PgStore;
 use crate::config::Thresholds;
-use crate::domain::{BlastRadius, Campaign, CredentialChange, Grant, OwnerStatus, ReviewItem, Timestamp};
+use crate::domain::{BlastRadius, Campaign, CredentialChange, OwnerStatus, ReviewItem, Timestamp};
 use crate::filter::Query;
 use crate::store::error::{Result, StoreError};
 use crate::store::rows::*;
@@ -23,27 +23,12 @@ macro_rules! not_yet {
 }
 
 not_yet! {
-    fn append_audit(&self, entry: &AuditDraft) -> Result<AuditEntry>;
-    fn audit_entries(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>>;
-    fn audit_for_target(&self, target: &str, limit: i64) -> Result<Vec<AuditEntry>>;
-    fn audit_mac(&self, entry: &AuditEntry, prev_mac: &str) -> Result<String>;
-    fn audit_anchor(&self) -> Result<AuditAnchor>;
-    fn claim_action(&self, guard: &ClaimGuard, intent: &AuditDraft, lease: chrono::Duration) -> Result<ActionClaim>;
-    fn release_claim(&self, claim: &ActionClaim, outcome: Option<&AuditDraft>) -> Result<Option<AuditEntry>>;
+    fn identities(&self, names: &[String]) -> Result<Vec<String>>;
     fn mark_demo(&self) -> Result<()>;
     fn recompute_findings(&self, rules: Vec<RuleSpec<'_>>, thresholds: &Thresholds, now: Timestamp) -> Result<RecomputeReport>;
     fn open_findings(&self, rule: Option<&str>, limit: i64) -> Result<Vec<FindingRow>>;
     fn finding_counts(&self) -> Result<Vec<FindingCount>>;
     fn last_findings_run(&self) -> Result<Option<(String, i64)>>;
-    fn record_grant_decision(&self, grant: &Grant, decision: &GrantDecisionRecord, entry: &AuditDraft) -> Result<AuditEntry>;
-    fn prior_approvers(&self, grant_id: &str) -> Result<Vec<String>>;
-    fn record_partial_approval(&self, grant: &Grant, scopes: &[String], note: &str, entry: &AuditDraft) -> Result<AuditEntry>;
-    fn record_revocation(&self, id: &str, entry: &AuditDraft, reason: &str) -> Result<AuditEntry>;
-    fn enqueue_revocation(&self, id: &str, issuer: &str, actor: &str, reason: &str, error: &str, retry_at: Timestamp) -> Result<()>;
-    fn record_queued_revocation(&self, item: &QueuedRevocation<'_>, entry: &AuditDraft) -> Result<AuditEntry>;
-    fn pending_revocations(&self) -> Result<Vec<OutboxItem>>;
-    fn claim_revocations(&self, owner: &str, now: Timestamp, lease: chrono::Duration, limit: i64) -> Result<Vec<OutboxItem>>;
-    fn note_outbox_failure(&self, id: i64, error: &str, retry_at: Timestamp) -> Result<()>;
     fn owners_page(&self, status: Option<OwnerStatus>, after: Option<&str>, limit: i64) -> Result<Vec<OwnerRow>>;
     fn blast_radius(&self, owner: &str) -> Result<BlastRadius>;
     fn expiring_by_owner(&self, now: Timestamp, until: Timestamp, limit: i64) -> Result<Vec<ExpiringGroup>>;

@@ -9,7 +9,7 @@ use sqlx::{PgConnection, Row};
 use super::PgStore;
 use crate::domain::*;
 use crate::store::error::{Result, StoreError};
-use crate::store::sqlite::{holder_has_exited, new_holder, SYNC_LOCK_MINUTES};
+use crate::store::holder::{holder_has_exited, new_holder, SYNC_LOCK_MINUTES};
 use crate::store::rows::*;
 
 impl PgStore {

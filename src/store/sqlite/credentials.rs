@@ -206,7 +206,7 @@ impl SqliteStore {
     }
 
     pub async fn owner(&self, email: &str) -> Result<Option<Owner>> {
-        let row = sqlx::query("SELECT email, name, team, status, source, offboarded_at FROM owners WHERE id = ?")
+        let row = sqlx::query("SELECT email, name, team, status, source, offboarded_at, person FROM owners WHERE id = ?")
             .bind(email.to_lowercase())
             .fetch_optional(&self.pool)
             .await?;
@@ -217,6 +217,7 @@ impl SqliteStore {
             status: OwnerStatus::parse(&r.get::<String, _>(3)).unwrap_or(OwnerStatus::Unknown),
             source: r.get(4),
             offboarded_at: r.get::<Option<String>, _>(5).as_deref().and_then(parse_ts),
+            alias_of: r.get(6),
         }))
     }
 

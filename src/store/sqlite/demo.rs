@@ -24,7 +24,7 @@ mod tests {
         assert_eq!(DEMO_APPLICATION_ID, 1_953_981_549);
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("d.db");
-        let store = SqliteStore::open(&p).await.expect("open");
+        let store = SqliteStore::open(&p, None).await.expect("open");
         assert_eq!(probe(&p).expect("probe"), DbFile::Unmarked);
         store.mark_demo().await.expect("mark");
         assert_eq!(probe(&p).expect("probe"), DbFile::Demo);

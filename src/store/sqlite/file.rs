@@ -98,7 +98,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let data = dir.path().join("fresh").join("tokenward");
         let p = data.join("t.db");
-        let store = SqliteStore::open(&p).await.expect("open");
+        let store = SqliteStore::open(&p, None).await.expect("open");
         store.upsert_issuer("a", crate::domain::IssuerKind::Tokenward, None).await.expect("write");
         let mode = |p: &Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
         for f in with_companions(&p) {

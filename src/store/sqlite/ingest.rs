@@ -42,7 +42,7 @@ impl SqliteStore {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         for chunk in owners.chunks(CHUNK) {
             let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO owners (id, email, name, team, status, source, offboarded_at, authoritative, synced_at) ",
+                "INSERT INTO owners (id, email, name, team, status, source, offboarded_at, authoritative, synced_at, person) ",
             );
             qb.push_values(chunk, |mut b, o| {
                 b.push_bind(o.email.to_lowercase())
@@ -53,7 +53,8 @@ impl SqliteStore {
                     .push_bind(source.to_string())
                     .push_bind(o.offboarded_at.as_ref().map(fmt_ts))
                     .push_bind(authoritative as i64)
-                    .push_bind(synced.clone());
+                    .push_bind(synced.clone())
+                    .push_bind(o.alias_of.as_ref().map(|p| p.to_lowercase()));
             });
             qb.push(
                 " ON CONFLICT(id) DO UPDATE SET email = excluded.email, name = coalesce(excluded.name, owners.name),
@@ -61,6 +62,7 @@ impl SqliteStore {
                   status = CASE WHEN owners.authoritative > excluded.authoritative THEN owners.status ELSE excluded.status END,
                   offboarded_at = CASE WHEN owners.authoritative > excluded.authoritative THEN owners.offboarded_at ELSE excluded.offboarded_at END,
                   source = CASE WHEN owners.authoritative > excluded.authoritative THEN owners.source ELSE excluded.source END,
+                  person = CASE WHEN owners.authoritative > excluded.authoritative THEN owners.person ELSE excluded.person END,
                   authoritative = max(owners.authoritative, excluded.authoritative), synced_at = excluded.synced_at",
             );
             qb.build().execute(&mut *tx).await?;

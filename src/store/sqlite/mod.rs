@@ -12,7 +12,7 @@ use sqlx::Sqlite;
 
 use crate::store::error::Result;
 
-mod anchor;
+pub(super) mod anchor;
 mod audit;
 mod claims;
 mod credentials;
@@ -45,12 +45,13 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) a database file in WAL mode and runs migrations.
-    pub async fn open(path: &Path) -> Result<Self> {
+    /// Opens (creating if needed) a database file in WAL mode and runs migrations;
+    /// the audit key is `audit_key`, or `<db>.audit-key` beside it.
+    pub async fn open(path: &Path, audit_key: Option<&Path>) -> Result<Self> {
         // A new file at this path makes any witness beside it a previous database's (the demo resets so).
         let fresh = !path.exists();
         file::create_private(path)?;
-        let anchor = Arc::new(anchor::Anchor::for_file(path)?);
+        let anchor = Arc::new(anchor::Anchor::for_file(path, audit_key)?);
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)

@@ -40,6 +40,21 @@ impl SqliteStore {
             .collect())
     }
 
+    /// Every name the directory knows the same people by: each given name, the
+    /// person an alias row names, and every alias naming one of those people.
+    pub async fn identities(&self, names: &[String]) -> Result<Vec<String>> {
+        let names: Vec<String> = names.iter().map(|n| n.trim().to_lowercase()).filter(|n| !n.is_empty()).collect();
+        let json = serde_json::Value::from(names).to_string();
+        Ok(sqlx::query_scalar(
+            "WITH given(n) AS (SELECT value FROM json_each(?1)),
+                  persons(p) AS (SELECT n FROM given UNION SELECT person FROM owners WHERE id IN (SELECT n FROM given) AND person IS NOT NULL)
+             SELECT p FROM persons UNION SELECT id FROM owners WHERE person IN (SELECT p FROM persons) ORDER BY 1",
+        )
+        .bind(json)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Everything one person holds: credentials they own, credentials exchanged
     /// from those (parent links, any depth) or naming them in an act chain, and
     /// grants they asked for that are still pending.
