@@ -129,3 +129,85 @@ async fn queued_revocations_are_claimed_once_however_many_consoles_retry() {
     all.sort();
     assert_eq!(all, (0..40).map(|n| format!("cred-{n:02}")).collect::<Vec<_>>(), "each due row claimed exactly once ({} + {})", mine_a.len(), mine_b.len());
 }
+
+#[tokio::test]
+async fn the_database_enforces_the_roles_even_when_the_policy_check_is_bypassed() {
+    use tokenward::store::ClaimGuard;
+    let pg = common::peers::postgres();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("team.audit-key");
+    let owner = PgStore::open(&pg.url, Some(&key)).await.expect("the schema owner migrates");
+    let ran = owner.init_roles().await.expect("init-roles");
+    assert!(ran.iter().any(|s| s == "CREATE ROLE tokenward_viewer NOLOGIN"), "{ran:?}");
+    assert_eq!(owner.init_roles().await.expect("again").iter().filter(|s| s.starts_with("CREATE ROLE")).count(), 0, "init-roles runs twice without harm");
+    let raw = sqlx::PgPool::connect(&pg.url).await.expect("connect");
+    for sql in [
+        "CREATE ROLE vera LOGIN PASSWORD 'vera-pw' IN ROLE tokenward_viewer",
+        "CREATE ROLE alice LOGIN PASSWORD 'alice-pw' IN ROLE tokenward_approver",
+        "CREATE ROLE platform NOLOGIN",
+        "GRANT platform TO alice",
+        "INSERT INTO credentials (id, issuer, external_id, kind, binding, status, synced_at) VALUES ('c0ffee', 'broker', 'tok-1', 'bearer', 'bearer', 'active', '2026-11-30T00:00:00Z')",
+    ] {
+        sqlx::query(sql).execute(&raw).await.expect(sql);
+    }
+    let vera = tokenward::store::Store::open_postgres(&pg.url_for("vera", "vera-pw", "postgres"), Some(&key)).await.expect("a viewer opens (no migration needed)");
+    let alice = PgStore::open(&pg.url_for("alice", "alice-pw", "postgres"), Some(&key)).await.expect("an approver opens");
+    assert_eq!(alice.session_user().await.expect("login"), "alice");
+    assert_eq!(alice.login_roles().await.expect("roles"), (vec!["approver".to_string()], vec!["platform".to_string()]));
+
+    // The viewer claims a revocation straight through the store, as if Cedar had said yes: PostgreSQL says no.
+    let intent = tokenward::store::AuditDraft { at: chrono::Utc::now(), actor: "vera".into(), action: "revoke.intent".into(), target: "credential:c0ffee".into(), detail: serde_json::json!({}) };
+    let refused = vera.claim_action(&ClaimGuard::CredentialNotRevoked("c0ffee".into()), &intent, chrono::Duration::minutes(5)).await.expect_err("a viewer may not act").to_string();
+    assert!(refused.contains("permission denied"), "{refused}");
+    let store_alice = tokenward::store::Store::open_postgres(&pg.url_for("alice", "alice-pw", "postgres"), Some(&key)).await.expect("alice");
+    let claim = store_alice.claim_action(&ClaimGuard::CredentialNotRevoked("c0ffee".into()), &tokenward::store::AuditDraft { actor: "alice".into(), ..intent.clone() }, chrono::Duration::minutes(5)).await.expect("an approver may");
+    assert!(claim.intent_seq >= 1);
+    // Nobody rewrites the log, the approver included; nor writes the inventory outside a decision.
+    let alice_raw = sqlx::PgPool::connect(&pg.url_for("alice", "alice-pw", "postgres")).await.expect("alice raw");
+    for sql in ["UPDATE audit_log SET actor = 'mallory'", "DELETE FROM audit_log", "TRUNCATE audit_log", "INSERT INTO credentials (id, issuer, external_id, kind, binding, status, synced_at) VALUES ('x', 'i', 'e', 'bearer', 'bearer', 'active', 'now')", "UPDATE credentials SET issuer = 'elsewhere'"] {
+        let err = sqlx::query(sql).execute(&alice_raw).await.expect_err(sql).to_string();
+        assert!(err.contains("permission denied"), "{sql}: {err}");
+    }
+}
+
+#[test]
+fn db_migrate_and_init_roles_from_the_command_line() {
+    let pg = common::peers::postgres();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("tokenward.toml");
+    std::fs::write(&config, format!("[audit]\nkey_file = \"{}\"\n", dir.path().join("team.audit-key").display())).expect("config");
+    let tw = |args: &[&str]| {
+        let out = std::process::Command::new(common::bin()).arg("--config").arg(&config).arg("--db").arg(&pg.url).args(args).output().expect("runs");
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (ok, out, err) = tw(&["db", "migrate", "--format", "json"]);
+    assert!(ok, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["schema_version"], v["known_version"]);
+    assert!(!out.contains(common::peers::PG_SUPERUSER_PASSWORD) && !err.contains(common::peers::PG_SUPERUSER_PASSWORD), "the password is never printed");
+    let (ok, out, err) = tw(&["db", "init-roles"]);
+    assert!(ok && out.contains("CREATE ROLE tokenward_approver NOLOGIN") && out.contains("GRANT tokenward_approver TO alice"), "{out}{err}");
+    // A SQLite file is not what `db` manages.
+    let out = std::process::Command::new(common::bin()).arg("--config").arg(&config).arg("--db").arg(dir.path().join("inv.db")).args(["db", "migrate"]).output().expect("runs");
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("migrates itself when opened"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn on_postgresql_the_operator_is_the_login_and_no_other_name_may_be_claimed() {
+    let pg = common::peers::postgres();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("tokenward.toml");
+    std::fs::write(&config, format!("[audit]\nkey_file = \"{}\"\n", dir.path().join("team.audit-key").display())).expect("config");
+    let tw = |url: &str, args: &[&str]| std::process::Command::new(common::bin()).arg("--config").arg(&config).arg("--db").arg(url).args(args).output().expect("runs");
+    assert!(tw(&pg.url, &["db", "init-roles"]).status.success());
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let admin = sqlx::PgPool::connect(&pg.url).await.expect("connect");
+        sqlx::query("CREATE ROLE alice LOGIN PASSWORD 'alice-pw' IN ROLE tokenward_approver").execute(&admin).await.expect("alice");
+    });
+    let alice = pg.url_for("alice", "alice-pw", "postgres");
+    let out = tw(&alice, &["--operator", "bob@acme.test", "revoke", "c0ffee", "--reason", "leaked"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("the operator is the database login (alice)") && err.contains("may not name bob@acme.test"), "{err}");
+    assert!(!err.contains("alice-pw"), "the password is never printed: {err}");
+}

@@ -116,6 +116,9 @@ store_api! {
     fn claim_action(&self, guard: &ClaimGuard, intent: &AuditDraft, lease: chrono::Duration) -> Result<ActionClaim>;
     /// Gives a claim up, with the entry saying how the action ended, in one transaction.
     fn release_claim(&self, claim: &ActionClaim, outcome: Option<&AuditDraft>) -> Result<Option<AuditEntry>>;
+    /// Who the database proves is acting: PostgreSQL's session login with its
+    /// roles; None on SQLite, where the OS account is the identity.
+    fn acting_login(&self) -> Result<Option<DbLogin>>;
     // the file
     /// Marks a database as the demo's: only such a file may the demo replace.
     fn mark_demo(&self) -> Result<()>;

@@ -25,6 +25,7 @@ mod grants;
 mod ingest;
 mod outbox;
 mod pending;
+pub mod roles;
 mod sync_runs;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -48,8 +49,21 @@ impl PgStore {
         let location = shown_url(url);
         let anchor = Arc::new(Anchor::for_file(&anchor_base(&options), audit_key)?);
         let pool = PgPoolOptions::new().max_connections(4).acquire_timeout(Duration::from_secs(10)).connect_with(options).await?;
-        refuse_newer_schema(&pool, &location).await?;
-        MIGRATOR.run(&pool).await?;
+        match applied_version(&pool).await? {
+            Some(applied) if applied > known_version() => return Err(newer_schema(&location, applied)),
+            Some(applied) if applied == known_version() => {}
+            applied => {
+                // Only a login that may change the schema can migrate; the others are told who must.
+                MIGRATOR.run(&pool).await.map_err(|e| match e {
+                    sqlx::migrate::MigrateError::Execute(db) if db.as_database_error().and_then(|d| d.code()).as_deref() == Some("42501") => StoreError::Conflict(format!(
+                        "{location} is at schema version {}, this tokenward needs {}: run `tokenward db migrate` as a login that owns the schema ({db})",
+                        applied.unwrap_or(0),
+                        known_version()
+                    )),
+                    other => other.into(),
+                })?;
+            }
+        }
         Ok(PgStore { pool, location, anchor })
     }
 
@@ -95,14 +109,11 @@ async fn applied_version(pool: &PgPool) -> Result<Option<i64>> {
 }
 
 /// A database migrated by a newer tokenward is left alone, with a clear word.
-async fn refuse_newer_schema(pool: &PgPool, location: &str) -> Result<()> {
-    let known = known_version();
-    match applied_version(pool).await? {
-        Some(applied) if applied > known => Err(StoreError::Conflict(format!(
-            "{location} has schema version {applied}, newer than this tokenward knows ({known}): upgrade tokenward before using this database"
-        ))),
-        _ => Ok(()),
-    }
+fn newer_schema(location: &str, applied: i64) -> StoreError {
+    StoreError::Conflict(format!(
+        "{location} has schema version {applied}, newer than this tokenward knows ({}): upgrade tokenward before using this database",
+        known_version()
+    ))
 }
 
 /// `postgres://user:secret@host/db` shown as `postgres://user@host/db`.
