@@ -17,6 +17,7 @@ use crate::store::error::{Result, StoreError};
 use crate::store::sqlite::anchor::Anchor;
 
 mod audit;
+mod campaigns;
 mod claims;
 mod credentials;
 mod decisions;

@@ -24,7 +24,6 @@ macro_rules! not_yet {
 
 not_yet! {
     fn identities(&self, names: &[String]) -> Result<Vec<String>>;
-    fn mark_demo(&self) -> Result<()>;
     fn recompute_findings(&self, rules: Vec<RuleSpec<'_>>, thresholds: &Thresholds, now: Timestamp) -> Result<RecomputeReport>;
     fn open_findings(&self, rule: Option<&str>, limit: i64) -> Result<Vec<FindingRow>>;
     fn finding_counts(&self) -> Result<Vec<FindingCount>>;
@@ -33,12 +32,10 @@ not_yet! {
     fn blast_radius(&self, owner: &str) -> Result<BlastRadius>;
     fn expiring_by_owner(&self, now: Timestamp, until: Timestamp, limit: i64) -> Result<Vec<ExpiringGroup>>;
     fn held_scope_at(&self, scope: &str, at: Timestamp, limit: i64) -> Result<Vec<HeldRow>>;
-    fn start_campaign(&self, name: &str, filter_text: Option<&str>, query: &Query, now: Timestamp, entry: &AuditDraft) -> Result<(Campaign, AuditEntry)>;
     fn campaigns(&self) -> Result<Vec<Campaign>>;
     fn campaign(&self, name: &str) -> Result<Campaign>;
     fn review_items(&self, campaign_id: i64, after: i64, limit: i64) -> Result<Vec<ReviewItem>>;
     fn all_review_items(&self, campaign_id: i64) -> Result<Vec<ReviewItem>>;
     fn review_item(&self, id: i64) -> Result<ReviewItem>;
-    fn record_review_decision(&self, item: i64, rec: &ReviewRecord<'_>, entry: &AuditDraft) -> Result<AuditEntry>;
     fn record_credential_change(&self, id: &str, change: &CredentialChange, at: Timestamp) -> Result<()>;
 }
