@@ -5,7 +5,6 @@
 use super::PgStore;
 use crate::config::Thresholds;
 use crate::domain::{BlastRadius, Campaign, CredentialChange, OwnerStatus, ReviewItem, Timestamp};
-use crate::filter::Query;
 use crate::store::error::{Result, StoreError};
 use crate::store::rows::*;
 
