@@ -211,3 +211,45 @@ fn on_postgresql_the_operator_is_the_login_and_no_other_name_may_be_claimed() {
     assert!(!out.status.success() && err.contains("the operator is the database login (alice)") && err.contains("may not name bob@acme.test"), "{err}");
     assert!(!err.contains("alice-pw"), "the password is never printed: {err}");
 }
+
+#[tokio::test]
+async fn two_reviewers_share_one_campaign_and_each_item_is_decided_once() {
+    use tokenward::actions::{Actions, ReviewDecision};
+    let pg = common::peers::postgres();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = two_consoles(&pg, &dir.path().join("team.audit-key")).await;
+    let org = tokenward::reference::org::Org::new(40, 5, common::fixed_now());
+    let creds: Vec<_> = (0..40)
+        .map(|i| tokenward::domain::Credential { status: tokenward::domain::CredentialStatus::Active, ..tokenward::connectors::tokenward::map_credential("broker", org.credential(i)).expect("maps") })
+        .collect();
+    a.upsert_issuer("broker", tokenward::domain::IssuerKind::Tokenward, None).await.expect("issuer");
+    let run = a.begin_sync_run("broker", common::fixed_now()).await.expect("run");
+    a.ingest_credential_page(run.id, run.started_at, &creds, 1, None).await.expect("page");
+    a.finish_sync_run(&run, "broker", None, common::fixed_now()).await.expect("finish");
+    let (ana, ben) = (Actions::new(a.clone(), &[], "ana@acme.test", false), Actions::new(b.clone(), &[], "ben@acme.test", false));
+    let campaign = ana.start_review("q4", None).await.expect("campaign");
+    assert_eq!(campaign.items, 40);
+    assert!(ben.start_review("q4", None).await.is_err(), "one campaign of a name");
+    let items = b.all_review_items(campaign.id).await.expect("items");
+    // Both reviewers walk every item at once: each item is decided exactly once.
+    let walk = |who: Actions, ids: Vec<i64>| async move {
+        let mut won = 0;
+        for id in ids {
+            if who.decide_review(id, &ReviewDecision::Keep, "still needed").await.is_ok() {
+                won += 1;
+            }
+        }
+        won
+    };
+    let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
+    let mut reversed = ids.clone();
+    reversed.reverse();
+    let (won_a, won_b) = tokio::join!(walk(ana, ids), walk(ben, reversed));
+    assert_eq!(won_a + won_b, 40, "{won_a} + {won_b}");
+    let after = a.campaign("q4").await.expect("campaign");
+    assert_eq!((after.items, after.decided), (40, 40));
+    let deciders: std::collections::BTreeSet<String> = a.all_review_items(campaign.id).await.expect("items").into_iter().filter_map(|i| i.decided_by).collect();
+    assert!(deciders.iter().all(|d| d == "ana@acme.test" || d == "ben@acme.test"), "{deciders:?}");
+    let v = tokenward::audit::verify(&a, None).await.expect("verify");
+    assert!(v.first_bad.is_none() && v.problems.is_empty(), "{v:?}");
+}

@@ -10,6 +10,7 @@ use crate::domain::{BlastRadius, Campaign, Credential, CredentialChange, Grant, 
 use crate::filter::Query;
 
 mod error;
+mod holder;
 pub mod postgres;
 mod rows;
 mod sqlite;
@@ -42,8 +43,8 @@ impl Store {
         Ok(Store { backend: Backend::Sqlite(sqlite::SqliteStore::open(path, audit_key).await?) })
     }
 
-    /// A shared PostgreSQL inventory at `url` (issue 13: still being ported; the
-    /// methods not yet ported answer `StoreError::NotYet`, and no command selects it).
+    /// A shared PostgreSQL inventory at `url`; the audit key at `audit_key` (the
+    /// team's `[audit] key_file`), else one of this machine's.
     pub async fn open_postgres(url: &str, audit_key: Option<&Path>) -> Result<Self> {
         Ok(Store { backend: Backend::Postgres(postgres::PgStore::open(url, audit_key).await?) })
     }

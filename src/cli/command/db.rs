@@ -5,7 +5,8 @@ use color_eyre::eyre::{eyre, Result, WrapErr};
 
 use crate::cli::output::{print_json, say};
 use crate::context::{Context, Format};
-use crate::store::postgres::{known_version, PgStore, ROLES};
+use crate::store::postgres::roles::ROLES;
+use crate::store::postgres::{known_version, PgStore};
 
 #[derive(Debug, Args)]
 pub struct DbArgs {

@@ -9,7 +9,7 @@ use super::PgStore;
 use crate::domain::*;
 use crate::store::error::{HeldClaim, Result, StoreError};
 use crate::store::rows::*;
-use crate::store::sqlite::{holder_has_exited, new_holder};
+use crate::store::holder::{holder_has_exited, new_holder};
 
 impl PgStore {
     pub async fn claim_action(&self, guard: &ClaimGuard, intent: &AuditDraft, lease: chrono::Duration) -> Result<ActionClaim> {

@@ -3,9 +3,8 @@
 //! are its own (sqlx's PostgreSQL driver, never the `Any` driver). Here the
 //! database proves who acts: the operator is the login PostgreSQL authenticated.
 //!
-//! Work in progress (issue 13): opening, migrating, refusing a newer schema and
-//! the login's identity are here; the topics of `store_api!` follow the SQLite
-//! backend's files one by one, and only then does a `postgres://` URL select it.
+//! Opening, migrating, refusing a newer schema and the login's identity are
+//! here; every method of `store_api!` is in the topic file named as SQLite's.
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -17,16 +16,19 @@ use crate::store::error::{Result, StoreError};
 use crate::store::sqlite::anchor::Anchor;
 
 mod audit;
+mod campaigns;
 mod claims;
+mod credentials;
 mod decisions;
+mod filter;
 mod findings;
+mod grants;
+mod ingest;
 mod outbox;
-mod pending;
 mod people;
 mod reviews;
-mod roles;
-
-pub use roles::ROLES;
+pub mod roles;
+mod sync_runs;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 

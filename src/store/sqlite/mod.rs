@@ -12,7 +12,7 @@ use sqlx::Sqlite;
 
 use crate::store::error::Result;
 
-pub(in crate::store) mod anchor;
+pub(super) mod anchor;
 mod audit;
 mod claims;
 mod credentials;
@@ -26,8 +26,6 @@ mod outbox;
 mod people;
 mod reviews;
 mod sync_runs;
-
-pub(in crate::store) use sync_runs::{holder_has_exited, new_holder};
 
 pub(crate) use filter::{SqlFilter, SqlValue};
 
@@ -126,14 +124,14 @@ pub(super) fn bind_values<'q>(
 }
 
 /// A consent event tokenward itself records (a decision or revocation it made).
-pub(in crate::store) struct TokenwardConsent<'a> {
-    pub(in crate::store) credential_id: Option<&'a str>,
-    pub(in crate::store) grant_id: Option<&'a str>,
-    pub(in crate::store) at: &'a str,
-    pub(in crate::store) actor: &'a str,
-    pub(in crate::store) action: &'a str,
-    pub(in crate::store) scopes: &'a str,
-    pub(in crate::store) note: Option<&'a str>,
+pub(super) struct TokenwardConsent<'a> {
+    pub(super) credential_id: Option<&'a str>,
+    pub(super) grant_id: Option<&'a str>,
+    pub(super) at: &'a str,
+    pub(super) actor: &'a str,
+    pub(super) action: &'a str,
+    pub(super) scopes: &'a str,
+    pub(super) note: Option<&'a str>,
 }
 
 pub(super) async fn insert_consent(tx: &mut sqlx::SqliteConnection, e: &TokenwardConsent<'_>) -> Result<()> {
