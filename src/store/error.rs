@@ -17,8 +17,6 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0}")]
     Claimed(Box<HeldClaim>),
-    #[error("{0} is not yet available on PostgreSQL (issue 13): use a SQLite file for now")]
-    NotYet(&'static str),
     #[error("findings rule '{0}' has no query in this store")]
     UnknownRule(String),
 }

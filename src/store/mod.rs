@@ -1,8 +1,10 @@
 //! The inventory store: the only room that writes SQL. Callers pass typed
 //! queries (the filter `Query`, sorts, keys) and get read models back; a backend
-//! behind this facade holds its own SQL and its own migrations. Today that is
-//! SQLite (`sqlite/`, a file path); a second backend (PostgreSQL) adds a variant
-//! to `Backend` and implements the same methods listed in `store_api!` below.
+//! behind this facade holds its own SQL and its own migrations: SQLite
+//! (`sqlite/`, a file path: the embedded default) and PostgreSQL (`postgres/`, a
+//! `postgres://` URL: a team's shared inventory). Each implements every method
+//! listed in `store_api!` below, and `tests/store_conformance*.rs` run the same
+//! scenarios on both.
 use std::path::Path;
 
 use crate::config::Thresholds;
