@@ -38,6 +38,8 @@ pub struct Context {
     pub config: Config,
     pub db_path: PathBuf,
     pub operator: String,
+    /// The name given by `--operator`, `TOKENWARD_OPERATOR` or the config, if any.
+    pub claimed: Option<String>,
     /// No `[operators]` table: the name is not proven and everyone may approve (said on every action).
     pub unverified: bool,
     pub read_only: bool,
@@ -100,6 +102,7 @@ impl Context {
             config,
             db_path,
             operator: text::clean(&identity.operator, 120),
+            claimed: claimed.clone(),
             unverified: identity.unverified,
             read_only: given.read_only,
             format,
@@ -111,8 +114,19 @@ impl Context {
         self.unverified.then(|| NO_OPERATORS_WARNING.to_string())
     }
 
+    /// A `postgres://` URL is a shared PostgreSQL inventory; anything else a SQLite file.
+    pub fn is_postgres(&self) -> bool {
+        let db = self.db_path.to_string_lossy();
+        db.starts_with("postgres://") || db.starts_with("postgresql://")
+    }
+
     pub async fn store(&self) -> Result<Store> {
-        Store::open_with_audit_key(&self.db_path, self.config.audit.key_file.as_deref()).await.wrap_err_with(|| format!("opening {}", self.db_path.display()))
+        let key = self.config.audit.key_file.as_deref();
+        if self.is_postgres() {
+            // The URL may carry a password: only the store's location (without it) is ever shown.
+            return Store::open_postgres(&self.db_path.to_string_lossy(), key).await.wrap_err("opening the PostgreSQL inventory");
+        }
+        Store::open_with_audit_key(&self.db_path, key).await.wrap_err_with(|| format!("opening {}", self.db_path.display()))
     }
 
     /// Connectors for every configured issuer; one with a broken config is reported, not fatal.
@@ -129,8 +143,21 @@ impl Context {
     }
 
     /// The actions over these connectors, with the configured policies and operators.
+    /// On PostgreSQL the database proves who acts: the operator is the login, with
+    /// the roles and groups it is a member of, and no other name may be claimed.
     pub async fn actions_with(&self, store: Store, connectors: &[Arc<dyn Connector>]) -> Result<Actions> {
         let policy = crate::policy::PolicyEngine::load(self.config.policies.as_deref())?;
+        if let Some(login) = store.acting_login().await? {
+            if let Some(claimed) = self.claimed.as_deref().filter(|c| !c.eq_ignore_ascii_case(&login.name)) {
+                return Err(color_eyre::eyre::eyre!(
+                    "on PostgreSQL the operator is the database login ({}); --operator or TOKENWARD_OPERATOR may not name {claimed}",
+                    login.name
+                ));
+            }
+            let me = config::OperatorConfig { roles: login.roles.clone(), groups: login.groups.clone(), ..Default::default() };
+            let operators = std::iter::once((login.name.clone(), me)).collect();
+            return Ok(Actions::new(store, connectors, &login.name, self.read_only).with_governance(policy, operators));
+        }
         Ok(Actions::new(store, connectors, &self.operator, self.read_only).with_governance(policy, self.config.operators.clone()))
     }
 

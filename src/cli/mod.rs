@@ -14,7 +14,7 @@ pub mod progress;
 mod values;
 
 use command::{
-    audit, bench, completions, config, credentials, decide, demo, expiring, findings, grants, history, issuer, issuers, man, owner, owners, policy,
+    audit, bench, completions, config, credentials, db, decide, demo, expiring, findings, grants, history, issuer, issuers, man, owner, owners, policy,
     review, revoke, show, sync, triage,
 };
 
@@ -109,6 +109,8 @@ pub enum Command {
     Findings(findings::FindingsArgs),
     /// The audit trail.
     Audit(audit::AuditArgs),
+    /// A shared PostgreSQL inventory: migrate its schema, create its roles.
+    Db(db::DbArgs),
     /// Measure the performance goals (ingest, paging, filters, frame render).
     Bench(bench::BenchArgs),
     /// Print shell completions.
@@ -156,6 +158,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Triage(args) => triage::run(&ctx, args).await,
         Command::Findings(args) => findings::run(&ctx, args).await,
         Command::Audit(args) => audit::run(&ctx, args).await,
+        Command::Db(args) => db::run(&ctx, args).await,
         Command::Bench(args) => bench::run(&ctx, args).await,
         Command::Completions(args) => completions::run(args, Cli::command()),
         Command::Man => man::run(Cli::command()),

@@ -1,8 +1,10 @@
 //! The inventory store: the only room that writes SQL. Callers pass typed
 //! queries (the filter `Query`, sorts, keys) and get read models back; a backend
-//! behind this facade holds its own SQL and its own migrations. Today that is
-//! SQLite (`sqlite/`, a file path); a second backend (PostgreSQL) adds a variant
-//! to `Backend` and implements the same methods listed in `store_api!` below.
+//! behind this facade holds its own SQL and its own migrations: SQLite
+//! (`sqlite/`, a file path: the embedded default) and PostgreSQL (`postgres/`, a
+//! `postgres://` URL: a team's shared inventory). Each implements every method
+//! listed in `store_api!` below, and `tests/store_conformance*.rs` run the same
+//! scenarios on both.
 use std::path::Path;
 
 use crate::config::Thresholds;
@@ -10,6 +12,8 @@ use crate::domain::{BlastRadius, Campaign, Credential, CredentialChange, Grant, 
 use crate::filter::Query;
 
 mod error;
+mod holder;
+pub mod postgres;
 mod rows;
 mod sqlite;
 
@@ -26,6 +30,7 @@ pub struct Store {
 #[derive(Clone)]
 enum Backend {
     Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PgStore),
 }
 
 impl Store {
@@ -38,6 +43,12 @@ impl Store {
     /// instead of beside the database; created 0600 on first use.
     pub async fn open_with_audit_key(path: &Path, audit_key: Option<&Path>) -> Result<Self> {
         Ok(Store { backend: Backend::Sqlite(sqlite::SqliteStore::open(path, audit_key).await?) })
+    }
+
+    /// A shared PostgreSQL inventory at `url`; the audit key at `audit_key` (the
+    /// team's `[audit] key_file`), else one of this machine's.
+    pub async fn open_postgres(url: &str, audit_key: Option<&Path>) -> Result<Self> {
+        Ok(Store { backend: Backend::Postgres(postgres::PgStore::open(url, audit_key).await?) })
     }
 
     /// A private in-memory database (one connection: each `:memory:` connection is its own db).
@@ -60,12 +71,14 @@ impl Store {
     pub fn location(&self) -> &str {
         match &self.backend {
             Backend::Sqlite(db) => db.location(),
+            Backend::Postgres(db) => db.location(),
         }
     }
 
     pub async fn close(&self) {
         match &self.backend {
             Backend::Sqlite(db) => db.close().await,
+            Backend::Postgres(db) => db.close().await,
         }
     }
 }
@@ -80,6 +93,7 @@ macro_rules! store_api {
                 pub async fn $name(&self $(, $arg: $ty)*) -> $ret {
                     match &self.backend {
                         Backend::Sqlite(db) => db.$name($($arg),*).await,
+                        Backend::Postgres(db) => db.$name($($arg),*).await,
                     }
                 }
             )*
@@ -104,6 +118,9 @@ store_api! {
     fn claim_action(&self, guard: &ClaimGuard, intent: &AuditDraft, lease: chrono::Duration) -> Result<ActionClaim>;
     /// Gives a claim up, with the entry saying how the action ended, in one transaction.
     fn release_claim(&self, claim: &ActionClaim, outcome: Option<&AuditDraft>) -> Result<Option<AuditEntry>>;
+    /// Who the database proves is acting: PostgreSQL's session login with its
+    /// roles; None on SQLite, where the OS account is the identity.
+    fn acting_login(&self) -> Result<Option<DbLogin>>;
     // the file
     /// Marks a database as the demo's: only such a file may the demo replace.
     fn mark_demo(&self) -> Result<()>;

@@ -366,3 +366,12 @@ pub struct ReviewRecord<'a> {
     pub detail: serde_json::Value,
     pub issuer_answer: Option<String>,
 }
+
+/// The login a database authenticated (PostgreSQL): the operator, with the
+/// tokenward roles and the other groups it is a member of.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DbLogin {
+    pub name: String,
+    pub roles: Vec<String>,
+    pub groups: Vec<String>,
+}

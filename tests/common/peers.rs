@@ -112,3 +112,109 @@ pub fn reference_issuer_with_token(credentials: u64, seed: u64, token: Option<&s
     };
     Peer { child, url, name: "tokenward issuer" }
 }
+
+/// A throwaway PostgreSQL cluster (Debian's `postgresql`, installed by scripts/test):
+/// `initdb` in a fresh directory, as the `postgres` system user when the tests run as
+/// root (the server refuses root), on a free loopback port; stopped and removed on drop.
+pub struct Postgres {
+    dir: PathBuf,
+    bin: PathBuf,
+    as_postgres: bool,
+    pub port: u16,
+    /// The superuser's URL (password inline: a test cluster's throwaway secret).
+    pub url: String,
+}
+
+pub const PG_SUPERUSER_PASSWORD: &str = "throwaway-test-cluster";
+
+impl Postgres {
+    fn tool(&self, name: &str) -> Command {
+        tool(&self.bin, self.as_postgres, name)
+    }
+
+    /// A URL for `user` with `password` on database `db` of this cluster.
+    pub fn url_for(&self, user: &str, password: &str, db: &str) -> String {
+        format!("postgres://{user}:{password}@127.0.0.1:{}/{db}", self.port)
+    }
+}
+
+fn tool(bin: &std::path::Path, as_postgres: bool, name: &str) -> Command {
+    let exe = bin.join(name);
+    if as_postgres {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(exe);
+        c
+    } else {
+        Command::new(exe)
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = self.tool("pg_ctl").arg("-D").arg(self.dir.join("data")).args(["-m", "immediate", "-w", "stop"]).output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The directory of PostgreSQL's server programs: `TOKENWARD_PG_BIN`, or Debian's newest.
+fn pg_bin() -> PathBuf {
+    if let Some(dir) = std::env::var_os("TOKENWARD_PG_BIN") {
+        return PathBuf::from(dir);
+    }
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).filter(|p| p.join("initdb").exists()).collect())
+        .unwrap_or_default();
+    versions.sort();
+    versions.pop().unwrap_or_else(|| panic!("PostgreSQL's initdb not found under /usr/lib/postgresql: run scripts/test, which installs Debian's postgresql"))
+}
+
+pub fn postgres() -> Postgres {
+    use std::os::unix::fs::PermissionsExt;
+    // What a console keeps per PostgreSQL database (its audit head witness) goes
+    // under a temporary data home, never the real one.
+    static DATA_HOME: std::sync::Once = std::sync::Once::new();
+    // SAFETY of the test: set once, before any store opens, always to one value.
+    DATA_HOME.call_once(|| unsafe { std::env::set_var("XDG_DATA_HOME", std::env::temp_dir().join(format!("tokenward-pg-home-{}", std::process::id()))) });
+    static CLUSTERS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let bin = pg_bin();
+    let as_postgres = std::fs::read_to_string("/proc/self/status")
+        .map(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")))
+        .unwrap_or(false);
+    // Not inside a root-only temporary directory: the postgres user must reach it.
+    let n = CLUSTERS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("tokenward-pg-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("cluster dir");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let pwfile = dir.join("pw");
+    std::fs::write(&pwfile, PG_SUPERUSER_PASSWORD).expect("pwfile");
+    if as_postgres {
+        let ok = Command::new("chown").args(["-R", "postgres"]).arg(&dir).status().expect("chown runs").success();
+        assert!(ok, "cannot hand {} to the postgres user", dir.display());
+    }
+    let out = tool(&bin, as_postgres, "initdb")
+        .arg("-D")
+        .arg(dir.join("data"))
+        .args(["-U", "postgres", "-A", "scram-sha-256", "--no-sync", "-E", "UTF8", "--locale", "C"])
+        .arg(format!("--pwfile={}", pwfile.display()))
+        .output()
+        .expect("initdb runs");
+    assert!(out.status.success(), "initdb failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let port = free_port();
+    let opts = format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off", dir.display());
+    let out = tool(&bin, as_postgres, "pg_ctl")
+        .arg("-D")
+        .arg(dir.join("data"))
+        .args(["-w", "-t", "30", "-o", &opts, "-l"])
+        .arg(dir.join("log"))
+        .arg("start")
+        .output()
+        .expect("pg_ctl runs");
+    let url = format!("postgres://postgres:{PG_SUPERUSER_PASSWORD}@127.0.0.1:{port}/postgres");
+    let cluster = Postgres { dir: dir.clone(), bin, as_postgres, port, url };
+    if !out.status.success() {
+        let log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
+        panic!("PostgreSQL did not start: {}{}\n{log}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    }
+    cluster
+}

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod completions;
 pub mod config;
 pub mod credentials;
+pub mod db;
 pub mod decide;
 pub mod demo;
 pub mod expiring;

@@ -20,12 +20,12 @@ use crate::store::rows::{AuditEntry, AuditHead, GENESIS};
 
 const KEY_LEN: usize = 32;
 
-pub(super) struct Anchor {
+pub(in crate::store) struct Anchor {
     key: [u8; KEY_LEN],
-    pub(super) key_file: Option<PathBuf>,
-    pub(super) witness_file: Option<PathBuf>,
+    pub(in crate::store) key_file: Option<PathBuf>,
+    pub(in crate::store) witness_file: Option<PathBuf>,
     /// True when this open created the key: the first use of the keyed chain.
-    pub(super) key_created: bool,
+    pub(in crate::store) key_created: bool,
 }
 
 impl std::fmt::Debug for Anchor {
@@ -37,12 +37,12 @@ impl std::fmt::Debug for Anchor {
 
 impl Anchor {
     /// An in-memory store keeps a random key for its lifetime and no witness.
-    pub(super) fn in_memory() -> Result<Self> {
+    pub(in crate::store) fn in_memory() -> Result<Self> {
         Ok(Anchor { key: random_key(Path::new("/dev/urandom"))?, key_file: None, witness_file: None, key_created: false })
     }
 
     /// Loads the key (at `key_file`, else beside the database), creating it (0600) on first use.
-    pub(super) fn for_file(db: &Path, key_file: Option<&Path>) -> Result<Self> {
+    pub(in crate::store) fn for_file(db: &Path, key_file: Option<&Path>) -> Result<Self> {
         let key_file = key_file.map_or_else(|| suffixed(db, ".audit-key"), Path::to_path_buf);
         let witness_file = suffixed(db, ".audit-head");
         let (key, key_created) = match read_key(&key_file) {
@@ -54,7 +54,7 @@ impl Anchor {
     }
 
     /// HMAC-SHA256 over the previous entry's MAC and every field of this one.
-    pub(super) fn mac(&self, prev_mac: &str, e: &AuditEntry) -> Result<String> {
+    pub(in crate::store) fn mac(&self, prev_mac: &str, e: &AuditEntry) -> Result<String> {
         let mut m = Hmac::<Sha256>::new_from_slice(&self.key).map_err(|e| StoreError::Conflict(format!("audit key: {e}")))?;
         for part in [prev_mac, &e.seq.to_string(), &e.at, &e.actor, &e.action, &e.target, &e.detail, &e.prev_hash, &e.hash] {
             m.update(&(part.len() as u64).to_be_bytes());
@@ -64,7 +64,7 @@ impl Anchor {
     }
 
     /// What is wrong with the key file now: missing, replaced since this store opened it, or readable by others.
-    pub(super) fn key_problems(&self) -> Vec<String> {
+    pub(in crate::store) fn key_problems(&self) -> Vec<String> {
         let Some(path) = &self.key_file else { return Vec::new() };
         let mut problems = Vec::new();
         match read_key(path) {
@@ -126,7 +126,7 @@ fn parent_of(path: &Path) -> &Path {
 }
 
 /// The witness file's head, None if there is no such file.
-pub(super) fn read_witness(path: &Path) -> std::io::Result<Option<AuditHead>> {
+pub(in crate::store) fn read_witness(path: &Path) -> std::io::Result<Option<AuditHead>> {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -135,7 +135,7 @@ pub(super) fn read_witness(path: &Path) -> std::io::Result<Option<AuditHead>> {
 }
 
 /// Atomic: a private temp file renamed over the old witness, so a reader sees one head or the other.
-pub(super) fn write_witness(path: &Path, head: &AuditHead) -> std::io::Result<()> {
+pub(in crate::store) fn write_witness(path: &Path, head: &AuditHead) -> std::io::Result<()> {
     let mut tmp = tempfile::NamedTempFile::new_in(parent_of(path))?;
     serde_json::to_writer(&mut tmp, head).map_err(std::io::Error::other)?;
     tmp.as_file().sync_all()?;
@@ -144,7 +144,7 @@ pub(super) fn write_witness(path: &Path, head: &AuditHead) -> std::io::Result<()
 }
 
 /// The head of an empty chain, keyed from its first entry.
-pub(super) fn empty_head(next_seq: i64) -> AuditHead {
+pub(in crate::store) fn empty_head(next_seq: i64) -> AuditHead {
     AuditHead { seq: next_seq - 1, hash: GENESIS.to_string(), mac: None, keyed_from: next_seq }
 }
 
@@ -167,7 +167,7 @@ async fn handle_id(conn: &mut SqliteConnection) -> sqlx::Result<usize> {
 }
 
 /// Registers a new connection with its store's anchor and the hooks that write the witness.
-pub(super) async fn attach(conn: &mut SqliteConnection, anchor: Arc<Anchor>) -> sqlx::Result<()> {
+pub(in crate::store) async fn attach(conn: &mut SqliteConnection, anchor: Arc<Anchor>) -> sqlx::Result<()> {
     let mut handle = conn.lock_handle().await?;
     let id = handle.as_raw_handle().as_ptr() as usize;
     conns().insert(id, ConnState { anchor, pending: None });
@@ -188,14 +188,14 @@ pub(super) async fn attach(conn: &mut SqliteConnection, anchor: Arc<Anchor>) -> 
 }
 
 /// The anchor of the store this connection belongs to.
-pub(super) async fn of(conn: &mut SqliteConnection) -> Result<Arc<Anchor>> {
+pub(in crate::store) async fn of(conn: &mut SqliteConnection) -> Result<Arc<Anchor>> {
     let id = handle_id(conn).await?;
     conns().get(&id).map(|c| c.anchor.clone()).ok_or_else(|| StoreError::Conflict("this connection has no audit key".into()))
 }
 
 /// Queues `head` for the witness at commit, but only if the witness names an
 /// entry the chain still holds: a truncated or rewritten chain keeps its evidence.
-pub(super) async fn stage(conn: &mut SqliteConnection, anchor: &Anchor, head: &AuditEntry) -> Result<()> {
+pub(in crate::store) async fn stage(conn: &mut SqliteConnection, anchor: &Anchor, head: &AuditEntry) -> Result<()> {
     let Some(path) = &anchor.witness_file else { return Ok(()) };
     let Ok(Some(old)) = read_witness(path) else { return Ok(()) };
     let held: Option<String> = if old.seq == 0 {

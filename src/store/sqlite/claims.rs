@@ -5,7 +5,7 @@ use chrono::Utc;
 use sqlx::SqliteConnection;
 
 use super::audit::append_audit;
-use super::sync_runs::{holder_has_exited, new_holder};
+use crate::store::holder::{holder_has_exited, new_holder};
 use super::SqliteStore;
 use crate::domain::*;
 use crate::store::error::{HeldClaim, Result, StoreError};

@@ -176,7 +176,7 @@ fn scope_beyond_consent() -> RuleQuery {
     // fires): each scope held must appear in some approval.
     q(
         "SELECT c.id, c.owner, 'holds ' || x.scopes || ' that no approval granted', json_object('unconsented', x.scopes)
-         FROM (SELECT s.credential_id, group_concat(s.scope, ' ') AS scopes
+         FROM (SELECT s.credential_id, group_concat(s.scope, ' ' ORDER BY s.scope) AS scopes
                FROM fx_consent k JOIN credential_scopes s ON s.credential_id = k.credential_id
                WHERE k.approvals > 0 AND (' ' || k.granted || ' ') NOT LIKE '% ' || s.scope || ' %'
                GROUP BY s.credential_id) x

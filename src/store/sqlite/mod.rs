@@ -12,7 +12,7 @@ use sqlx::Sqlite;
 
 use crate::store::error::Result;
 
-mod anchor;
+pub(super) mod anchor;
 mod audit;
 mod claims;
 mod credentials;
@@ -78,6 +78,11 @@ impl SqliteStore {
         let pool = pool_options(1, &anchor).connect_with(options).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         Ok(SqliteStore { pool, location: ":memory:".into(), anchor })
+    }
+
+    /// A file proves no login: the OS account is the identity (see `context`).
+    pub async fn acting_login(&self) -> Result<Option<crate::store::rows::DbLogin>> {
+        Ok(None)
     }
 
     pub fn location(&self) -> &str {

@@ -1,0 +1,118 @@
+//! Action claims on PostgreSQL: the guarded row is locked (`FOR UPDATE`), so
+//! consoles on every machine line up on it; the claim and the intent entry then
+//! commit together, or nothing does and the issuer is never called.
+use chrono::Utc;
+use sqlx::PgConnection;
+
+use super::audit::append_audit;
+use super::PgStore;
+use crate::domain::*;
+use crate::store::error::{HeldClaim, Result, StoreError};
+use crate::store::rows::*;
+use crate::store::holder::{holder_has_exited, new_holder};
+
+impl PgStore {
+    pub async fn claim_action(&self, guard: &ClaimGuard, intent: &AuditDraft, lease: chrono::Duration) -> Result<ActionClaim> {
+        let now = Utc::now();
+        let mut tx = self.pool.begin().await?;
+        // The row first: a second claimer waits here, then sees the first's claim.
+        check_guard(&mut tx, guard).await?;
+        refuse_live_claim(&mut tx, &intent.target, None, now).await?;
+        let appended = append_audit(&mut tx, &self.anchor, intent).await?;
+        let claim = ActionClaim { target: intent.target.clone(), holder: new_holder(), until: now + lease, intent_seq: appended.entry.seq };
+        let action = intent.action.strip_suffix(".intent").unwrap_or(&intent.action);
+        sqlx::query(
+            "INSERT INTO action_claims (target, action, operator, holder, since, expires_at, intent_seq) VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (target) DO UPDATE SET action = excluded.action, operator = excluded.operator, holder = excluded.holder,
+                 since = excluded.since, expires_at = excluded.expires_at, intent_seq = excluded.intent_seq",
+        )
+        .bind(&claim.target)
+        .bind(action)
+        .bind(&intent.actor)
+        .bind(&claim.holder)
+        .bind(fmt_ts(&now))
+        .bind(fmt_ts(&claim.until))
+        .bind(claim.intent_seq)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        appended.witness(&self.anchor);
+        Ok(claim)
+    }
+
+    pub async fn release_claim(&self, claim: &ActionClaim, outcome: Option<&AuditDraft>) -> Result<Option<AuditEntry>> {
+        let mut tx = self.pool.begin().await?;
+        let appended = match outcome {
+            Some(entry) => Some(append_audit(&mut tx, &self.anchor, entry).await?),
+            None => None,
+        };
+        sqlx::query("DELETE FROM action_claims WHERE target = $1 AND holder = $2").bind(&claim.target).bind(&claim.holder).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(appended.map(|a| a.witness(&self.anchor)))
+    }
+}
+
+/// The outcome of an action on `target` is being recorded: whoever claimed it is done.
+pub(super) async fn clear_claim(tx: &mut PgConnection, target: &str) -> Result<()> {
+    sqlx::query("DELETE FROM action_claims WHERE target = $1").bind(target).execute(&mut *tx).await?;
+    Ok(())
+}
+
+/// A Claimed error if a live claim on `target` other than `mine` stands; a lapsed one is cleared.
+pub(super) async fn refuse_live_claim(tx: &mut PgConnection, target: &str, mine: Option<&ActionClaim>, now: Timestamp) -> Result<()> {
+    let held: Option<(String, String, String, String, String)> =
+        sqlx::query_as("SELECT action, operator, holder, since, expires_at FROM action_claims WHERE target = $1 FOR UPDATE")
+            .bind(target)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((action, operator, holder, since, until)) = held else { return Ok(()) };
+    if mine.is_some_and(|m| m.holder == holder) {
+        return Ok(());
+    }
+    let lapsed = parse_ts(&until).is_none_or(|t| t <= now) || holder_has_exited(&holder);
+    if lapsed {
+        sqlx::query("DELETE FROM action_claims WHERE target = $1 AND holder = $2").bind(target).bind(&holder).execute(&mut *tx).await?;
+        return Ok(());
+    }
+    Err(StoreError::Claimed(Box::new(HeldClaim { target: target.to_string(), action, operator, holder, since, until })))
+}
+
+/// The row's state still allows the action (the row is locked until commit), or a Conflict saying what it is now.
+async fn check_guard(tx: &mut PgConnection, guard: &ClaimGuard) -> Result<()> {
+    match guard {
+        ClaimGuard::GrantPending(id) => {
+            let row: Option<(String, Option<String>, Option<String>)> =
+                sqlx::query_as("SELECT status, decided_by, decided_at FROM grants WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(&mut *tx).await?;
+            match row {
+                None => Err(StoreError::NotFound(format!("grant {id}"))),
+                Some((status, _, _)) if status == GrantStatus::Pending.as_str() => Ok(()),
+                Some((status, by, at)) => Err(StoreError::Conflict(format!("grant {id} is {status}{}, not pending", decided(by, at)))),
+            }
+        }
+        ClaimGuard::CredentialNotRevoked(id) => {
+            let status: Option<String> = sqlx::query_scalar("SELECT status FROM credentials WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(&mut *tx).await?;
+            match status {
+                None => Err(StoreError::NotFound(id.clone())),
+                Some(s) if s == CredentialStatus::Revoked.as_str() => Err(StoreError::Conflict(format!("credential {id} is revoked already"))),
+                Some(_) => Ok(()),
+            }
+        }
+        ClaimGuard::ReviewUndecided(item) => {
+            let row: Option<(Option<String>, Option<String>, Option<String>)> =
+                sqlx::query_as("SELECT decision, decided_by, decided_at FROM review_items WHERE id = $1 FOR UPDATE").bind(item).fetch_optional(&mut *tx).await?;
+            match row {
+                None => Err(StoreError::NotFound(format!("review item {item}"))),
+                Some((None, _, _)) => Ok(()),
+                Some((Some(d), by, at)) => Err(StoreError::Conflict(format!("review item {item} was decided already ({d}{})", decided(by, at)))),
+            }
+        }
+    }
+}
+
+fn decided(by: Option<String>, at: Option<String>) -> String {
+    match (by, at) {
+        (Some(by), Some(at)) => format!(" by {by} at {at}"),
+        (Some(by), None) => format!(" by {by}"),
+        _ => String::new(),
+    }
+}

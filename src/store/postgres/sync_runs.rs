@@ -1,0 +1,209 @@
+//! Issuers and sync runs: started, resumed, finished, and what each issuer holds.
+//! One sync per issuer at a time across every machine: a run takes the issuer's
+//! lock row inside a transaction that first holds a transaction-scoped advisory
+//! lock on the issuer, so two machines' takeovers serialize.
+use chrono::{Duration, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
+
+use super::PgStore;
+use crate::domain::*;
+use crate::store::error::{Result, StoreError};
+use crate::store::holder::{holder_has_exited, new_holder, SYNC_LOCK_MINUTES};
+use crate::store::rows::*;
+
+impl PgStore {
+    pub async fn upsert_issuer(&self, name: &str, kind: IssuerKind, url: Option<&str>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO issuers (name, kind, url, added_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, url = excluded.url",
+        )
+        .bind(name)
+        .bind(kind.as_str())
+        .bind(url)
+        .bind(fmt_ts(&Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Takes the issuer's sync lock, then starts a sync run, or resumes the
+    /// issuer's latest run if it stopped part-way (killed: still `running`; or
+    /// failed) after committing a page. A lock held by a live sync is a Conflict
+    /// naming its holder; an expired one, or one whose process has exited, is taken over.
+    pub async fn begin_sync_run(&self, issuer: &str, now: Timestamp) -> Result<SyncRunStart> {
+        let mut tx = self.pool.begin().await?;
+        let lock = take_sync_lock(&mut tx, issuer, now).await?;
+        let previous = sqlx::query("SELECT id, started_at, cursor, pages, items, status FROM sync_runs WHERE issuer = $1 ORDER BY id DESC LIMIT 1")
+            .bind(issuer)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(row) = previous {
+            let (id, status, cursor): (i64, String, Option<String>) = (row.get(0), row.get(5), row.get(2));
+            if cursor.is_some() && (status == "running" || status == "failed") {
+                sqlx::query("UPDATE sync_runs SET status = 'running', error = NULL, finished_at = NULL WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                let start = SyncRunStart {
+                    id,
+                    started_at: parse_ts(&row.get::<String, _>(1)).unwrap_or(now),
+                    resume_cursor: cursor,
+                    pages: row.get(3),
+                    items: row.get(4),
+                    lock,
+                };
+                tx.commit().await?;
+                return Ok(start);
+            }
+            if status == "running" {
+                // No cursor: stopped before its first page, or after its last one but before it finished.
+                let items: i64 = row.get(4);
+                let error = if items == 0 { "interrupted before its first page" } else { "interrupted after its last page, before it finished: listed again" };
+                sqlx::query("UPDATE sync_runs SET status = 'failed', finished_at = $1, error = $2 WHERE id = $3")
+                    .bind(fmt_ts(&now))
+                    .bind(error)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        let id: i64 = sqlx::query_scalar("INSERT INTO sync_runs (issuer, started_at, status) VALUES ($1, $2, 'running') RETURNING id")
+            .bind(issuer)
+            .bind(fmt_ts(&now))
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(SyncRunStart { id, started_at: now, resume_cursor: None, pages: 0, items: 0, lock })
+    }
+
+    /// Extends a run's sync lock as its pages commit; a Conflict if another sync took it over.
+    pub async fn renew_sync_lock(&self, run: &SyncRunStart, now: Timestamp) -> Result<()> {
+        let renewed = sqlx::query("UPDATE sync_locks SET expires_at = $1 WHERE owner = $2")
+            .bind(fmt_ts(&(now + Duration::minutes(SYNC_LOCK_MINUTES))))
+            .bind(&run.lock)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if renewed == 0 {
+            return Err(lost_lock(&run.lock));
+        }
+        Ok(())
+    }
+
+    /// Closes a run and releases its sync lock. On success every credential of the
+    /// issuer the run did not see is marked gone (kept, for history). Returns how
+    /// many went. A run whose lock was taken over changes nothing: a Conflict.
+    pub async fn finish_sync_run(&self, run: &SyncRunStart, issuer: &str, error: Option<&str>, now: Timestamp) -> Result<u64> {
+        let now = fmt_ts(&now);
+        let mut tx = self.pool.begin().await?;
+        // A run that lost its lock must not mark gone what the new holder has yet to see.
+        let released = sqlx::query("DELETE FROM sync_locks WHERE owner = $1").bind(&run.lock).execute(&mut *tx).await?.rows_affected();
+        if released == 0 {
+            return Err(lost_lock(&run.lock));
+        }
+        let mut gone = 0;
+        if error.is_none() {
+            gone = sqlx::query(
+                "UPDATE credentials SET status = 'gone', gone_at = $1
+                 WHERE issuer = $2 AND synced_run IS DISTINCT FROM $3 AND status != 'gone'",
+            )
+            .bind(&now)
+            .bind(issuer)
+            .bind(run.id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        sqlx::query("UPDATE sync_runs SET status = $1, finished_at = $2, error = $3 WHERE id = $4")
+            .bind(if error.is_some() { "failed" } else { "ok" })
+            .bind(&now)
+            .bind(error)
+            .bind(run.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(gone)
+    }
+
+    pub async fn sync_runs(&self, limit: i64) -> Result<Vec<SyncRun>> {
+        let rows = sqlx::query("SELECT id, issuer, started_at, finished_at, status, pages, items, error FROM sync_runs ORDER BY id DESC LIMIT $1")
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(|r| sync_run_from_row(r, 0)).collect())
+    }
+
+    /// The newest run of every issuer, plus how many credentials each holds.
+    pub async fn issuer_summaries(&self) -> Result<Vec<IssuerSummary>> {
+        let rows = sqlx::query(
+            r#"SELECT i.name, i.kind, i.url,
+                    (SELECT count(*) FROM credentials c WHERE c.issuer = i.name) AS credentials,
+                    r.id, r.issuer, r.started_at, r.finished_at, r.status, r.pages, r.items, r.error
+             FROM issuers i
+             LEFT JOIN sync_runs r ON r.id = (SELECT max(id) FROM sync_runs WHERE issuer = i.name)
+             ORDER BY i.name COLLATE "C""#,
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| IssuerSummary {
+                name: r.get(0),
+                kind: IssuerKind::parse(&r.get::<String, _>(1)).unwrap_or_default(),
+                url: r.get(2),
+                credentials: r.get(3),
+                last_run: r.get::<Option<i64>, _>(4).map(|_| sync_run_from_row(r, 4)),
+            })
+            .collect())
+    }
+}
+
+/// Takes the issuer's lock in the caller's transaction, or says who holds it.
+/// The advisory lock (released with the transaction) makes a second machine's
+/// attempt wait for this one's commit, then see its lock row.
+async fn take_sync_lock(tx: &mut PgConnection, issuer: &str, now: Timestamp) -> Result<String> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('tokenward sync ' || $1::text))").bind(issuer).execute(&mut *tx).await?;
+    let held: Option<(String, String, String)> = sqlx::query_as("SELECT owner, since, expires_at FROM sync_locks WHERE issuer = $1")
+        .bind(issuer)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some((owner, since, expires_at)) = held {
+        let expired = parse_ts(&expires_at).is_none_or(|t| t <= now);
+        if !expired && !holder_has_exited(&owner) {
+            return Err(StoreError::Conflict(format!(
+                "issuer {issuer} is being synced by {owner} since {since} (its lock lapses at {expires_at} unless renewed)"
+            )));
+        }
+    }
+    let owner = new_holder();
+    sqlx::query(
+        "INSERT INTO sync_locks (issuer, owner, since, expires_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (issuer) DO UPDATE SET owner = excluded.owner, since = excluded.since, expires_at = excluded.expires_at",
+    )
+    .bind(issuer)
+    .bind(&owner)
+    .bind(fmt_ts(&now))
+    .bind(fmt_ts(&(now + Duration::minutes(SYNC_LOCK_MINUTES))))
+    .execute(&mut *tx)
+    .await?;
+    Ok(owner)
+}
+
+fn lost_lock(owner: &str) -> StoreError {
+    StoreError::Conflict(format!("this sync ({owner}) lost its issuer lock to another sync: nothing was marked gone"))
+}
+
+/// A run from eight columns starting at `at`: id, issuer, started, finished, status, pages, items, error.
+fn sync_run_from_row(r: &PgRow, at: usize) -> SyncRun {
+    SyncRun {
+        id: r.get(at),
+        issuer: r.get(at + 1),
+        started_at: r.get(at + 2),
+        finished_at: r.get(at + 3),
+        status: SyncStatus::parse(&r.get::<String, _>(at + 4)).unwrap_or(SyncStatus::Failed),
+        pages: r.get(at + 5),
+        items: r.get(at + 6),
+        error: r.get(at + 7),
+    }
+}
