@@ -97,13 +97,15 @@ impl Context {
         let account = os_account().map_err(|e| color_eyre::eyre::eyre!(e))?;
         let claimed = given.operator.clone().or_else(|| config.operator.clone());
         let identity = resolve_identity(claimed.as_deref(), &account, &config.operators).map_err(|e| color_eyre::eyre::eyre!(e))?;
+        // On PostgreSQL the database proves who acts (see `actions_with`).
+        let unverified = identity.unverified && !is_postgres_url(&db_path);
         Ok(Context {
             theme: given.theme.clone().or_else(|| config.theme.clone()),
             config,
             db_path,
             operator: text::clean(&identity.operator, 120),
             claimed: claimed.clone(),
-            unverified: identity.unverified,
+            unverified,
             read_only: given.read_only,
             format,
         })
@@ -116,8 +118,7 @@ impl Context {
 
     /// A `postgres://` URL is a shared PostgreSQL inventory; anything else a SQLite file.
     pub fn is_postgres(&self) -> bool {
-        let db = self.db_path.to_string_lossy();
-        db.starts_with("postgres://") || db.starts_with("postgresql://")
+        is_postgres_url(&self.db_path)
     }
 
     pub async fn store(&self) -> Result<Store> {
@@ -187,6 +188,11 @@ impl Context {
             thresholds: self.config.findings.thresholds().unwrap_or_default(),
         }
     }
+}
+
+fn is_postgres_url(db: &std::path::Path) -> bool {
+    let db = db.to_string_lossy();
+    db.starts_with("postgres://") || db.starts_with("postgresql://")
 }
 
 /// Said by the TUI and every CLI action while no `[operators]` table proves who is acting.

@@ -253,3 +253,56 @@ async fn two_reviewers_share_one_campaign_and_each_item_is_decided_once() {
     let v = tokenward::audit::verify(&a, None).await.expect("verify");
     assert!(v.first_bad.is_none() && v.problems.is_empty(), "{v:?}");
 }
+
+#[test]
+fn the_command_line_works_the_same_on_a_shared_postgresql_inventory() {
+    let pg = common::peers::postgres();
+    let issuer = common::peers::reference_issuer(300, 31);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("tokenward.toml");
+    let key = dir.path().join("team.audit-key");
+    std::fs::write(&config, format!("[audit]\nkey_file = \"{}\"\n\n[[issuer]]\nname = \"broker\"\nkind = \"tokenward\"\nurl = \"{}\"\n", key.display(), issuer.url)).expect("config");
+    let tw = |url: &str, args: &[&str]| {
+        let out = std::process::Command::new(common::bin()).arg("--config").arg(&config).arg("--db").arg(url).args(args).output().expect("runs");
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let json = |r: (bool, String, String)| -> serde_json::Value {
+        assert!(r.0, "{}{}", r.1, r.2);
+        serde_json::from_str(&r.1).expect("json")
+    };
+    assert!(tw(&pg.url, &["db", "init-roles"]).0);
+    tokio::runtime::Runtime::new().expect("runtime").block_on(async {
+        let admin = sqlx::PgPool::connect(&pg.url).await.expect("connect");
+        for sql in ["CREATE ROLE alice LOGIN PASSWORD 'alice-pw' IN ROLE tokenward_approver", "CREATE ROLE vera LOGIN PASSWORD 'vera-pw' IN ROLE tokenward_viewer"] {
+            sqlx::query(sql).execute(&admin).await.expect(sql);
+        }
+    });
+    let (alice, vera) = (pg.url_for("alice", "alice-pw", "postgres"), pg.url_for("vera", "vera-pw", "postgres"));
+
+    let (ok, out, err) = tw(&pg.url, &["sync"]);
+    assert!(ok, "{out}{err}");
+    let page = json(tw(&vera, &["credentials", "--format", "json", "--limit", "5", "--sort", "owner"]));
+    assert_eq!(page.as_array().map(Vec::len), Some(5), "a viewer reads the shared inventory");
+    let grants = json(tw(&vera, &["grants", "--status", "pending", "--format", "json"]));
+    let grant = grants
+        .as_array()
+        .expect("grants")
+        .iter()
+        .find(|g| g["scopes"].as_array().is_some_and(|s| s.iter().any(|x| x.as_str().is_some_and(|x| x.ends_with(":read") && !x.starts_with("payments:") && !x.starts_with("secrets:")))))
+        .expect("a grant asking a plain read scope")
+        .clone();
+    let gid = grant["external_id"].as_str().expect("id");
+    let scope = grant["scopes"].as_array().expect("scopes").iter().filter_map(|s| s.as_str()).find(|x| x.ends_with(":read") && !x.starts_with("payments:") && !x.starts_with("secrets:")).expect("scope");
+    let approve = ["approve", gid, "--justification", "INC-1", "--scopes", scope, "--binding", "dpop", "--ttl", "5m", "--format", "json"];
+    // A viewer login is refused by the policies, which see its database roles.
+    let (ok, _, err) = tw(&vera, &approve);
+    assert!(!ok && err.contains("approver or admin role") && err.contains("could not be recorded") && !err.contains("no [operators]"), "{err}");
+    let outcome = json(tw(&alice, &approve));
+    assert_eq!(outcome["status"], "approved", "{outcome}");
+    let log = json(tw(&pg.url, &["audit", "log", "--format", "json", "--limit", "20"]));
+    let actions: Vec<String> = log.as_array().expect("log").iter().map(|e| format!("{} {}", e["action"].as_str().unwrap_or(""), e["actor"].as_str().unwrap_or(""))).collect();
+    assert!(actions.iter().any(|a| a == "approve alice") && actions.iter().any(|a| a == "approve.intent alice"), "{actions:?}");
+    assert!(!actions.iter().any(|a| a.ends_with(" vera")), "a viewer login writes nothing, not even its refusal: {actions:?}");
+    let (ok, out, err) = tw(&pg.url, &["audit", "verify"]);
+    assert!(ok && out.contains("audit log intact"), "{out}{err}");
+}

@@ -112,10 +112,19 @@ impl Actions {
             Err(e) => crate::policy::Verdict { allowed: false, reasons: Vec::new(), errors: vec![format!("the policies did not load: {e}")], second_approval: None },
         };
         if !verdict.allowed {
-            self.store.append_audit(&self.audit(&format!("{action}.refused"), target, serde_json::json!({"policy": verdict}))).await?;
-            return Err(ActionError::Policy(verdict.explanation()));
+            let entry = self.audit(&format!("{action}.refused"), target, serde_json::json!({"policy": verdict}));
+            return Err(self.refused(verdict.explanation(), &entry).await);
         }
         Ok(verdict)
+    }
+
+    /// A policy refusal, recorded when the store lets this operator write (a
+    /// PostgreSQL viewer login may append nothing: then the refusal says so).
+    pub(super) async fn refused(&self, explanation: String, entry: &AuditDraft) -> ActionError {
+        match self.store.append_audit(entry).await {
+            Ok(_) => ActionError::Policy(explanation),
+            Err(e) => ActionError::Policy(format!("{explanation} (the refusal could not be recorded: {e})")),
+        }
     }
 
     pub(super) fn issuer_error(&self, e: ConnectorError) -> ActionError {

@@ -123,8 +123,7 @@ impl Actions {
         let target = format!("grant:{}", grant.id);
         if !verdict.allowed {
             let detail = serde_json::json!({"issuer": grant.issuer, "grant": grant.external_id, "scopes": scopes, "ttl": ttl, "binding": binding, "policy": verdict});
-            self.store.append_audit(&self.audit("approve.refused", target, detail)).await?;
-            return Err(ActionError::Policy(verdict.explanation()));
+            return Err(self.refused(verdict.explanation(), &self.audit("approve.refused", target, detail)).await);
         }
         let finalize = self.decide("finalize", &context);
         if !finalize.allowed {
@@ -211,8 +210,7 @@ impl Actions {
         if !verdict.allowed {
             let mut detail = intent;
             detail["policy"] = serde_json::to_value(&verdict).unwrap_or_default();
-            self.store.append_audit(&self.audit("deny.refused", target, detail)).await?;
-            return Err(ActionError::Policy(verdict.explanation()));
+            return Err(self.refused(verdict.explanation(), &self.audit("deny.refused", target, detail)).await);
         }
         let claim = self.claim(ClaimGuard::GrantPending(grant.id.clone()), "deny", &target, intent).await?;
         let answer = match connector.deny(&grant.external_id, &self.operator, &reason).await {
