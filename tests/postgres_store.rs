@@ -306,3 +306,31 @@ fn the_command_line_works_the_same_on_a_shared_postgresql_inventory() {
     let (ok, out, err) = tw(&pg.url, &["audit", "verify"]);
     assert!(ok && out.contains("audit log intact"), "{out}{err}");
 }
+
+#[tokio::test]
+async fn every_console_hears_of_another_consoles_change() {
+    let pg = common::peers::postgres();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = two_consoles(&pg, &dir.path().join("team.audit-key")).await;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    a.watch_changes(tx);
+    // The listener is up once a change made after it is heard; retry the change until then.
+    let mut heard = None;
+    for n in 0..50 {
+        b.append_audit(&tokenward::store::AuditDraft { action: "approve".into(), ..draft("bob@acme.test", n) }).await.expect("append");
+        if let Ok(Some(what)) = tokio::time::timeout(std::time::Duration::from_millis(200), rx.recv()).await {
+            heard = Some(what);
+            break;
+        }
+    }
+    assert_eq!(heard.as_deref(), Some("approve"), "console a never heard of console b's change");
+    // A transaction that rolls back announces nothing.
+    let raw = sqlx::PgPool::connect(&pg.url).await.expect("connect");
+    while tokio::time::timeout(std::time::Duration::from_millis(300), rx.recv()).await.is_ok() {}
+    let mut t = raw.begin().await.expect("begin");
+    sqlx::query("SELECT pg_notify('tokenward_changes', 'never')").execute(&mut *t).await.expect("notify");
+    t.rollback().await.expect("rollback");
+    b.append_audit(&tokenward::store::AuditDraft { action: "revoke".into(), ..draft("bob@acme.test", 99) }).await.expect("append");
+    let next = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv()).await.expect("heard in time").expect("open");
+    assert_eq!(next, "revoke");
+}

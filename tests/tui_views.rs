@@ -587,3 +587,22 @@ async fn a_late_owners_page_of_an_older_filter_is_dropped() {
     settle(&mut app, &store, fx).await;
     assert!(!app.owners.rows.is_empty() && app.owners.rows.iter().all(|o| o.status.as_str() == "offboarded"));
 }
+
+#[tokio::test]
+async fn another_consoles_change_shows_without_a_key() {
+    let store = common::seeded_store(300).await;
+    let mut app = app_on(&store, 150, 30).await;
+    assert!(render(&app, 150, 30).contains("300 credentials"));
+    // Another console syncs five more (on PostgreSQL its commit is announced to every console).
+    let org = tokenward::reference::org::Org::new(305, 42, common::fixed_now());
+    let more: Vec<_> = (300..305).map(|i| tokenward::connectors::tokenward::map_credential("acme-broker", org.credential(i)).expect("maps")).collect();
+    let run = store.begin_sync_run("acme-broker", common::fixed_now()).await.expect("run");
+    store.ingest_credential_page(run.id, run.started_at, &more, 1, None).await.expect("page");
+    assert!(render(&app, 150, 30).contains("300 credentials"), "nothing changes on screen before the news");
+    let fx = app.update(Msg::Changed("sync".into()));
+    settle(&mut app, &store, fx).await;
+    assert!(render(&app, 150, 30).contains("305 credentials"), "{}", render(&app, 150, 30));
+    // A form in progress is left alone.
+    app.update(Msg::Key(KeyEvent::new(KeyCode::Char('/'), KeyModifiers::NONE)));
+    assert!(app.update(Msg::Changed("revoke".into())).is_empty());
+}

@@ -75,6 +75,15 @@ impl Store {
         }
     }
 
+    /// Sends `tx` a word (the action) whenever the inventory changes in another
+    /// console: PostgreSQL announces every audited change (LISTEN/NOTIFY).
+    pub fn watch_changes(&self, tx: tokio::sync::mpsc::Sender<String>) {
+        match &self.backend {
+            Backend::Sqlite(db) => db.watch_changes(tx),
+            Backend::Postgres(db) => db.watch_changes(tx),
+        }
+    }
+
     pub async fn close(&self) {
         match &self.backend {
             Backend::Sqlite(db) => db.close().await,

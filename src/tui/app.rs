@@ -248,6 +248,8 @@ impl App {
                 // The queue is live: re-read it on every tick.
                 return if matches!(self.mode, Mode::Normal) { self.views.on_tick(self.view) } else { Vec::new() };
             }
+            // What another console did shows at once: the shown view reads its data again (a form stays as it is).
+            Msg::Changed(_) => return if matches!(self.mode, Mode::Normal) { self.refresh() } else { Vec::new() },
         };
         self.apply(outcomes)
     }

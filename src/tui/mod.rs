@@ -146,6 +146,7 @@ pub async fn run(session: Session) -> Result<()> {
     let (tx, mut rx) = mpsc::channel::<Msg>(1024);
     spawn_input(tx.clone());
     spawn_ticks(tx.clone(), session.actions.clone());
+    spawn_changes(tx.clone(), &session.actions.store);
     let mut opening = app.update(Msg::Resize { width: size.width, height: size.height });
     opening.extend(app.start());
     for e in opening {
@@ -188,6 +189,24 @@ fn spawn_input(tx: mpsc::Sender<Msg>) {
             if tx.blocking_send(msg).is_err() {
                 break;
             }
+        }
+    });
+}
+
+/// Changes announced by the store (another console's decision, revocation, sync)
+/// become messages; a burst (a bulk revocation) is one refresh, at most four a second.
+fn spawn_changes(tx: mpsc::Sender<Msg>, store: &crate::store::Store) {
+    let (changes, mut rx) = mpsc::channel::<String>(1024);
+    store.watch_changes(changes);
+    tokio::spawn(async move {
+        while let Some(mut what) = rx.recv().await {
+            while let Ok(later) = rx.try_recv() {
+                what = later;
+            }
+            if tx.send(Msg::Changed(what)).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
     });
 }

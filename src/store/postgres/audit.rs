@@ -13,6 +13,9 @@ use crate::store::error::{Result, StoreError};
 use crate::store::rows::*;
 use crate::store::sqlite::anchor::{read_witness, write_witness, Anchor};
 
+/// The channel every audited change is announced on (its payload: the action).
+pub(super) const CHANGES_CHANNEL: &str = "tokenward_changes";
+
 /// The advisory lock that serializes appends: one key for the whole chain.
 const AUDIT_LOCK: i64 = 0x746f_6b65_6e77_6172; // "tokenwar"
 
@@ -34,6 +37,24 @@ impl Appended {
 }
 
 impl PgStore {
+    /// Sends `tx` the action of every change another console (or this one)
+    /// commits, as PostgreSQL announces it (LISTEN/NOTIFY: no polling); the
+    /// listener reconnects by itself after a dropped connection.
+    pub fn watch_changes(&self, tx: tokio::sync::mpsc::Sender<String>) {
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            let Ok(mut listener) = sqlx::postgres::PgListener::connect_with(&pool).await else { return };
+            if listener.listen(CHANGES_CHANNEL).await.is_err() {
+                return;
+            }
+            while let Ok(n) = listener.recv().await {
+                if tx.send(n.payload().to_string()).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+
     pub async fn append_audit(&self, entry: &AuditDraft) -> Result<AuditEntry> {
         let mut tx = self.pool.begin().await?;
         let appended = append_audit(&mut tx, &self.anchor, entry).await?;
@@ -124,6 +145,8 @@ pub(super) async fn append_audit(tx: &mut PgConnection, anchor: &Anchor, entry: 
         .bind(&written.mac)
         .execute(&mut *tx)
         .await?;
+    // Every console listening hears of it when (and only if) this transaction commits.
+    sqlx::query("SELECT pg_notify($1, $2)").bind(CHANGES_CHANNEL).bind(&written.action).execute(&mut *tx).await?;
     let witness = next_witness(tx, anchor, &written).await?;
     Ok(Appended { entry: written, witness })
 }
