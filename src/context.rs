@@ -96,9 +96,14 @@ impl Context {
         let db_path = given.db.clone().or_else(|| config.db.clone()).unwrap_or_else(config::default_db_path);
         let account = os_account().map_err(|e| color_eyre::eyre::eyre!(e))?;
         let claimed = given.operator.clone().or_else(|| config.operator.clone());
-        let identity = resolve_identity(claimed.as_deref(), &account, &config.operators).map_err(|e| color_eyre::eyre::eyre!(e))?;
-        // On PostgreSQL the database proves who acts (see `actions_with`).
-        let unverified = identity.unverified && !is_postgres_url(&db_path);
+        // On PostgreSQL the database proves who acts (see `actions_with`): the
+        // [operators] table's OS accounts have no say there.
+        let identity = if is_postgres_url(&db_path) {
+            Identity { operator: claimed.clone().unwrap_or_else(|| account.clone()), unverified: false }
+        } else {
+            resolve_identity(claimed.as_deref(), &account, &config.operators).map_err(|e| color_eyre::eyre::eyre!(e))?
+        };
+        let unverified = identity.unverified;
         Ok(Context {
             theme: given.theme.clone().or_else(|| config.theme.clone()),
             config,

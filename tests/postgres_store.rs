@@ -197,7 +197,9 @@ fn on_postgresql_the_operator_is_the_login_and_no_other_name_may_be_claimed() {
     let pg = common::peers::postgres();
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("tokenward.toml");
-    std::fs::write(&config, format!("[audit]\nkey_file = \"{}\"\n", dir.path().join("team.audit-key").display())).expect("config");
+    // An [operators] table (for SQLite files) whose OS accounts are not this one: on PostgreSQL it has no say.
+    let operators = "[operators.\"someone@acme.test\"]\nroles = [\"admin\"]\nos_user = \"no-such-account\"\n";
+    std::fs::write(&config, format!("[audit]\nkey_file = \"{}\"\n{operators}", dir.path().join("team.audit-key").display())).expect("config");
     let tw = |url: &str, args: &[&str]| std::process::Command::new(common::bin()).arg("--config").arg(&config).arg("--db").arg(url).args(args).output().expect("runs");
     assert!(tw(&pg.url, &["db", "init-roles"]).status.success());
     let rt = tokio::runtime::Runtime::new().expect("runtime");

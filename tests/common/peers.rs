@@ -174,7 +174,18 @@ pub fn postgres() -> Postgres {
     // under a temporary data home, never the real one.
     static DATA_HOME: std::sync::Once = std::sync::Once::new();
     // SAFETY of the test: set once, before any store opens, always to one value.
-    DATA_HOME.call_once(|| unsafe { std::env::set_var("XDG_DATA_HOME", std::env::temp_dir().join(format!("tokenward-pg-home-{}", std::process::id()))) });
+    DATA_HOME.call_once(|| {
+        // Homes left by earlier test processes (no exit hook removes them) go now.
+        for entry in std::fs::read_dir(std::env::temp_dir()).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if let Some(pid) = name.strip_prefix("tokenward-pg-home-")
+                && !std::path::Path::new("/proc").join(pid).exists()
+            {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        unsafe { std::env::set_var("XDG_DATA_HOME", std::env::temp_dir().join(format!("tokenward-pg-home-{}", std::process::id()))) }
+    });
     static CLUSTERS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let bin = pg_bin();
     let as_postgres = std::fs::read_to_string("/proc/self/status")
