@@ -11,6 +11,7 @@ use crate::config::Thresholds;
 use crate::domain::{BlastRadius, Campaign, Credential, CredentialChange, Grant, GrantStatus, IssuerKind, Owner, OwnerStatus, ReviewItem, Severity, Timestamp};
 use crate::filter::Query;
 
+mod claims;
 mod error;
 mod holder;
 pub mod postgres;

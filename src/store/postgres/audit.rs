@@ -8,10 +8,9 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
 use super::PgStore;
-use crate::domain::*;
 use crate::store::error::{Result, StoreError};
 use crate::store::rows::*;
-use crate::store::sqlite::anchor::{read_witness, write_witness, Anchor};
+use crate::store::sqlite::anchor::{advance, read_witness, write_witness, Anchor};
 
 /// The channel every audited change is announced on (its payload: the action).
 pub(super) const CHANGES_CHANNEL: &str = "tokenward_changes";
@@ -115,24 +114,8 @@ impl PgStore {
 /// Appends one entry inside the caller's transaction, after every other writer's.
 pub(super) async fn append_audit(tx: &mut PgConnection, anchor: &Anchor, entry: &AuditDraft) -> Result<Appended> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK).execute(&mut *tx).await?;
-    let last = sqlx::query("SELECT seq, hash, mac FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *tx).await?;
-    let (seq, prev_hash, prev_mac) = match last {
-        Some(r) => (r.get::<i64, _>(0) + 1, r.get::<String, _>(1), r.get::<Option<String>, _>(2)),
-        None => (1, GENESIS.to_string(), None),
-    };
-    let mut written = AuditEntry {
-        seq,
-        at: fmt_ts(&entry.at),
-        actor: entry.actor.clone(),
-        action: entry.action.clone(),
-        target: entry.target.clone(),
-        detail: entry.detail.to_string(),
-        prev_hash,
-        hash: String::new(),
-        mac: None,
-    };
-    written.hash = written.compute_hash();
-    written.mac = Some(anchor.mac(prev_mac.as_deref().unwrap_or(""), &written)?);
+    let last = sqlx::query_as("SELECT seq, hash, mac FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *tx).await?;
+    let written = anchor.seal(entry, last)?;
     sqlx::query("INSERT INTO audit_log (seq, at, actor, action, target, detail, prev_hash, hash, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
         .bind(written.seq)
         .bind(&written.at)
@@ -166,10 +149,7 @@ async fn next_witness(tx: &mut PgConnection, anchor: &Anchor, head: &AuditEntry)
     } else {
         sqlx::query_scalar("SELECT hash FROM audit_log WHERE seq = $1").bind(old.seq).fetch_optional(&mut *tx).await?
     };
-    if held.as_deref() != Some(old.hash.as_str()) || old.seq >= head.seq {
-        return Ok(None);
-    }
-    Ok(Some(AuditHead { seq: head.seq, hash: head.hash.clone(), mac: head.mac.clone(), keyed_from: old.keyed_from }))
+    Ok(advance(&old, held.as_deref(), head))
 }
 
 fn audit_from_row(r: &PgRow) -> AuditEntry {

@@ -7,9 +7,10 @@ use sqlx::PgConnection;
 use super::audit::append_audit;
 use super::PgStore;
 use crate::domain::*;
-use crate::store::error::{HeldClaim, Result, StoreError};
+use crate::store::error::Result;
 use crate::store::rows::*;
-use crate::store::holder::{holder_has_exited, new_holder};
+use crate::store::claims::{judge, standing, GuardRow, HeldRow};
+use crate::store::holder::new_holder;
 
 impl PgStore {
     pub async fn claim_action(&self, guard: &ClaimGuard, intent: &AuditDraft, lease: chrono::Duration) -> Result<ActionClaim> {
@@ -60,59 +61,25 @@ pub(super) async fn clear_claim(tx: &mut PgConnection, target: &str) -> Result<(
 
 /// A Claimed error if a live claim on `target` other than `mine` stands; a lapsed one is cleared.
 pub(super) async fn refuse_live_claim(tx: &mut PgConnection, target: &str, mine: Option<&ActionClaim>, now: Timestamp) -> Result<()> {
-    let held: Option<(String, String, String, String, String)> =
+    let held: Option<HeldRow> =
         sqlx::query_as("SELECT action, operator, holder, since, expires_at FROM action_claims WHERE target = $1 FOR UPDATE")
             .bind(target)
             .fetch_optional(&mut *tx)
             .await?;
-    let Some((action, operator, holder, since, until)) = held else { return Ok(()) };
-    if mine.is_some_and(|m| m.holder == holder) {
-        return Ok(());
+    if let Some(lapsed) = standing(target, held, mine, now)? {
+        sqlx::query("DELETE FROM action_claims WHERE target = $1 AND holder = $2").bind(target).bind(&lapsed).execute(&mut *tx).await?;
     }
-    let lapsed = parse_ts(&until).is_none_or(|t| t <= now) || holder_has_exited(&holder);
-    if lapsed {
-        sqlx::query("DELETE FROM action_claims WHERE target = $1 AND holder = $2").bind(target).bind(&holder).execute(&mut *tx).await?;
-        return Ok(());
-    }
-    Err(StoreError::Claimed(Box::new(HeldClaim { target: target.to_string(), action, operator, holder, since, until })))
+    Ok(())
 }
 
 /// The row's state still allows the action (the row is locked until commit), or a Conflict saying what it is now.
 async fn check_guard(tx: &mut PgConnection, guard: &ClaimGuard) -> Result<()> {
-    match guard {
-        ClaimGuard::GrantPending(id) => {
-            let row: Option<(String, Option<String>, Option<String>)> =
-                sqlx::query_as("SELECT status, decided_by, decided_at FROM grants WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(&mut *tx).await?;
-            match row {
-                None => Err(StoreError::NotFound(format!("grant {id}"))),
-                Some((status, _, _)) if status == GrantStatus::Pending.as_str() => Ok(()),
-                Some((status, by, at)) => Err(StoreError::Conflict(format!("grant {id} is {status}{}, not pending", decided(by, at)))),
-            }
-        }
-        ClaimGuard::CredentialNotRevoked(id) => {
-            let status: Option<String> = sqlx::query_scalar("SELECT status FROM credentials WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(&mut *tx).await?;
-            match status {
-                None => Err(StoreError::NotFound(id.clone())),
-                Some(s) if s == CredentialStatus::Revoked.as_str() => Err(StoreError::Conflict(format!("credential {id} is revoked already"))),
-                Some(_) => Ok(()),
-            }
-        }
+    let row: Option<GuardRow> = match guard {
+        ClaimGuard::GrantPending(id) => sqlx::query_as("SELECT status, decided_by, decided_at FROM grants WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(&mut *tx).await?,
+        ClaimGuard::CredentialNotRevoked(id) => sqlx::query_as("SELECT status, NULL::text, NULL::text FROM credentials WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(&mut *tx).await?,
         ClaimGuard::ReviewUndecided(item) => {
-            let row: Option<(Option<String>, Option<String>, Option<String>)> =
-                sqlx::query_as("SELECT decision, decided_by, decided_at FROM review_items WHERE id = $1 FOR UPDATE").bind(item).fetch_optional(&mut *tx).await?;
-            match row {
-                None => Err(StoreError::NotFound(format!("review item {item}"))),
-                Some((None, _, _)) => Ok(()),
-                Some((Some(d), by, at)) => Err(StoreError::Conflict(format!("review item {item} was decided already ({d}{})", decided(by, at)))),
-            }
+            sqlx::query_as("SELECT decision, decided_by, decided_at FROM review_items WHERE id = $1 FOR UPDATE").bind(item).fetch_optional(&mut *tx).await?
         }
-    }
-}
-
-fn decided(by: Option<String>, at: Option<String>) -> String {
-    match (by, at) {
-        (Some(by), Some(at)) => format!(" by {by} at {at}"),
-        (Some(by), None) => format!(" by {by}"),
-        _ => String::new(),
-    }
+    };
+    judge(guard, row)
 }

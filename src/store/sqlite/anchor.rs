@@ -16,7 +16,7 @@ use sha2::Sha256;
 use sqlx::SqliteConnection;
 
 use crate::store::error::{Result, StoreError};
-use crate::store::rows::{AuditEntry, AuditHead, GENESIS};
+use crate::store::rows::{AuditDraft, AuditEntry, AuditHead, GENESIS};
 
 const KEY_LEN: usize = 32;
 
@@ -61,6 +61,30 @@ impl Anchor {
             m.update(part.as_bytes());
         }
         Ok(hex::encode(m.finalize().into_bytes()))
+    }
+
+    /// The entry that follows `last` (seq, hash, MAC of the newest entry; None on
+    /// an empty log): numbered, hashed and keyed. Both backends append with it.
+    pub(in crate::store) fn seal(&self, draft: &AuditDraft, last: Option<(i64, String, Option<String>)>) -> Result<AuditEntry> {
+        let (seq, prev_hash, prev_mac) = match last {
+            Some((seq, hash, mac)) => (seq + 1, hash, mac),
+            None => (1, GENESIS.to_string(), None),
+        };
+        let mut entry = AuditEntry {
+            seq,
+            at: crate::domain::fmt_ts(&draft.at),
+            actor: draft.actor.clone(),
+            action: draft.action.clone(),
+            target: draft.target.clone(),
+            detail: draft.detail.to_string(),
+            prev_hash,
+            hash: String::new(),
+            mac: None,
+        };
+        entry.hash = entry.compute_hash();
+        // The first keyed entry after unkeyed ones chains from an empty MAC.
+        entry.mac = Some(self.mac(prev_mac.as_deref().unwrap_or(""), &entry)?);
+        Ok(entry)
     }
 
     /// What is wrong with the key file now: missing, replaced since this store opened it, or readable by others.
@@ -193,6 +217,13 @@ pub(in crate::store) async fn of(conn: &mut SqliteConnection) -> Result<Arc<Anch
     conns().get(&id).map(|c| c.anchor.clone()).ok_or_else(|| StoreError::Conflict("this connection has no audit key".into()))
 }
 
+/// The witness's next head: `head`, unless the old witness names an entry the
+/// chain no longer holds (`held` is the chain's hash at the old seq), or a later one.
+pub(in crate::store) fn advance(old: &AuditHead, held: Option<&str>, head: &AuditEntry) -> Option<AuditHead> {
+    (held == Some(old.hash.as_str()) && old.seq < head.seq)
+        .then(|| AuditHead { seq: head.seq, hash: head.hash.clone(), mac: head.mac.clone(), keyed_from: old.keyed_from })
+}
+
 /// Queues `head` for the witness at commit, but only if the witness names an
 /// entry the chain still holds: a truncated or rewritten chain keeps its evidence.
 pub(in crate::store) async fn stage(conn: &mut SqliteConnection, anchor: &Anchor, head: &AuditEntry) -> Result<()> {
@@ -203,10 +234,7 @@ pub(in crate::store) async fn stage(conn: &mut SqliteConnection, anchor: &Anchor
     } else {
         sqlx::query_scalar("SELECT hash FROM audit_log WHERE seq = ?").bind(old.seq).fetch_optional(&mut *conn).await?
     };
-    if held.as_deref() != Some(old.hash.as_str()) || old.seq >= head.seq {
-        return Ok(());
-    }
-    let next = AuditHead { seq: head.seq, hash: head.hash.clone(), mac: head.mac.clone(), keyed_from: old.keyed_from };
+    let Some(next) = advance(&old, held.as_deref(), head) else { return Ok(()) };
     let id = handle_id(conn).await?;
     if let Some(c) = conns().get_mut(&id) {
         c.pending = Some((path.clone(), next));

@@ -4,7 +4,6 @@ use sqlx::Row;
 
 use super::anchor::{self, read_witness, write_witness};
 use super::SqliteStore;
-use crate::domain::*;
 use crate::store::error::Result;
 use crate::store::rows::*;
 
@@ -95,25 +94,8 @@ impl SqliteStore {
 
 pub(super) async fn append_audit(tx: &mut sqlx::SqliteConnection, entry: &AuditDraft) -> Result<AuditEntry> {
     let anchor = anchor::of(tx).await?;
-    let last = sqlx::query("SELECT seq, hash, mac FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *tx).await?;
-    let (seq, prev_hash, prev_mac) = match last {
-        Some(r) => (r.get::<i64, _>(0) + 1, r.get::<String, _>(1), r.get::<Option<String>, _>(2)),
-        None => (1, GENESIS.to_string(), None),
-    };
-    let mut written = AuditEntry {
-        seq,
-        at: fmt_ts(&entry.at),
-        actor: entry.actor.clone(),
-        action: entry.action.clone(),
-        target: entry.target.clone(),
-        detail: entry.detail.to_string(),
-        prev_hash,
-        hash: String::new(),
-        mac: None,
-    };
-    written.hash = written.compute_hash();
-    // The first keyed entry after unkeyed ones chains from an empty MAC.
-    written.mac = Some(anchor.mac(prev_mac.as_deref().unwrap_or(""), &written)?);
+    let last = sqlx::query_as("SELECT seq, hash, mac FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *tx).await?;
+    let written = anchor.seal(entry, last)?;
     sqlx::query("INSERT INTO audit_log (seq, at, actor, action, target, detail, prev_hash, hash, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(written.seq)
         .bind(&written.at)
