@@ -162,7 +162,7 @@ impl Context {
             }
             let me = config::OperatorConfig { roles: login.roles.clone(), groups: login.groups.clone(), ..Default::default() };
             let operators = std::iter::once((login.name.clone(), me)).collect();
-            return Ok(Actions::new(store, connectors, &login.name, self.read_only).with_governance(policy, operators));
+            return Ok(Actions::new(store, connectors, &login.name, self.read_only).with_governance(policy, operators).with_login_limits(login.may_not_record));
         }
         Ok(Actions::new(store, connectors, &self.operator, self.read_only).with_governance(policy, self.config.operators.clone()))
     }

@@ -154,6 +154,13 @@ async fn the_database_enforces_the_roles_even_when_the_policy_check_is_bypassed(
     let alice = PgStore::open(&pg.url_for("alice", "alice-pw", "postgres"), Some(&key)).await.expect("an approver opens");
     assert_eq!(alice.session_user().await.expect("login"), "alice");
     assert_eq!(alice.login_roles().await.expect("roles"), (vec!["approver".to_string()], vec!["platform".to_string()]));
+    // The viewer's consoles know before any key is pressed: every decision unavailable, the database's reason given.
+    let login = vera.acting_login().await.expect("login").expect("a PostgreSQL login");
+    let why = login.may_not_record.clone().expect("a viewer records nothing");
+    assert!(why.contains("database login vera may not record decisions") && why.contains("tokenward roles: viewer"), "{why}");
+    let may = tokenward::actions::Actions::new(vera.clone(), &[], &login.name, false).with_login_limits(login.may_not_record).permissions();
+    assert_eq!(may.unavailable.len(), tokenward::actions::Act::ALL.len(), "{may:?}");
+    assert_eq!(alice.acting_login().await.expect("login").expect("login").may_not_record, None);
 
     // The viewer claims a revocation straight through the store, as if Cedar had said yes: PostgreSQL says no.
     let intent = tokenward::store::AuditDraft { at: chrono::Utc::now(), actor: "vera".into(), action: "revoke.intent".into(), target: "credential:c0ffee".into(), detail: serde_json::json!({}) };

@@ -606,3 +606,45 @@ async fn another_consoles_change_shows_without_a_key() {
     app.update(Msg::Key(KeyEvent::new(KeyCode::Char('/'), KeyModifiers::NONE)));
     assert!(app.update(Msg::Changed("revoke".into())).is_empty());
 }
+
+#[tokio::test]
+async fn a_viewer_sees_decisions_as_unavailable_with_the_reason_and_no_form_opens() {
+    use tokenward::actions::{Act, Actions};
+    let store = common::seeded_store(20).await;
+    let operators = [("vera@acme.test".to_string(), tokenward::config::OperatorConfig { roles: vec!["viewer".into()], ..Default::default() })].into_iter().collect();
+    let engine = tokenward::policy::PolicyEngine::default_engine().expect("policies");
+    let may = Actions::new(store.clone(), &[], "vera@acme.test", false).with_governance(engine, operators).permissions();
+    // The policies let a viewer revoke only what they own: revoke stays offered, the rest is not.
+    assert_eq!(may.unavailable.keys().copied().collect::<Vec<_>>(), vec![Act::Approve, Act::Deny, Act::RevokeOwner, Act::Review]);
+    let mut app = App::new(Keymap::default_map(), "vera@acme.test", "test.db", false, common::fixed_now());
+    app.permissions = may;
+    app.update(Msg::Resize { width: 150, height: 30 });
+    let fx = app.start();
+    settle(&mut app, &store, fx).await;
+    assert!(render(&app, 150, 30).contains("unavailable: approve, deny, revoke everything of a person, review decisions"));
+    app.run_command("grants");
+    app.grants.queue = vec![a_grant()];
+    app.update(key('a'));
+    assert!(matches!(app.mode, Mode::Normal), "no approval form opens");
+    let status = app.status.clone().expect("a status").1;
+    assert!(status.starts_with("approve is unavailable: no policy permits it") && status.contains("approver or admin role"), "{status}");
+    app.update(key('?'));
+    let help = render(&app, 150, 30);
+    assert!(help.contains("(unavailable: no policy permits it"), "{help}");
+
+    // Read-only mode, or a database login that may record nothing: every decision, one reason.
+    let limited = Actions::new(store.clone(), &[], "vera", false).with_login_limits(Some("the database login vera may not record decisions".into())).permissions();
+    assert_eq!(limited.unavailable.len(), Act::ALL.len());
+    assert_eq!(limited.summary().as_deref(), Some("approve, deny, revoke, revoke everything of a person, review decisions unavailable: the database login vera may not record decisions"));
+    let mut viewer = App::new(Keymap::default_map(), "vera", "postgres://db", false, common::fixed_now());
+    viewer.permissions = limited;
+    viewer.update(Msg::Resize { width: 150, height: 30 });
+    let fx = viewer.start();
+    settle(&mut viewer, &store, fx).await;
+    assert!(render(&viewer, 150, 30).contains("VIEW ONLY"));
+    viewer.update(key('r'));
+    assert!(matches!(viewer.mode, Mode::Normal));
+    assert_eq!(viewer.status.clone().map(|s| s.1).as_deref(), Some("revoke is unavailable: the database login vera may not record decisions"));
+    // An approver with no [operators] table may do everything.
+    assert!(Actions::new(store.clone(), &[], "ana", false).permissions().unavailable.is_empty());
+}

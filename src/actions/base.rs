@@ -47,6 +47,8 @@ pub struct Actions {
     /// The policies, or why they could not be loaded (then every decision is refused).
     pub(super) policy: Arc<Result<crate::policy::PolicyEngine, String>>,
     pub(super) operators: Arc<std::collections::BTreeMap<String, crate::config::OperatorConfig>>,
+    /// Why the database records no decision of this login (a PostgreSQL viewer), if so.
+    pub(super) may_not_record: Option<String>,
 }
 
 impl Actions {
@@ -54,7 +56,7 @@ impl Actions {
         let connectors = connectors.iter().map(|c| (c.name().to_string(), c.clone())).collect();
         // Embedded at build time and validated by a unit test; should they ever fail to load, decisions fail closed.
         let policy = Arc::new(crate::policy::PolicyEngine::default_engine().map_err(|e| e.to_string()));
-        Actions { store, connectors, operator: operator.to_lowercase(), read_only, policy, operators: Arc::new(Default::default()) }
+        Actions { store, connectors, operator: operator.to_lowercase(), read_only, policy, operators: Arc::new(Default::default()), may_not_record: None }
     }
 
     /// The organisation's policies and its operators' roles and groups.
@@ -65,6 +67,12 @@ impl Actions {
     ) -> Self {
         self.policy = Arc::new(Ok(policy));
         self.operators = Arc::new(operators.into_iter().map(|(k, v)| (k.to_lowercase(), v)).collect());
+        self
+    }
+
+    /// What the database said of the login: why it may record no decision, if so.
+    pub fn with_login_limits(mut self, may_not_record: Option<String>) -> Self {
+        self.may_not_record = may_not_record;
         self
     }
 

@@ -4,12 +4,14 @@
 mod base;
 mod bulk;
 mod grants;
+mod permissions;
 mod review;
 mod revoke;
 mod triage;
 pub use bulk::{BulkProgress, OwnerRevokeReport};
 pub use base::{ActionError, Actions};
 pub use grants::{ApproveInput, GrantOutcome};
+pub use permissions::{Act, Permissions};
 pub use review::{ReviewDecision, ReviewEvidence, ReviewOutcome};
 pub use revoke::{RevokeOutcome, RevokeStatus};
 pub use triage::{TriageFinding, TriageReport, TriageRevocation, MAX_TOKEN_BYTES};

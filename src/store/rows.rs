@@ -374,4 +374,7 @@ pub struct DbLogin {
     pub name: String,
     pub roles: Vec<String>,
     pub groups: Vec<String>,
+    /// Why the database lets this login record no decision (a viewer), if so:
+    /// the TUI shows the actions as unavailable with this reason.
+    pub may_not_record: Option<String>,
 }

@@ -54,6 +54,8 @@ pub struct App {
     pub operator: String,
     pub db_label: String,
     pub read_only: bool,
+    /// What this operator may not do, and why: such keys say so instead of opening a form.
+    pub permissions: crate::actions::Permissions,
     pub now: Timestamp,
     pub quit: bool,
 }
@@ -85,6 +87,7 @@ impl App {
             width: 120,
             operator: operator.to_string(),
             db_label: db_label.to_string(),
+            permissions: if read_only { crate::actions::Permissions::none("read-only mode (--read-only)") } else { Default::default() },
             read_only,
             now,
             quit: false,
@@ -341,7 +344,7 @@ impl App {
                 self.keep_form(reply, Mode::Revoke(form))
             }
             Mode::Triage(mut form) => {
-                let reply = form.on_key(&key, keys, self.read_only);
+                let reply = form.on_key(&key, keys, &self.permissions);
                 self.keep_form(reply, Mode::Triage(form))
             }
             Mode::Decide(mut form) => {
@@ -404,7 +407,7 @@ impl App {
             Action::Refresh => self.refresh(),
             _ => {
                 let page = self.views.credentials.viewport.max(1) as isize;
-                let ctx = KeyCtx { now: self.now, read_only: self.read_only, page, keymap: &self.keymap };
+                let ctx = KeyCtx { now: self.now, may: &self.permissions, page, keymap: &self.keymap };
                 let outcomes = self.views.on_action(self.view, action, &ctx);
                 self.apply(outcomes)
             }
@@ -467,7 +470,7 @@ impl App {
                 self.views.credentials.detail = None;
                 let args: Vec<&str> = arg.into_iter().chain(words).collect();
                 let page = self.views.credentials.viewport.max(1) as isize;
-                let ctx = KeyCtx { now: self.now, read_only: self.read_only, page, keymap: &self.keymap };
+                let ctx = KeyCtx { now: self.now, may: &self.permissions, page, keymap: &self.keymap };
                 match self.views.command(view, &args, &ctx) {
                     Some(outcomes) => self.apply(outcomes),
                     None => {

@@ -2,7 +2,7 @@
 //! line, the footer of keys, and any form or overlay on top. Changes nothing.
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Modifier;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table};
 use ratatui::Frame;
@@ -82,6 +82,16 @@ fn draw_status(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     if !creds.query_text.is_empty() {
         parts.push(format!("filter: {}", safe(&creds.query_text, 80)));
     }
+    // Who acts and what they may not do, before the issuers (the line is cut at the right).
+    parts.push(format!("operator {}", safe(&app.operator, 40)));
+    if app.read_only {
+        parts.push("READ-ONLY".into());
+    } else if app.permissions.unavailable.len() == crate::actions::Act::ALL.len() {
+        parts.push("VIEW ONLY".into());
+    } else if !app.permissions.unavailable.is_empty() {
+        let names: Vec<&str> = app.permissions.unavailable.keys().map(|a| a.label()).collect();
+        parts.push(format!("unavailable: {}", names.join(", ")));
+    }
     for i in &app.views.issuers.issuers {
         let when = i
             .last_run
@@ -92,10 +102,6 @@ fn draw_status(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             .unwrap_or_else(|| "never synced".into());
         let failed = i.last_run.as_ref().is_some_and(|r| r.status == crate::domain::SyncStatus::Failed);
         parts.push(format!("{} {when}{}", safe(&i.name, 30), if failed { " (FAILED)" } else { "" }));
-    }
-    parts.push(format!("operator {}", safe(&app.operator, 40)));
-    if app.read_only {
-        parts.push("READ-ONLY".into());
     }
     f.render_widget(Paragraph::new(parts.join(" │ ")).style(theme.bar), area);
 }
@@ -128,8 +134,11 @@ fn draw_footer(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             let mut spans = Vec::new();
             for a in app.view.footer() {
                 if let Some(k) = app.keymap.first_key(view, *a) {
-                    spans.push(Span::styled(format!(" {k}"), theme.accent));
-                    spans.push(Span::styled(format!(" {} ", a.hint()), theme.muted));
+                    // A decision this operator may not take: struck through, the key says why.
+                    let unavailable = app.view.act_of(*a).is_some_and(|act| app.permissions.why_not(act).is_some());
+                    let struck = |s: Style| if unavailable { s.add_modifier(Modifier::CROSSED_OUT | Modifier::DIM) } else { s };
+                    spans.push(Span::styled(format!(" {k}"), struck(theme.accent)));
+                    spans.push(Span::styled(format!(" {} ", a.hint()), struck(theme.muted)));
                 }
             }
             f.render_widget(Paragraph::new(Line::from(spans)), area);
@@ -141,7 +150,13 @@ fn draw_footer(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
 fn draw_help(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let bindings = app.keymap.bindings(app.view.name());
     let row = |keys: String, what: String| Row::new(vec![Cell::from(Span::styled(keys, theme.accent)), Cell::from(Span::styled(what, theme.text))]);
-    let mut rows: Vec<Row> = bindings.iter().map(|(keys, a)| row(keys.clone(), a.description().to_string())).collect();
+    let mut rows: Vec<Row> = bindings
+        .iter()
+        .map(|(keys, a)| match app.view.act_of(*a).and_then(|act| app.permissions.why_not(act)) {
+            Some(why) => row(keys.clone(), format!("{} (unavailable: {})", a.description(), safe(why, 160))),
+            None => row(keys.clone(), a.description().to_string()),
+        })
+        .collect();
     for c in commands::COMMANDS {
         let usage = format!(":{} {}", c.name, c.args);
         rows.push(row(if usage.len() <= 22 { usage } else { format!(":{}", c.name) }, c.help.to_string()));

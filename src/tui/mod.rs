@@ -36,6 +36,8 @@ pub struct Session {
     pub keymap: keymap::Keymap,
     pub operator: String,
     pub read_only: bool,
+    /// What the operator may not do, and why, asked once at start.
+    pub permissions: crate::actions::Permissions,
     pub db_label: String,
     pub warnings: Vec<String>,
     /// `[grants]`: SLA, order, bell.
@@ -68,13 +70,15 @@ impl Session {
             thresholds: settings.thresholds.clone(),
             db_label: store.location().to_string(),
             store,
-            actions,
             themes,
             keymap,
-            operator: settings.operator.clone(),
+            // Who acts is who the actions act as: on PostgreSQL the database login.
+            operator: actions.operator.clone(),
             read_only: settings.read_only,
+            permissions: actions.permissions(),
             warnings,
             _connectors: connectors,
+            actions,
         }
     }
 
@@ -93,8 +97,10 @@ impl Session {
         let mut app = App::new(self.keymap.clone(), &self.operator, &self.db_label, self.read_only, now);
         app.themes = self.themes.iter().map(|t| t.name.clone()).collect();
         (app.grants.sla, app.grants.newest_first, app.grants.bell) = (self.grant_sla, self.grants_newest_first, self.bell);
-        if let Some(w) = self.warnings.first() {
-            app.set_status(Tone::Warning, w.clone());
+        app.permissions = self.permissions.clone();
+        // The first warning, else what this operator may not do (not in read-only mode, which the header says).
+        if let Some(w) = self.warnings.first().cloned().or_else(|| (!self.read_only).then(|| self.permissions.summary()).flatten()) {
+            app.set_status(Tone::Warning, w);
         }
         app
     }

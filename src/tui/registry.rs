@@ -27,6 +27,13 @@ macro_rules! view_registry {
                 View::ALL.iter().copied().find(|v| v.name() == name)
             }
 
+            /// The kind of decision `action` takes in this view, if any.
+            pub fn act_of(self, action: $crate::tui::keymap::Action) -> Option<$crate::actions::Act> {
+                match self {
+                    $(View::$variant => <$ty as $crate::tui::views::Pane>::act_of(action),)+
+                }
+            }
+
             /// The actions its footer names, in order.
             pub fn footer(self) -> &'static [$crate::tui::keymap::Action] {
                 match self {
@@ -217,6 +224,7 @@ mod tests {
 
     fn key_ctx() -> KeyCtx<'static> {
         static KEYMAP: std::sync::LazyLock<crate::tui::keymap::Keymap> = std::sync::LazyLock::new(crate::tui::keymap::Keymap::default_map);
-        KeyCtx { now: chrono::Utc::now(), read_only: false, page: 10, keymap: &KEYMAP }
+        static NOTHING_REFUSED: std::sync::LazyLock<crate::actions::Permissions> = std::sync::LazyLock::new(Default::default);
+        KeyCtx { now: chrono::Utc::now(), may: &NOTHING_REFUSED, page: 10, keymap: &KEYMAP }
     }
 }

@@ -61,7 +61,18 @@ impl PgStore {
 
     pub async fn acting_login(&self) -> Result<Option<crate::store::rows::DbLogin>> {
         let (roles, groups) = self.login_roles().await?;
-        Ok(Some(crate::store::rows::DbLogin { name: self.session_user().await?, roles, groups }))
+        let name = self.session_user().await?;
+        // A decision needs its claim and its audit entries; a login granted neither records none.
+        let (audit, claims): (bool, bool) = sqlx::query_as(
+            "SELECT has_table_privilege(session_user, 'audit_log', 'INSERT'), has_table_privilege(session_user, 'action_claims', 'INSERT')",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let may_not_record = (!(audit && claims)).then(|| {
+            let held = if roles.is_empty() { "no tokenward role".to_string() } else { format!("tokenward roles: {}", roles.join(", ")) };
+            format!("the database login {name} may not record decisions (PostgreSQL grants it no INSERT on the audit log; {held})")
+        });
+        Ok(Some(crate::store::rows::DbLogin { name, roles, groups, may_not_record }))
     }
 
     /// The roles (`tokenward_approver` as `approver`) and the other groups this

@@ -64,7 +64,7 @@ impl TriageForm {
         self.stage = if self.report.is_some() { TriageStage::Report } else { TriageStage::Token };
     }
 
-    pub fn on_key(&mut self, key: &KeyEvent, keys: &Keymap, read_only: bool) -> FormReply {
+    pub fn on_key(&mut self, key: &KeyEvent, keys: &Keymap, may: &crate::actions::Permissions) -> FormReply {
         let is = |a| keys.is(FORM, a, key);
         if is(Action::Cancel) {
             // Closing drops the token with the form.
@@ -86,8 +86,8 @@ impl TriageForm {
                 self.token.input(*key);
             }
             TriageStage::Report if is(Action::Revoke) => {
-                if read_only {
-                    self.error = Some("read-only mode: revoke is not allowed".into());
+                if let Some(refusal) = may.refusal(crate::actions::Act::Revoke) {
+                    self.error = Some(refusal);
                 } else if self.report.as_ref().is_some_and(|r| r.is_live()) {
                     self.stage = TriageStage::Reason;
                 } else {

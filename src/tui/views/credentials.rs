@@ -341,7 +341,7 @@ impl CredentialsView {
                 self.sort.descending = !self.sort.descending;
                 self.reload(Landing::First, now)
             }
-            Action::Revoke => return self.open_revoke(ctx.read_only),
+            Action::Revoke => return self.open_revoke(ctx.may),
             Action::DetailDown | Action::DetailUp => {
                 if let Some(p) = &mut self.detail {
                     p.scroll = if action == Action::DetailDown { p.scroll.saturating_add(3) } else { p.scroll.saturating_sub(3) };
@@ -353,9 +353,9 @@ impl CredentialsView {
         fx.into_iter().map(Outcome::Effect).collect()
     }
 
-    fn open_revoke(&self, read_only: bool) -> Vec<Outcome> {
-        if read_only {
-            return vec![Outcome::Status(Tone::Warning, "read-only mode: revoke is not allowed".into())];
+    fn open_revoke(&self, may: &crate::actions::Permissions) -> Vec<Outcome> {
+        if let Some(refusal) = may.refusal(crate::actions::Act::Revoke) {
+            return vec![Outcome::Status(Tone::Warning, refusal)];
         }
         let Some(row) = self.selected_row() else { return Vec::new() };
         if row.status == CredentialStatus::Revoked {
@@ -469,6 +469,10 @@ fn expires_cell(r: &CredentialRow, now: crate::domain::Timestamp, theme: &Theme)
 impl super::Pane for CredentialsView {
     const NAME: &'static str = NAME;
     const FOOTER: &'static [Action] = &[Action::Filter, Action::Detail, Action::SortNext, Action::Revoke, Action::Command, Action::Help, Action::Quit];
+
+    fn act_of(action: Action) -> Option<crate::actions::Act> {
+        (action == Action::Revoke).then_some(crate::actions::Act::Revoke)
+    }
 
     fn on_action(&mut self, action: Action, ctx: &KeyCtx) -> Vec<Outcome> {
         CredentialsView::on_action(self, action, ctx)

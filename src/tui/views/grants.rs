@@ -92,16 +92,16 @@ impl GrantsView {
                 self.selected = keep.and_then(|id| self.queue.iter().position(|g| g.id == id)).unwrap_or(0);
                 vec![Outcome::Status(Tone::Info, if self.newest_first { "grants: newest first" } else { "grants: oldest first" }.into())]
             }
-            Action::Approve => self.open_decision(true, ctx.read_only),
-            Action::Deny => self.open_decision(false, ctx.read_only),
+            Action::Approve => self.open_decision(true, ctx.may),
+            Action::Deny => self.open_decision(false, ctx.may),
             Action::Back => vec![Outcome::Home],
             _ => Vec::new(),
         }
     }
 
-    fn open_decision(&self, approve: bool, read_only: bool) -> Vec<Outcome> {
-        if read_only {
-            return vec![Outcome::Status(Tone::Warning, format!("read-only mode: {} is not allowed", if approve { "approve" } else { "deny" }))];
+    fn open_decision(&self, approve: bool, may: &crate::actions::Permissions) -> Vec<Outcome> {
+        if let Some(refusal) = may.refusal(if approve { crate::actions::Act::Approve } else { crate::actions::Act::Deny }) {
+            return vec![Outcome::Status(Tone::Warning, refusal)];
         }
         let Some(grant) = self.selected_grant().cloned() else { return Vec::new() };
         vec![Outcome::Open(Form::Decide(Box::new(DecisionForm::new(grant, approve))))]
@@ -163,6 +163,14 @@ impl GrantsView {
 impl super::Pane for GrantsView {
     const NAME: &'static str = NAME;
     const FOOTER: &'static [Action] = &[Action::Approve, Action::Deny, Action::Refresh, Action::Command, Action::Help, Action::Quit];
+
+    fn act_of(action: Action) -> Option<crate::actions::Act> {
+        match action {
+            Action::Approve => Some(crate::actions::Act::Approve),
+            Action::Deny => Some(crate::actions::Act::Deny),
+            _ => None,
+        }
+    }
 
     fn on_action(&mut self, action: Action, ctx: &KeyCtx) -> Vec<Outcome> {
         GrantsView::on_action(self, action, ctx)

@@ -31,6 +31,12 @@ pub trait Pane: Default {
     const FOOTER: &'static [Action];
     /// A keymap action while it is shown (the global ones are the app's).
     fn on_action(&mut self, action: Action, ctx: &KeyCtx) -> Vec<Outcome>;
+    /// The kind of decision a key takes here, if any: an operator who may not
+    /// take it sees the key as unavailable, with the reason.
+    fn act_of(action: Action) -> Option<crate::actions::Act> {
+        let _ = action;
+        None
+    }
     fn draw(&self, f: &mut Frame, ctx: &Ctx, area: Rect);
     /// Its own data, loaded on a refresh while it is shown (and when opened).
     fn load(&self) -> Vec<Effect> {
@@ -82,7 +88,8 @@ pub enum Outcome {
 /// What a view's key handling may read of the app.
 pub struct KeyCtx<'a> {
     pub now: Timestamp,
-    pub read_only: bool,
+    /// What this operator may not do, and why (read-only mode, a viewer login, the policies).
+    pub may: &'a crate::actions::Permissions,
     /// Rows a page key moves.
     pub page: isize,
     pub keymap: &'a Keymap,

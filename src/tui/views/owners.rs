@@ -147,8 +147,8 @@ impl OwnersView {
     /// `r`: the dry run of revoking everything the person holds.
     fn open_bulk(&self, ctx: &KeyCtx) -> Vec<Outcome> {
         let status = |tone, text: String| vec![Outcome::Status(tone, text)];
-        if ctx.read_only {
-            return status(Tone::Warning, "read-only mode: revoke is not allowed".into());
+        if let Some(refusal) = ctx.may.refusal(crate::actions::Act::RevokeOwner) {
+            return status(Tone::Warning, refusal);
         }
         let Some(plan) = self.blast.as_ref().and_then(|p| p.data.clone()) else {
             let key = |a| crate::tui::widgets::key_label(ctx.keymap, NAME, a);
@@ -257,6 +257,10 @@ fn draw_blast(f: &mut Frame, ctx: &Ctx, area: Rect, p: &BlastPane) {
 impl super::Pane for OwnersView {
     const NAME: &'static str = NAME;
     const FOOTER: &'static [Action] = &[Action::Detail, Action::Revoke, Action::CycleFilter, Action::Command, Action::Help, Action::Quit];
+
+    fn act_of(action: Action) -> Option<crate::actions::Act> {
+        (action == Action::Revoke).then_some(crate::actions::Act::RevokeOwner)
+    }
 
     fn on_action(&mut self, action: Action, ctx: &KeyCtx) -> Vec<Outcome> {
         OwnersView::on_action(self, action, ctx)

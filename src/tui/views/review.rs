@@ -119,11 +119,11 @@ impl ReviewView {
                 Some(name) => self.open_campaign(&name),
                 None => Vec::new(),
             },
-            Action::Keep => return self.open_form(ReviewDecisionKind::Keep, ctx.read_only),
-            Action::Revoke => return self.open_form(ReviewDecisionKind::Revoke, ctx.read_only),
-            Action::Reassign => return self.open_form(ReviewDecisionKind::Reassign, ctx.read_only),
-            Action::Shorten => return self.open_form(ReviewDecisionKind::Shorten, ctx.read_only),
-            Action::Reduce => return self.open_form(ReviewDecisionKind::Reduce, ctx.read_only),
+            Action::Keep => return self.open_form(ReviewDecisionKind::Keep, ctx.may),
+            Action::Revoke => return self.open_form(ReviewDecisionKind::Revoke, ctx.may),
+            Action::Reassign => return self.open_form(ReviewDecisionKind::Reassign, ctx.may),
+            Action::Shorten => return self.open_form(ReviewDecisionKind::Shorten, ctx.may),
+            Action::Reduce => return self.open_form(ReviewDecisionKind::Reduce, ctx.may),
             Action::NextUndecided => return self.next_undecided(),
             Action::Back if self.open.is_some() => {
                 self.open = None;
@@ -136,12 +136,12 @@ impl ReviewView {
     }
 
     /// A decision key opens its form, offering the last reason given for that decision.
-    fn open_form(&self, kind: ReviewDecisionKind, read_only: bool) -> Vec<Outcome> {
+    fn open_form(&self, kind: ReviewDecisionKind, may: &crate::actions::Permissions) -> Vec<Outcome> {
         if self.open.is_none() {
             return Vec::new();
         }
-        if read_only {
-            return vec![Outcome::Status(Tone::Warning, "read-only mode: review decisions are not allowed".into())];
+        if let Some(refusal) = may.refusal(crate::actions::Act::Review) {
+            return vec![Outcome::Status(Tone::Warning, refusal)];
         }
         let Some(item) = self.items.get(self.selected).cloned() else { return Vec::new() };
         if let Some(d) = &item.decision {
@@ -309,6 +309,10 @@ impl super::Pane for ReviewView {
     const NAME: &'static str = NAME;
     const FOOTER: &'static [Action] = &[Action::Keep, Action::Revoke, Action::Reassign, Action::Shorten, Action::Reduce, Action::NextUndecided, Action::Back, Action::Help, Action::Quit];
 
+    fn act_of(action: Action) -> Option<crate::actions::Act> {
+        matches!(action, Action::Keep | Action::Revoke | Action::Reassign | Action::Shorten | Action::Reduce).then_some(crate::actions::Act::Review)
+    }
+
     fn on_action(&mut self, action: Action, ctx: &KeyCtx) -> Vec<Outcome> {
         ReviewView::on_action(self, action, ctx)
     }
@@ -326,7 +330,7 @@ impl super::Pane for ReviewView {
         let outcomes = match args {
             [] => return None,
             ["start"] => vec![Outcome::Status(Tone::Error, "usage: :review start NAME [FILTER], e.g. :review start q4-admin scope:admin:org status:active".into())],
-            ["start", ..] if ctx.read_only => vec![Outcome::Status(Tone::Warning, "read-only mode: starting a review is not allowed".into())],
+            ["start", ..] if let Some(why) = ctx.may.why_not(crate::actions::Act::Review) => vec![Outcome::Status(Tone::Warning, format!("starting a review is unavailable: {why}"))],
             ["start", campaign, filter @ ..] => {
                 let filter = (!filter.is_empty()).then(|| filter.join(" "));
                 vec![Outcome::Effect(Effect::StartReview { name: campaign.to_string(), filter })]
@@ -349,7 +353,8 @@ mod tests {
 
     fn run(view: &mut ReviewView, line: &str, read_only: bool) -> Option<Vec<Outcome>> {
         let keymap = Keymap::default_map();
-        let ctx = KeyCtx { now: chrono::Utc::now(), read_only, page: 10, keymap: &keymap };
+        let may = if read_only { crate::actions::Permissions::none("read-only mode (--read-only)") } else { Default::default() };
+        let ctx = KeyCtx { now: chrono::Utc::now(), may: &may, page: 10, keymap: &keymap };
         view.command(&line.split_whitespace().collect::<Vec<_>>(), &ctx)
     }
 
