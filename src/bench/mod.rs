@@ -15,6 +15,7 @@ use crate::reference::org::Org;
 use crate::store::{PageAnchor, PageRequest, Sort, SortColumn, Store};
 
 mod flows;
+mod postgres;
 mod stats;
 
 use stats::percentile;
@@ -24,6 +25,8 @@ const ISSUER: &str = "bench";
 
 #[derive(Debug, Serialize)]
 pub struct BenchReport {
+    /// `sqlite` or `postgresql`: the backend every figure but the flows' was measured on.
+    pub backend: &'static str,
     pub credentials: u64,
     pub ingest_rows_per_s: f64,
     pub ingest_seconds: f64,
@@ -36,8 +39,9 @@ pub struct BenchReport {
     pub filters: Vec<FilterFigure>,
     pub frame_ms_p50: f64,
     pub frame_ms_p95: f64,
-    pub approvals: flows::ApprovalFigures,
-    pub review: flows::ReviewFigures,
+    /// The keyboard flows run on a SQLite store of their own; absent on PostgreSQL.
+    pub approvals: Option<flows::ApprovalFigures>,
+    pub review: Option<flows::ReviewFigures>,
     /// Every findings rule over the whole inventory, one transaction (goal: <= 10 s at 1M).
     pub findings_recompute_seconds: f64,
     /// The same again, with the findings already open (the usual case after a sync).
@@ -68,9 +72,16 @@ fn page_of(org: &Org, start: u64, end: u64) -> Result<Vec<Credential>> {
 }
 
 
-pub async fn run(n: u64, keep: Option<PathBuf>, json: bool) -> Result<()> {
+/// Where the benchmark's inventory lives.
+pub enum Target {
+    /// A fresh SQLite file (kept at this path if given).
+    Sqlite(Option<PathBuf>),
+    /// An empty PostgreSQL database the benchmark may fill.
+    Postgres(String),
+}
+
+pub async fn run(n: u64, target: Target, json: bool) -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let db_path = keep.unwrap_or_else(|| dir.path().join("bench.db"));
     let baseline_path = dir.path().join("baseline.db");
     let org = Org::new(n, 7, chrono::Utc::now());
     let say = |s: String| {
@@ -79,8 +90,25 @@ pub async fn run(n: u64, keep: Option<PathBuf>, json: bool) -> Result<()> {
         }
     };
 
-    say(format!("bench: generating and ingesting {n} credentials into {}", db_path.display()));
-    let store = Store::open(&db_path).await?;
+    let (store, backend) = match &target {
+        Target::Sqlite(keep) => {
+            let db_path = keep.clone().unwrap_or_else(|| dir.path().join("bench.db"));
+            say(format!("bench: generating and ingesting {n} credentials into {}", db_path.display()));
+            (Store::open(&db_path).await?, "sqlite")
+        }
+        Target::Postgres(url) => {
+            let store = Store::open_postgres(url, Some(&dir.path().join("bench.audit-key"))).await?;
+            let held = store.count(&filter::Query::default(), chrono::Utc::now()).await?;
+            if held > 0 {
+                return Err(eyre!(
+                    "bench fills its database with {n} generated credentials, and {} holds {held} already: point --db at an empty database (createdb tokenward_bench)",
+                    store.location()
+                ));
+            }
+            say(format!("bench: generating and ingesting {n} credentials into PostgreSQL {}", store.location()));
+            (store, "postgresql")
+        }
+    };
     store.upsert_issuer(ISSUER, crate::domain::IssuerKind::Tokenward, None).await?;
     let owners: Vec<_> = org
         .owners()
@@ -106,8 +134,16 @@ pub async fn run(n: u64, keep: Option<PathBuf>, json: bool) -> Result<()> {
     store.finish_sync_run(&run, ISSUER, None, chrono::Utc::now()).await?;
     say(format!("  store ingest: {:.1}s", ingest.as_secs_f64()));
 
-    say("bench: raw SQLite baseline (one prepared statement per table, one transaction)".into());
-    let baseline = baseline(&org, n, &baseline_path)?;
+    let baseline = match &target {
+        Target::Sqlite(_) => {
+            say("bench: raw SQLite baseline (one prepared statement per table, one transaction)".into());
+            baseline(&org, n, &baseline_path)?
+        }
+        Target::Postgres(url) => {
+            say("bench: raw PostgreSQL baseline (one multi-row INSERT per table and page, one transaction)".into());
+            postgres::baseline(&org, n, url).await?
+        }
+    };
     say(format!("  baseline: {:.1}s", baseline.as_secs_f64()));
 
     let mut pages = Vec::new();
@@ -167,13 +203,19 @@ pub async fn run(n: u64, keep: Option<PathBuf>, json: bool) -> Result<()> {
     let again = crate::findings::recompute(&store, &thresholds, chrono::Utc::now()).await?;
     let findings_rerun_seconds = t.elapsed().as_secs_f64();
     let (p50, p95) = frame_times(&store).await?;
-    say("bench: clearing 20 grants through the TUI loop against the reference issuer".into());
-    let approvals = flows::approvals(20).await?;
-    say("bench: walking a 50-item review campaign through the TUI loop against the reference issuer".into());
-    let review = flows::review(50).await?;
+    let (approvals, review) = match target {
+        Target::Sqlite(_) => {
+            say("bench: clearing 20 grants through the TUI loop against the reference issuer".into());
+            let approvals = flows::approvals(20).await?;
+            say("bench: walking a 50-item review campaign through the TUI loop against the reference issuer".into());
+            (Some(approvals), Some(flows::review(50).await?))
+        }
+        Target::Postgres(_) => (None, None),
+    };
     let ingest_rate = n as f64 / ingest.as_secs_f64().max(1e-9);
     let baseline_rate = n as f64 / baseline.as_secs_f64().max(1e-9);
     let report = BenchReport {
+        backend,
         credentials: n,
         ingest_rows_per_s: ingest_rate,
         ingest_seconds: ingest.as_secs_f64(),
@@ -202,9 +244,10 @@ pub async fn run(n: u64, keep: Option<PathBuf>, json: bool) -> Result<()> {
 }
 
 fn print_report(r: &BenchReport) {
-    println!("tokenward bench, {} credentials (+{} scope/delegation/consent/usage rows)", r.credentials, r.child_rows);
+    println!("tokenward bench on {}, {} credentials (+{} scope/delegation/consent/usage rows)", r.backend, r.credentials, r.child_rows);
+    let raw = if r.backend == "postgresql" { "raw PostgreSQL" } else { "raw SQLite" };
     println!(
-        "ingest   store {:>10.0} credentials/s ({:.1}s)   raw SQLite {:>10.0}/s ({:.1}s)   ratio {:.2} (goal >= 0.50)",
+        "ingest   store {:>10.0} credentials/s ({:.1}s)   {raw} {:>10.0}/s ({:.1}s)   ratio {:.2} (goal >= 0.50)",
         r.ingest_rows_per_s, r.ingest_seconds, r.baseline_rows_per_s, r.baseline_seconds, r.ingest_ratio
     );
     println!("pages of 200 rows, keyset (goal p50 <= 5 ms at any depth)");
@@ -220,12 +263,14 @@ fn print_report(r: &BenchReport) {
         "findings every rule over the inventory: first {:.2}s, again {:.2}s (of which {:.2}s holding the write lock), {} open (goal <= 10 s at 1,000,000)",
         r.findings_recompute_seconds, r.findings_rerun_seconds, r.findings_write_seconds, r.findings_open
     );
-    let a = &r.approvals;
+    let (Some(a), Some(v)) = (&r.approvals, &r.review) else {
+        println!("grants, review: the keyboard flows are measured on SQLite (bench without a postgres:// --db)");
+        return;
+    };
     println!(
         "grants   {} decided ({} approved, {} first of two, {} denied) in {} keys, {:.2}s machine time; keypress to issuer answer p50 {:.2} ms  p95 {:.2} ms",
         a.decided, a.approved, a.first_of_two, a.denied, a.keys, a.clear_seconds, a.keypress_to_answer_p50_ms, a.keypress_to_answer_p95_ms
     );
-    let v = &r.review;
     println!(
         "review   {} items decided ({} kept, {} revoked at the issuer) in {} keys, {:.2}s machine time; keypress to issuer answer p50 {:.2} ms  p95 {:.2} ms",
         v.decided, v.kept, v.revoked, v.keys, v.seconds, v.keypress_to_answer_p50_ms, v.keypress_to_answer_p95_ms

@@ -11,11 +11,21 @@ pub struct BenchArgs {
     /// Credentials to generate.
     #[arg(long, default_value_t = 100_000)]
     pub credentials: u64,
-    /// Keep the benchmark database here instead of a temporary file.
+    /// Keep the benchmark's SQLite database here instead of a temporary file.
     #[arg(long)]
     pub keep: Option<PathBuf>,
 }
 
+/// On a SQLite inventory the benchmark uses a fresh file of its own; with
+/// `--db postgres://…` it measures PostgreSQL, in that (empty) database.
 pub async fn run(ctx: &Context, args: BenchArgs) -> Result<()> {
-    crate::bench::run(args.credentials, args.keep, ctx.format == Format::Json).await
+    let target = if ctx.is_postgres() {
+        if args.keep.is_some() {
+            return Err(color_eyre::eyre::eyre!("--keep names a SQLite file; on PostgreSQL the benchmark's rows stay in the database --db names"));
+        }
+        crate::bench::Target::Postgres(ctx.db_path.to_string_lossy().into_owned())
+    } else {
+        crate::bench::Target::Sqlite(args.keep)
+    };
+    crate::bench::run(args.credentials, target, ctx.format == Format::Json).await
 }
