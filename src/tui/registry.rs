@@ -28,6 +28,7 @@ macro_rules! view_registry {
             }
 
             /// The kind of decision `action` takes in this view, if any.
+            #[allow(dead_code, reason = "a registry of test views takes no decisions")]
             pub fn act_of(self, action: $crate::tui::keymap::Action) -> Option<$crate::actions::Act> {
                 match self {
                     $(View::$variant => <$ty as $crate::tui::views::Pane>::act_of(action),)+
