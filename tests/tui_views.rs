@@ -599,12 +599,19 @@ async fn another_consoles_change_shows_without_a_key() {
     let run = store.begin_sync_run("acme-broker", common::fixed_now()).await.expect("run");
     store.ingest_credential_page(run.id, run.started_at, &more, 1, None).await.expect("page");
     assert!(render(&app, 150, 30).contains("300 credentials"), "nothing changes on screen before the news");
-    let fx = app.update(Msg::Changed("sync".into()));
+    let change = |action: &str, actor: &str| Msg::Changed(tokenward::store::Change { action: action.into(), actor: actor.into(), target: "issuer:acme-broker".into() });
+    let fx = app.update(change("sync", "bob"));
     settle(&mut app, &store, fx).await;
-    assert!(render(&app, 150, 30).contains("305 credentials"), "{}", render(&app, 150, 30));
+    let screen = render(&app, 150, 30);
+    assert!(screen.contains("305 credentials") && screen.contains("bob: sync issuer:acme-broker (another console)"), "{screen}");
+    // An intent is not news (its outcome follows), nor is the operator's own change.
+    app.status = None;
+    app.update(change("revoke.intent", "bob"));
+    app.update(change("revoke", "ana@acme.test"));
+    assert_eq!(app.status, None);
     // A form in progress is left alone.
     app.update(Msg::Key(KeyEvent::new(KeyCode::Char('/'), KeyModifiers::NONE)));
-    assert!(app.update(Msg::Changed("revoke".into())).is_empty());
+    assert!(app.update(change("revoke", "bob")).is_empty());
 }
 
 #[tokio::test]

@@ -76,9 +76,9 @@ impl Store {
         }
     }
 
-    /// Sends `tx` a word (the action) whenever the inventory changes in another
-    /// console: PostgreSQL announces every audited change (LISTEN/NOTIFY).
-    pub fn watch_changes(&self, tx: tokio::sync::mpsc::Sender<String>) {
+    /// Sends `tx` every change to the inventory, whichever console made it:
+    /// PostgreSQL announces every audited change (LISTEN/NOTIFY).
+    pub fn watch_changes(&self, tx: tokio::sync::mpsc::Sender<Change>) {
         match &self.backend {
             Backend::Sqlite(db) => db.watch_changes(tx),
             Backend::Postgres(db) => db.watch_changes(tx),

@@ -367,6 +367,22 @@ pub struct ReviewRecord<'a> {
     pub issuer_answer: Option<String>,
 }
 
+/// A change another console made to a shared inventory, as announced (the
+/// audited action, who took it, on what). Issuer-free: our own audit fields.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Change {
+    pub action: String,
+    pub actor: String,
+    pub target: String,
+}
+
+impl Change {
+    /// An intent is followed by its outcome: only the outcome is news.
+    pub fn is_outcome(&self) -> bool {
+        !self.action.ends_with(".intent")
+    }
+}
+
 /// The login a database authenticated (PostgreSQL): the operator, with the
 /// tokenward roles and the other groups it is a member of.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

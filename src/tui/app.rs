@@ -252,9 +252,21 @@ impl App {
                 return if matches!(self.mode, Mode::Normal) { self.views.on_tick(self.view) } else { Vec::new() };
             }
             // What another console did shows at once: the shown view reads its data again (a form stays as it is).
-            Msg::Changed(_) => return if matches!(self.mode, Mode::Normal) { self.refresh() } else { Vec::new() },
+            Msg::Changed(change) => return self.on_changed(change),
         };
         self.apply(outcomes)
+    }
+
+    /// The inventory changed: refresh what is shown, and say what another
+    /// operator did (their sync, decision or revocation) where no form is open.
+    fn on_changed(&mut self, change: crate::store::Change) -> Vec<Effect> {
+        if !matches!(self.mode, Mode::Normal) {
+            return Vec::new();
+        }
+        if change.is_outcome() && !change.actor.is_empty() && change.actor != self.operator {
+            self.set_status(Tone::Info, format!("{}: {} {} (another console)", change.actor, change.action, change.target));
+        }
+        self.refresh()
     }
 
     fn on_revoked(&mut self, id: String, result: Result<RevokeOutcome, String>) -> Vec<Effect> {

@@ -202,12 +202,15 @@ fn spawn_input(tx: mpsc::Sender<Msg>) {
 /// Changes announced by the store (another console's decision, revocation, sync)
 /// become messages; a burst (a bulk revocation) is one refresh, at most four a second.
 fn spawn_changes(tx: mpsc::Sender<Msg>, store: &crate::store::Store) {
-    let (changes, mut rx) = mpsc::channel::<String>(1024);
+    let (changes, mut rx) = mpsc::channel::<crate::store::Change>(1024);
     store.watch_changes(changes);
     tokio::spawn(async move {
         while let Some(mut what) = rx.recv().await {
+            // A burst is one refresh, naming its last outcome (an intent is followed by one).
             while let Ok(later) = rx.try_recv() {
-                what = later;
+                if later.is_outcome() || !what.is_outcome() {
+                    what = later;
+                }
             }
             if tx.send(Msg::Changed(what)).await.is_err() {
                 break;

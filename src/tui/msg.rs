@@ -118,6 +118,6 @@ pub enum Msg {
     Reviewed(Result<Box<crate::actions::ReviewOutcome>, String>),
     ReviewStarted(Result<crate::domain::Campaign, String>),
     Tick(Timestamp),
-    /// Another console changed the shared inventory (the action it took).
-    Changed(String),
+    /// The shared inventory changed (what was done, by whom, on what).
+    Changed(crate::store::Change),
 }

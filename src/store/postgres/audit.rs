@@ -39,7 +39,7 @@ impl PgStore {
     /// Sends `tx` the action of every change another console (or this one)
     /// commits, as PostgreSQL announces it (LISTEN/NOTIFY: no polling); the
     /// listener reconnects by itself after a dropped connection.
-    pub fn watch_changes(&self, tx: tokio::sync::mpsc::Sender<String>) {
+    pub fn watch_changes(&self, tx: tokio::sync::mpsc::Sender<crate::store::rows::Change>) {
         let pool = self.pool.clone();
         tokio::spawn(async move {
             let Ok(mut listener) = sqlx::postgres::PgListener::connect_with(&pool).await else { return };
@@ -47,7 +47,9 @@ impl PgStore {
                 return;
             }
             while let Ok(n) = listener.recv().await {
-                if tx.send(n.payload().to_string()).await.is_err() {
+                // Written by append_audit below; anything else on the channel is a bare action word.
+                let change = serde_json::from_str(n.payload()).unwrap_or_else(|_| crate::store::rows::Change { action: n.payload().to_string(), ..Default::default() });
+                if tx.send(change).await.is_err() {
                     return;
                 }
             }
@@ -129,7 +131,9 @@ pub(super) async fn append_audit(tx: &mut PgConnection, anchor: &Anchor, entry: 
         .execute(&mut *tx)
         .await?;
     // Every console listening hears of it when (and only if) this transaction commits.
-    sqlx::query("SELECT pg_notify($1, $2)").bind(CHANGES_CHANNEL).bind(&written.action).execute(&mut *tx).await?;
+    let change = crate::store::rows::Change { action: written.action.clone(), actor: written.actor.clone(), target: written.target.clone() };
+    let payload = serde_json::to_string(&change).unwrap_or_else(|_| written.action.clone());
+    sqlx::query("SELECT pg_notify($1, $2)").bind(CHANGES_CHANNEL).bind(&payload).execute(&mut *tx).await?;
     let witness = next_witness(tx, anchor, &written).await?;
     Ok(Appended { entry: written, witness })
 }

@@ -82,7 +82,7 @@ impl SqliteStore {
 
     /// A file is one console's: its own changes refresh its views, and the
     /// periodic tick covers another process writing the same file.
-    pub fn watch_changes(&self, tx: tokio::sync::mpsc::Sender<String>) {
+    pub fn watch_changes(&self, tx: tokio::sync::mpsc::Sender<crate::store::rows::Change>) {
         drop(tx);
     }
 
