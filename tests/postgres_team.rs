@@ -123,6 +123,10 @@ fn approve_args<'a>(gid: &'a str, scope: &'a str) -> [&'a str; 12] {
     ["approve", gid, "--justification", "INC-7", "--scopes", scope, "--binding", "dpop", "--ttl", "5m", "--format", "json"]
 }
 
+/// Two approver logins approve one pending grant at once, each a process started
+/// before either is waited for: exactly one wins, the other is told who did
+/// (the holder of the claim, or the decision already made), and the audit log holds
+/// the winner's intent and approval only.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_approver_logins_approve_one_grant_at_once_and_exactly_one_wins() {
     let issuer = common::peers::reference_issuer(300, 31);
