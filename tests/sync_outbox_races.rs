@@ -23,6 +23,8 @@ use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 mod common;
+use common::finish;
+use common::proxy::{issuer_statuses, Proxy};
 
 fn connector(name: &str, url: &str, page_size: u32) -> Arc<dyn Connector> {
     let cfg = IssuerConfig {
@@ -249,98 +251,6 @@ async fn an_outbox_claim_excludes_others_until_released_or_lapsed() {
 
 // ---- Two real `tokenward` processes ------------------------------------------------
 
-/// In front of the reference issuer: forwards every request, counts the revocations
-/// that reach it per path, and can hold one request so two processes provably overlap.
-struct Proxy {
-    upstream: String,
-    client: reqwest::Client,
-    /// POST .../revoke paths that reached the issuer, and how often.
-    revocations: std::sync::Mutex<BTreeMap<String, usize>>,
-    /// Hold the first credentials listing until released (two syncs at once).
-    hold_listing: std::sync::atomic::AtomicBool,
-    listing_held: Notify,
-    release_listing: Notify,
-    /// Hold the first revocation until a second is in flight (two outbox retries at once).
-    hold_revocation: std::sync::atomic::AtomicBool,
-    revocations_in_flight: AtomicUsize,
-    most_in_flight: AtomicUsize,
-    second_revocation: Notify,
-}
-
-impl Proxy {
-    async fn start(upstream: &str) -> (Arc<Proxy>, String) {
-        let proxy = Arc::new(Proxy {
-            upstream: upstream.trim_end_matches('/').to_string(),
-            client: reqwest::Client::new(),
-            revocations: Default::default(),
-            hold_listing: Default::default(),
-            listing_held: Notify::new(),
-            release_listing: Notify::new(),
-            hold_revocation: Default::default(),
-            revocations_in_flight: AtomicUsize::new(0),
-            most_in_flight: AtomicUsize::new(0),
-            second_revocation: Notify::new(),
-        });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let app = axum::Router::new().fallback(forward).with_state(proxy.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (proxy, url)
-    }
-
-    fn revocations(&self) -> BTreeMap<String, usize> {
-        self.revocations.lock().expect("counts").clone()
-    }
-}
-
-async fn forward(axum::extract::State(p): axum::extract::State<Arc<Proxy>>, req: axum::extract::Request) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let (method, path) = (req.method().clone(), req.uri().path().to_string());
-    let target = format!("{}{}", p.upstream, req.uri().path_and_query().map(|q| q.as_str()).unwrap_or("/"));
-    let content_type = req.headers().get(reqwest::header::CONTENT_TYPE).cloned();
-    let body = axum::body::to_bytes(req.into_body(), 1 << 20).await.expect("body");
-    let revocation = method == reqwest::Method::POST && path.ends_with("/revoke");
-    if path == "/v1/credentials" && p.hold_listing.swap(false, Ordering::SeqCst) {
-        p.listing_held.notify_one();
-        p.release_listing.notified().await;
-    }
-    if revocation {
-        let now = p.revocations_in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        p.most_in_flight.fetch_max(now, Ordering::SeqCst);
-        if now >= 2 {
-            p.second_revocation.notify_one();
-        }
-        if p.hold_revocation.swap(false, Ordering::SeqCst) {
-            // A bound, not a timing assertion: the test then fails on `most_in_flight`.
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(60), p.second_revocation.notified()).await;
-        }
-    }
-    let mut upstream = p.client.request(method, target).body(body);
-    if let Some(ct) = content_type {
-        upstream = upstream.header(reqwest::header::CONTENT_TYPE, ct);
-    }
-    let answer = upstream.send().await;
-    if revocation {
-        p.revocations_in_flight.fetch_sub(1, Ordering::SeqCst);
-    }
-    match answer {
-        Ok(r) => {
-            if revocation && r.status().is_success() {
-                *p.revocations.lock().expect("counts").entry(path).or_default() += 1;
-            }
-            let status = axum::http::StatusCode::from_u16(r.status().as_u16()).unwrap_or(axum::http::StatusCode::BAD_GATEWAY);
-            let ct = r.headers().get(reqwest::header::CONTENT_TYPE).cloned();
-            let bytes = r.bytes().await.unwrap_or_default();
-            let mut resp = (status, bytes).into_response();
-            if let Some(ct) = ct {
-                resp.headers_mut().insert(axum::http::header::CONTENT_TYPE, ct);
-            }
-            resp
-        }
-        Err(e) => (axum::http::StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
-    }
-}
-
 fn write_broker_config(dir: &std::path::Path, url: &str) {
     std::fs::write(dir.join("tokenward.toml"), format!("[[issuer]]\nname = \"broker\"\nkind = \"tokenward\"\nurl = \"{url}\"\npage_size = 50\n")).expect("config");
 }
@@ -351,12 +261,6 @@ fn tw_process(dir: &std::path::Path, operator: &str, args: &[&str]) -> std::proc
     c.arg("--db").arg(dir.join("inv.db")).arg("--config").arg(dir.join("tokenward.toml")).arg("--operator").arg(operator).args(args);
     c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
     c
-}
-
-/// Runs to the end off the async runtime; (success, stderr).
-async fn finish(child: std::process::Child) -> (bool, String) {
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output()).await.expect("join").expect("wait");
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 fn sql_count(db: &std::path::Path, sql: &str) -> i64 {
@@ -373,26 +277,6 @@ fn local_statuses(db: &std::path::Path) -> BTreeMap<String, String> {
         .expect("query")
         .collect::<Result<_, _>>()
         .expect("rows")
-}
-
-/// What the issuer itself lists now, id -> status (read directly, not through tokenward).
-async fn issuer_statuses(url: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut req = reqwest::Client::new().get(format!("{url}/v1/credentials")).query(&[("limit", "500")]);
-        if let Some(c) = &cursor {
-            req = req.query(&[("cursor", c.as_str())]);
-        }
-        let page: serde_json::Value = req.send().await.expect("issuer answers").json().await.expect("json");
-        for c in page["items"].as_array().expect("items") {
-            out.insert(c["id"].as_str().expect("id").to_string(), c["status"].as_str().expect("status").to_string());
-        }
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => return out,
-        }
-    }
 }
 
 /// Two `tokenward sync` processes of one issuer started at once on one database:
@@ -413,20 +297,9 @@ async fn two_sync_processes_of_one_issuer_one_syncs_the_other_names_the_holder()
     proxy.hold_listing.store(true, Ordering::SeqCst);
     let a = tw_process(dir.path(), "cron@acme.test", &["sync"]).spawn().expect("spawn a");
     let b = tw_process(dir.path(), "tui@acme.test", &["sync"]).spawn().expect("spawn b");
-    let (pid_a, pid_b) = (a.id(), b.id());
     proxy.listing_held.notified().await;
     // One process is stopped inside its sync; the other must finish on its own.
-    let (mut a, mut b) = (Some(a), Some(b));
-    let refused = loop {
-        if let Some(Some(_)) = a.as_mut().map(|c| c.try_wait().expect("wait")) {
-            break (pid_a, pid_b, finish(a.take().expect("a")).await, b.take().expect("b"));
-        }
-        if let Some(Some(_)) = b.as_mut().map(|c| c.try_wait().expect("wait")) {
-            break (pid_b, pid_a, finish(b.take().expect("b")).await, a.take().expect("a"));
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
-    let (loser, winner, (loser_ok, loser_err), holder) = refused;
+    let ((loser, (loser_ok, loser_err)), (winner, holder)) = common::first_to_exit(a, b).await;
     proxy.release_listing.notify_one();
     let (winner_ok, winner_err) = finish(holder).await;
     assert!(winner_ok, "the holder's sync: {winner_err}");

@@ -55,7 +55,10 @@ impl Actions {
     async fn pending_grant(&self, needle: &str) -> Result<crate::domain::Grant, ActionError> {
         let grant = self.store.grant(needle).await?;
         if grant.status != crate::domain::GrantStatus::Pending {
-            return Err(ActionError::Input(format!("grant {} is {}, not pending", grant.external_id, grant.status)));
+            // Whoever got there first is named, as a claim's refusal names them: the decision's audit entry says who.
+            let log = self.store.audit_for_target(&format!("grant:{}", grant.id), 20).await?;
+            let by = log.iter().find(|e| e.action == "approve" || e.action == "deny").map(|e| format!(" by {} at {}", e.actor, e.at)).unwrap_or_default();
+            return Err(ActionError::Input(format!("grant {} is {}{by}, not pending", grant.external_id, grant.status)));
         }
         Ok(grant)
     }

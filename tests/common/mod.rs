@@ -34,7 +34,9 @@ pub async fn seeded_store(n: u64) -> Store {
 }
 
 pub mod peers;
+pub mod proxy;
 pub mod screens;
+pub mod tmux;
 
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_tokenward")
@@ -51,4 +53,30 @@ pub fn rich_credential(n: u64, hops: usize) -> String {
         })
         .expect("the org has such a credential");
     tokenward::domain::Credential::local_id("acme-broker", &Org::credential_id(i))
+}
+
+/// Runs a started process to its end off the async runtime.
+pub async fn output(child: std::process::Child) -> std::process::Output {
+    tokio::task::spawn_blocking(move || child.wait_with_output()).await.expect("join").expect("wait")
+}
+
+/// Runs a started process to its end off the async runtime; (success, stderr).
+pub async fn finish(child: std::process::Child) -> (bool, String) {
+    let out = output(child).await;
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Of two running processes, the first to exit, run to its end, and the other, still
+/// running; each with its pid: ((pid, (success, stderr)), (pid, child)).
+pub async fn first_to_exit(a: std::process::Child, b: std::process::Child) -> ((u32, (bool, String)), (u32, std::process::Child)) {
+    let (mut a, mut b) = (a, b);
+    loop {
+        if a.try_wait().expect("wait").is_some() {
+            return ((a.id(), finish(a).await), (b.id(), b));
+        }
+        if b.try_wait().expect("wait").is_some() {
+            return ((b.id(), finish(b).await), (a.id(), a));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

@@ -4,7 +4,7 @@
 use sqlx::AssertSqlSafe;
 
 use super::audit::append_audit;
-use super::claims::{clear_claim, refuse_live_claim};
+use super::claims::{check_guard, clear_claim, refuse_live_claim};
 use super::filter::{to_sql, Binds};
 use super::PgStore;
 use crate::domain::*;
@@ -16,7 +16,8 @@ impl PgStore {
     pub async fn start_campaign(&self, name: &str, filter_text: Option<&str>, query: &Query, now: Timestamp, entry: &AuditDraft) -> Result<(Campaign, AuditEntry)> {
         let mut tx = self.pool.begin().await?;
         // Campaign names are unique: a second console starting the same one waits, then is told.
-        sqlx::query("LOCK TABLE review_campaigns IN SHARE ROW EXCLUSIVE MODE").execute(&mut *tx).await?;
+        // An advisory lock on the name, not a table lock: LOCK TABLE needs UPDATE on the table, which no role has.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('tokenward review ' || $1::text))").bind(name).execute(&mut *tx).await?;
         let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM review_campaigns WHERE name = $1").bind(name).fetch_optional(&mut *tx).await?;
         if exists.is_some() {
             return Err(StoreError::Conflict(format!("a campaign named '{name}' exists already")));
@@ -73,6 +74,8 @@ impl PgStore {
         .await?
         .rows_affected();
         if done == 0 {
+            // Another console decided it first: say who, as a claim's refusal would.
+            check_guard(&mut tx, &ClaimGuard::ReviewUndecided(item)).await?;
             return Err(StoreError::Conflict(format!("review item {item} is already decided")));
         }
         let appended = append_audit(&mut tx, &self.anchor, entry).await?;

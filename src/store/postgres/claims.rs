@@ -73,7 +73,7 @@ pub(super) async fn refuse_live_claim(tx: &mut PgConnection, target: &str, mine:
 }
 
 /// The row's state still allows the action (the row is locked until commit), or a Conflict saying what it is now.
-async fn check_guard(tx: &mut PgConnection, guard: &ClaimGuard) -> Result<()> {
+pub(super) async fn check_guard(tx: &mut PgConnection, guard: &ClaimGuard) -> Result<()> {
     let row: Option<GuardRow> = match guard {
         ClaimGuard::GrantPending(id) => sqlx::query_as("SELECT status, decided_by, decided_at FROM grants WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(&mut *tx).await?,
         ClaimGuard::CredentialNotRevoked(id) => sqlx::query_as("SELECT status, NULL::text, NULL::text FROM credentials WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(&mut *tx).await?,

@@ -17,6 +17,8 @@ const GRANTS: &[&str] = &[
     "GRANT INSERT ON audit_log TO tokenward_reviewer, tokenward_approver, tokenward_admin, tokenward_sync",
     // Decisions: claims, their consent events, a revocation and what it closes.
     "GRANT INSERT, UPDATE, DELETE ON action_claims TO tokenward_reviewer, tokenward_approver, tokenward_admin",
+    // The sync retries the outbox: a revocation it sees confirmed ends its credential's claim.
+    "GRANT DELETE ON action_claims TO tokenward_sync",
     "GRANT INSERT ON consent_events TO tokenward_reviewer, tokenward_approver, tokenward_admin, tokenward_sync",
     "GRANT UPDATE (status) ON credentials TO tokenward_reviewer, tokenward_approver, tokenward_admin",
     "GRANT UPDATE (closed_at) ON findings TO tokenward_reviewer, tokenward_approver, tokenward_admin",

@@ -77,7 +77,7 @@ pub(super) async fn refuse_live_claim(tx: &mut SqliteConnection, target: &str, m
 }
 
 /// The row's state still allows the action, or a Conflict saying what it is now.
-async fn check_guard(tx: &mut SqliteConnection, guard: &ClaimGuard) -> Result<()> {
+pub(super) async fn check_guard(tx: &mut SqliteConnection, guard: &ClaimGuard) -> Result<()> {
     let row: Option<GuardRow> = match guard {
         ClaimGuard::GrantPending(id) => sqlx::query_as("SELECT status, decided_by, decided_at FROM grants WHERE id = ?").bind(id).fetch_optional(&mut *tx).await?,
         ClaimGuard::CredentialNotRevoked(id) => sqlx::query_as("SELECT status, NULL, NULL FROM credentials WHERE id = ?").bind(id).fetch_optional(&mut *tx).await?,

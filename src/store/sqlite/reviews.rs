@@ -154,6 +154,8 @@ impl SqliteStore {
         .await?
         .rows_affected();
         if done == 0 {
+            // Another console decided it first: say who, as a claim's refusal would.
+            super::claims::check_guard(&mut tx, &ClaimGuard::ReviewUndecided(item)).await?;
             return Err(StoreError::Conflict(format!("review item {item} is already decided")));
         }
         let written = append_audit(&mut tx, entry).await?;
