@@ -238,7 +238,12 @@ pub async fn sync_issuer_with(
     report.notes.extend(tally.notes(&report));
     report.seconds = started.elapsed().as_secs_f64();
     let detail = serde_json::to_value(&report).unwrap_or_default();
-    let draft = AuditDraft { at: Utc::now(), actor: "tokenward-sync".into(), action: "sync".into(), target: format!("issuer:{name}"), detail };
+    // On PostgreSQL the entry carries the login that ran the sync; a file has no login to name.
+    let actor = match store.acting_login().await {
+        Ok(Some(login)) => login.name,
+        _ => "tokenward-sync".to_string(),
+    };
+    let draft = AuditDraft { at: Utc::now(), actor, action: "sync".into(), target: format!("issuer:{name}"), detail };
     if let Err(e) = store.append_audit(&draft).await {
         report.error.get_or_insert_with(|| format!("audit: {e}"));
     }

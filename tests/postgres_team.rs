@@ -198,6 +198,9 @@ async fn two_sync_logins_sync_one_issuer_at_once_and_one_is_told_who_holds_it() 
     assert_eq!(local.into_iter().collect::<BTreeMap<_, _>>(), listed, "exactly the issuer's credentials, as the issuer lists them");
     let runs: Vec<String> = sqlx::query_scalar("SELECT status FROM sync_runs WHERE issuer = 'broker'").fetch_all(&db).await.expect("runs");
     assert_eq!(runs, ["ok"], "one sync ran; the refused one started none");
+    // Each attempt's audit entry (the refused one's too) names the login that ran it.
+    let syncs: BTreeSet<String> = team.audit().await.into_iter().filter(|(_, action, _)| action == "sync").map(|(actor, _, _)| actor).collect();
+    assert_eq!(syncs, BTreeSet::from(["cron".to_string(), "nightly".to_string()]));
 }
 
 /// 100 revocations queued by an approver login's `tokenward revoke` processes while
@@ -260,6 +263,10 @@ async fn queued_revocations_retried_by_two_sync_logins_reach_the_issuer_once_eac
     let revokes: Vec<(String, String)> = team.audit().await.into_iter().filter(|(_, action, _)| action == "revoke").map(|(actor, _, target)| (actor, target)).collect();
     assert_eq!((revokes.len(), revokes.iter().map(|(_, t)| t).collect::<BTreeSet<_>>().len()), (100, 100));
     assert!(revokes.iter().all(|(actor, _)| actor == "sec"), "{revokes:?}");
+    // And each names the sync login whose process delivered it, as many times as that process said.
+    let delivered: Vec<String> = sqlx::query_scalar("SELECT (detail::jsonb)->>'delivered_by' FROM audit_log WHERE action = 'revoke'").fetch_all(&db).await.expect("delivered");
+    let by = |login: &str| delivered.iter().filter(|d| d.as_str() == login).count();
+    assert_eq!((by("cron"), by("nightly")), (confirmed["cron"], confirmed["nightly"]), "{delivered:?}");
     let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM revocation_outbox WHERE done_at IS NULL").fetch_one(&db).await.expect("count");
     assert_eq!(queued, 0);
     let (ok, err) = common::finish(team.start("nightly", &["sync"])).await;

@@ -134,8 +134,9 @@ impl Actions {
         let cred = self.store.credential(&item.credential_id).await?;
         match connector.revoke(&cred.external_id, &item.actor, &item.reason).await {
             Ok(answer) => {
+                // Decided by who queued it; delivered by this process's operator (on PostgreSQL, its login).
                 let detail = serde_json::json!({"issuer": item.issuer, "reason": item.reason, "attempts": item.attempts + 1,
-                    "issuer_answer": answer});
+                    "delivered_by": self.operator, "issuer_answer": answer});
                 let draft = AuditDraft {
                     at: Utc::now(),
                     actor: item.actor.clone(),

@@ -2,7 +2,6 @@
 use clap::Args;
 use color_eyre::eyre::{eyre, Result};
 
-use crate::actions::Actions;
 use crate::cli::output::{print_json, tell};
 use crate::cli::progress::{recompute_findings, sync_with_progress};
 use crate::context::{Context, Format};
@@ -33,7 +32,7 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
     let reports = sync_with_progress(&store, &connectors, args.concurrency).await;
     recompute_findings(ctx, &store).await?;
     // Revocations queued while an issuer was unreachable get another try with every sync.
-    let retried = Actions::new(store.clone(), &connectors, &ctx.operator, ctx.read_only).retry_outbox().await?;
+    let retried = ctx.actions_with(store.clone(), &connectors).await?.retry_outbox().await?;
     if retried > 0 {
         tell(format_args!("revocation outbox: {retried} queued revocation(s) confirmed by their issuer"));
     }
