@@ -3,7 +3,7 @@
 //! a form that would only end in a refusal. Each action still checks for itself.
 use serde::Serialize;
 
-use super::Actions;
+use super::base::Actions;
 use crate::policy::{ActionContext, DecisionContext};
 
 /// The kinds of decision an operator takes.

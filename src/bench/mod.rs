@@ -8,20 +8,19 @@ use std::time::{Duration, Instant};
 use color_eyre::eyre::{eyre, Result};
 use serde::Serialize;
 
-use crate::connectors::tokenward::map_credential;
-use crate::domain::{fmt_ts, Credential};
+use crate::domain::fmt_ts;
 use crate::filter;
 use crate::reference::org::Org;
 use crate::store::{PageAnchor, PageRequest, Sort, SortColumn, Store};
 
 mod flows;
+mod generated;
 mod postgres;
 mod stats;
 
+use generated::{page_of, ISSUER, PAGE};
 use stats::percentile;
 
-const PAGE: u64 = 1000;
-const ISSUER: &str = "bench";
 
 #[derive(Debug, Serialize)]
 pub struct BenchReport {
@@ -67,9 +66,6 @@ pub struct FilterFigure {
     pub matches: i64,
 }
 
-fn page_of(org: &Org, start: u64, end: u64) -> Result<Vec<Credential>> {
-    (start..end).map(|i| map_credential(ISSUER, org.credential(i)).map_err(|e| eyre!("generated credential: {e}"))).collect()
-}
 
 
 /// Where the benchmark's inventory lives.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use color_eyre::eyre::Result;
 use sqlx::Connection;
 
-use super::{page_of, PAGE};
+use super::generated::{page_of, PAGE};
 use crate::domain::{fmt_ts, Credential, Timestamp};
 use crate::reference::org::Org;
 
