@@ -363,20 +363,28 @@ fn bench_measures_either_backend_over_the_same_rows_and_keeps_to_an_empty_databa
     };
     let on_pg = report(bench(&pg.url));
     let on_sqlite = report(bench(&dir.path().join("unused.db").to_string_lossy()));
-    assert_eq!((on_pg["backend"].as_str(), on_sqlite["backend"].as_str()), (Some("postgresql"), Some("sqlite")));
-    for r in [&on_pg, &on_sqlite] {
-        assert_eq!(r["credentials"], 1500);
-        assert_eq!(r["pages"].as_array().map(Vec::len), Some(9), "top, middle and end of three sorts: {r}");
-        assert!(r["ingest_ratio"].as_f64().is_some_and(|x| x > 0.0) && r["findings_open"].as_i64().is_some_and(|n| n > 0), "{r}");
+    let figure = |r: &serde_json::Value, name: &str| -> Option<serde_json::Value> { r.as_array().expect("an array of figures").iter().find(|f| f["figure"] == name).cloned() };
+    let named = |r: &serde_json::Value, prefix: &str| -> Vec<(String, f64)> {
+        r.as_array().expect("figures").iter().filter_map(|f| Some((f["figure"].as_str()?.strip_prefix(prefix)?.to_string(), f["value"].as_f64()?))).collect()
+    };
+    for (r, backend) in [(&on_pg, "postgresql"), (&on_sqlite, "sqlite")] {
+        assert!(r.as_array().expect("figures").iter().all(|f| f["backend"] == backend && f["unit"].is_string()), "{r}");
+        assert_eq!(figure(r, "credentials").expect("credentials")["value"], 1500.0);
+        assert_eq!(named(r, "page_p50_ms.").len(), 9, "top, middle and end of three sorts: {r}");
+        for name in ["ingest_ratio", "page_p50_ms", "page_p95_ms", "filter_p50_ms", "count_p50_ms", "frame_ms", "findings_s"] {
+            let f = figure(r, name).unwrap_or_else(|| panic!("{name} missing: {r}"));
+            assert!(f["target"].is_string() && f["pass"].is_boolean() && f["value"].as_f64().is_some_and(|v| v > 0.0), "{f}");
+        }
     }
     // The same generated rows answer the same filters on both backends (those the clock does not move).
-    let matches = |r: &serde_json::Value| -> Vec<(String, i64)> {
-        r["filters"].as_array().expect("filters").iter().map(|f| (f["query"].as_str().unwrap_or("").to_string(), f["matches"].as_i64().unwrap_or(-1))).filter(|(q, _)| !q.contains('<') && !q.contains('>')).collect()
-    };
+    let matches = |r: &serde_json::Value| named(r, "filter_matches.").into_iter().filter(|(q, _)| !q.contains('<') && !q.contains('>')).collect::<Vec<_>>();
     assert_eq!(matches(&on_pg), matches(&on_sqlite));
-    assert!(matches(&on_pg).iter().all(|(_, n)| *n > 0), "{:?}", matches(&on_pg));
-    // The keyboard flows run on SQLite stores of their own: reported there, not claimed for PostgreSQL.
-    assert!(on_pg["approvals"].is_null() && on_sqlite["approvals"]["decided"].as_u64().is_some_and(|n| n > 0));
+    assert!(matches(&on_pg).len() >= 6 && matches(&on_pg).iter().all(|(_, n)| *n > 0.0), "{:?}", matches(&on_pg));
+    // The real binary's figures (sync processes, the TUI in tmux) and the keyboard flows are SQLite's.
+    for name in ["first_sync_s", "resync_s", "sync_peak_rss_mib", "first_frame_ms", "rss_mib", "bytes_per_credential", "grant_keypress_to_answer_p50_ms"] {
+        assert!(figure(&on_sqlite, name).is_some_and(|f| f["value"].as_f64().is_some_and(|v| v > 0.0)), "{name}: {on_sqlite}");
+        assert!(figure(&on_pg, name).is_none(), "{name} is not claimed for PostgreSQL");
+    }
     // A database that holds an inventory is not the benchmark's to fill.
     let (ok, _, err) = bench(&pg.url);
     assert!(!ok && err.contains("point --db at an empty database"), "{err}");

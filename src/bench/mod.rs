@@ -13,9 +13,11 @@ use crate::filter;
 use crate::reference::org::Org;
 use crate::store::{PageAnchor, PageRequest, Sort, SortColumn, Store};
 
+mod figures;
 mod flows;
 mod generated;
 mod postgres;
+mod process;
 mod stats;
 
 use generated::{page_of, ISSUER, PAGE};
@@ -48,6 +50,11 @@ pub struct BenchReport {
     pub findings_open: i64,
     /// Of the rerun, the write transaction (syncs and revocations wait only for this).
     pub findings_write_seconds: f64,
+    /// On SQLite: `tokenward sync` processes and the TUI, measured on the real binary.
+    #[serde(skip)]
+    pub syncs: Option<process::SyncFigures>,
+    #[serde(skip)]
+    pub tui: Option<process::TuiFigures>,
 }
 
 #[derive(Debug, Serialize)]
@@ -142,6 +149,14 @@ pub async fn run(n: u64, target: Target, json: bool) -> Result<()> {
     };
     say(format!("  baseline: {:.1}s", baseline.as_secs_f64()));
 
+    say("bench: recomputing findings (every rule, whole inventory)".into());
+    let thresholds = crate::config::Thresholds::default();
+    let t = Instant::now();
+    let first = crate::findings::recompute(&store, &thresholds, chrono::Utc::now()).await?;
+    let findings_recompute_seconds = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let again = crate::findings::recompute(&store, &thresholds, chrono::Utc::now()).await?;
+    let findings_rerun_seconds = t.elapsed().as_secs_f64();
     let mut pages = Vec::new();
     for column in [SortColumn::Expires, SortColumn::Owner, SortColumn::LastUsed] {
         let sort = Sort { column, descending: false };
@@ -168,7 +183,19 @@ pub async fn run(n: u64, target: Target, json: bool) -> Result<()> {
     }
 
     let mut filters = Vec::new();
-    for q in ["binding:bearer", "owner-status:offboarded", "scope:payments:write", "expires<7d", "unused>90d -status:revoked", "invoice"] {
+    let someone = format!("owner:{}", org.person_email(1));
+    let queries = [
+        someone.as_str(),
+        "owner-status:offboarded",
+        "scope:payments:write",
+        "binding:bearer",
+        "finding:bearer-sensitive",
+        "expires<7d",
+        "unused>90d -status:revoked",
+        "invoice",
+        "binding:bearer scope:admin:org -status:revoked",
+    ];
+    for q in queries {
         let query = filter::parse(q).map_err(|e| eyre!("{q}: {}", e.message))?;
         let now = chrono::Utc::now();
         let req = PageRequest { query: query.clone(), now, sort: Sort::default(), anchor: PageAnchor::First, limit: 200 };
@@ -190,14 +217,6 @@ pub async fn run(n: u64, target: Target, json: bool) -> Result<()> {
         });
     }
 
-    say("bench: recomputing findings (every rule, whole inventory)".into());
-    let thresholds = crate::config::Thresholds::default();
-    let t = Instant::now();
-    let first = crate::findings::recompute(&store, &thresholds, chrono::Utc::now()).await?;
-    let findings_recompute_seconds = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    let again = crate::findings::recompute(&store, &thresholds, chrono::Utc::now()).await?;
-    let findings_rerun_seconds = t.elapsed().as_secs_f64();
     let (p50, p95) = frame_times(&store).await?;
     let (approvals, review) = match target {
         Target::Sqlite(_) => {
@@ -205,6 +224,19 @@ pub async fn run(n: u64, target: Target, json: bool) -> Result<()> {
             let approvals = flows::approvals(20).await?;
             say("bench: walking a 50-item review campaign through the TUI loop against the reference issuer".into());
             (Some(approvals), Some(flows::review(50).await?))
+        }
+        Target::Postgres(_) => (None, None),
+    };
+    // The real binary: a first sync and a re-sync as processes, then the TUI on what they wrote.
+    let (syncs, tui) = match target {
+        Target::Sqlite(_) => {
+            let syncs = process::syncs(n, dir.path(), &say).await?;
+            say("bench: the TUI in a pseudo-terminal (tmux) on the synced database: first frame, then memory while browsing".into());
+            let tui = process::tui(&syncs.db, dir.path());
+            if let Err(e) = &tui {
+                say(format!("  not measured: {e}"));
+            }
+            (Some(syncs), tui.ok())
         }
         Target::Postgres(_) => (None, None),
     };
@@ -229,12 +261,17 @@ pub async fn run(n: u64, target: Target, json: bool) -> Result<()> {
         findings_rerun_seconds,
         findings_open: first.open,
         findings_write_seconds: again.write_millis as f64 / 1000.0,
+        syncs,
+        tui,
     };
     store.close().await;
+    let figures = figures::figures(&report);
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", serde_json::to_string_pretty(&figures)?);
     } else {
         print_report(&report);
+        println!();
+        figures::print_table(&figures);
     }
     Ok(())
 }
@@ -278,7 +315,7 @@ fn print_report(r: &BenchReport) {
 fn baseline(org: &Org, n: u64, path: &std::path::Path) -> Result<Duration> {
     let mut conn = rusqlite::Connection::open(path)?;
     // The same pragmas as the store, so the ratio measures tokenward, not settings.
-    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-262144; PRAGMA mmap_size=8589934592; PRAGMA temp_store=memory; PRAGMA wal_autocheckpoint=65536;")?;
+    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-131072; PRAGMA mmap_size=0; PRAGMA temp_store=memory; PRAGMA wal_autocheckpoint=65536;")?;
     conn.execute_batch(include_str!("../../migrations/sqlite/0001_inventory.sql"))?;
     conn.execute_batch(include_str!("../../migrations/sqlite/0002_findings_reviews_history.sql"))?;
     let mut total = Duration::ZERO;

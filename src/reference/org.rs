@@ -79,13 +79,27 @@ pub struct Org {
     seed: u64,
     credentials: u64,
     now: DateTime<Utc>,
+    /// Per mille of credentials used again since `now`, for a re-sync that finds changes.
+    churn: u64,
 }
 
 pub const HOSTILE_INTENT: &str = "Fix billing \u{1b}[2J\u{1b}]0;pwned\u{7} now";
 
 impl Org {
     pub fn new(credentials: u64, seed: u64, now: DateTime<Utc>) -> Org {
-        Org { seed, credentials, now }
+        Org { seed, credentials, now, churn: 0 }
+    }
+
+    /// The same organisation a little later: `per_mille` of its credentials were
+    /// used again (one more usage event, a newer last use), the rest unchanged.
+    pub fn churned(mut self, per_mille: u64) -> Org {
+        self.churn = per_mille;
+        self
+    }
+
+    /// Whether credential `i` changed in the churned organisation.
+    pub fn is_churned(&self, i: u64) -> bool {
+        self.churn > 0 && mix(self.seed ^ mix(i ^ 0x5EED_C4A2)) % 1000 < self.churn
     }
 
     pub fn len(&self) -> u64 {
@@ -273,6 +287,12 @@ impl Org {
                 usage.push(WireUsage { at: fmt_ts(&at), workload: Some(w), origin: Some(origin) });
             }
         }
+        let mut last_used_at = last_used.map(|t| fmt_ts(&t));
+        if self.is_churned(i) {
+            let again = fmt_ts(&(now + Duration::minutes(1)));
+            usage.insert(0, WireUsage { at: again.clone(), workload: Some(workload.clone()), origin: Some(ORIGINS[(mix(i) % 3) as usize].to_string()) });
+            last_used_at = Some(again);
+        }
         WireCredential {
             id: Self::credential_id(i),
             kind: kind.into(),
@@ -286,7 +306,7 @@ impl Org {
             binding: binding.into(),
             issued_at: Some(fmt_ts(&issued)),
             expires_at: expires.map(|e| fmt_ts(&e)),
-            last_used_at: last_used.map(|t| fmt_ts(&t)),
+            last_used_at,
             status: status.into(),
             task,
             parent_id,
@@ -344,6 +364,17 @@ mod tests {
 
     fn org(n: u64, seed: u64) -> Org {
         Org::new(n, seed, Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).single().expect("time"))
+    }
+
+    #[test]
+    fn a_churned_organisation_changes_only_its_share_and_only_their_last_use() {
+        let (before, after) = (org(10_000, 3), org(10_000, 3).churned(100));
+        let changed: Vec<u64> = (0..10_000).filter(|i| before.credential(*i) != after.credential(*i)).collect();
+        assert!((900..1100).contains(&changed.len()), "{} of 10,000 changed", changed.len());
+        assert!(changed.iter().all(|i| after.is_churned(*i)));
+        let (b, a) = (before.credential(changed[0]), after.credential(changed[0]));
+        assert_eq!((a.usage.len(), a.scopes.clone(), a.status.clone()), (b.usage.len() + 1, b.scopes.clone(), b.status.clone()));
+        assert!(a.last_used_at > b.last_used_at);
     }
 
     #[test]

@@ -159,9 +159,17 @@ pub async fn run(session: Session) -> Result<()> {
         effects::spawn(e, &env, &tx);
     }
     let monochrome = Theme::monochrome();
+    // `tokenward bench` asks when the first frame with credentials is drawn.
+    let mut first_frame = std::env::var_os("TOKENWARD_FIRST_FRAME_FILE");
     loop {
         let theme = session.themes.get(app.theme_index).unwrap_or(&monochrome);
         terminal.draw(|f| draw::draw(f, &app, theme))?;
+        if app.selected_row().is_some()
+            && let Some(path) = first_frame.take()
+        {
+            let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0);
+            let _ = std::fs::write(path, format!("{} {at}\n", std::process::id()));
+        }
         let Some(first) = rx.recv().await else { break };
         // Coalesce: apply everything that has arrived, then draw once.
         let mut batch = vec![first];

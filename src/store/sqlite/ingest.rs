@@ -18,6 +18,8 @@ impl SqliteStore {
     ) -> Result<()> {
         let synced = fmt_ts(&synced_at);
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        // Ingest touches index pages all over the file: the writing connection keeps more of them.
+        sqlx::query(super::WRITER_CACHE).execute(&mut *tx).await?;
         for chunk in items.chunks(CHUNK) {
             let known = existing_ids(&mut tx, chunk).await?;
             snapshot_scope_changes(&mut tx, chunk, &known, &synced).await?;
