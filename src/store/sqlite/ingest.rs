@@ -1,4 +1,6 @@
 //! Ingest: whole pages of an issuer's credentials, owners and grants, one transaction each.
+use std::collections::HashMap;
+
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::{SqliteStore, CHUNK};
@@ -20,11 +22,18 @@ impl SqliteStore {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         // Ingest touches index pages all over the file: the writing connection keeps more of them.
         sqlx::query(super::WRITER_CACHE).execute(&mut *tx).await?;
+        super::bulk::defer_if_empty(&mut tx).await?;
         for chunk in items.chunks(CHUNK) {
-            let known = existing_ids(&mut tx, chunk).await?;
-            snapshot_scope_changes(&mut tx, chunk, &known, &synced).await?;
-            upsert_credentials(&mut tx, chunk, &synced, run_id).await?;
-            replace_children(&mut tx, chunk, &known).await?;
+            let stored = stored_hashes(&mut tx, chunk).await?;
+            // What the issuer says exactly as last time is only marked seen by this run.
+            let hashes: Vec<String> = chunk.iter().map(content_hash).collect();
+            let (same, changed): (Vec<(&Credential, &String)>, Vec<(&Credential, &String)>) =
+                chunk.iter().zip(&hashes).partition(|(c, h)| stored.get(&c.id).is_some_and(|s| s.as_ref() == Some(*h)));
+            mark_seen(&mut tx, &same, &synced, run_id).await?;
+            let known: Vec<String> = changed.iter().filter(|(c, _)| stored.contains_key(&c.id)).map(|(c, _)| c.id.clone()).collect();
+            snapshot_scope_changes(&mut tx, &changed, &known, &synced).await?;
+            upsert_credentials(&mut tx, &changed, &synced, run_id).await?;
+            replace_children(&mut tx, &changed, &known).await?;
         }
         sqlx::query("UPDATE sync_runs SET pages = pages + ?, items = items + ?, cursor = ? WHERE id = ?")
             .bind(pages)
@@ -114,21 +123,50 @@ impl SqliteStore {
     }
 }
 
-async fn existing_ids(tx: &mut sqlx::SqliteConnection, chunk: &[Credential]) -> Result<Vec<String>> {
-    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT id FROM credentials WHERE id IN (");
+/// A credential's record as the issuer gave it, hashed (sha256 of its JSON).
+fn content_hash(c: &Credential) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(serde_json::to_vec(c).unwrap_or_default()))
+}
+
+/// The stored credentials of a chunk, with the hash of the record each was last
+/// written from (none once it was changed here or marked gone).
+async fn stored_hashes(tx: &mut sqlx::SqliteConnection, chunk: &[Credential]) -> Result<HashMap<String, Option<String>>> {
+    let mut qb: QueryBuilder<Sqlite> =
+        QueryBuilder::new("SELECT id, CASE WHEN status = 'gone' THEN NULL ELSE content_hash END FROM credentials WHERE id IN (");
     let mut ids = qb.separated(", ");
     for c in chunk {
         ids.push_bind(c.id.clone());
     }
     qb.push(")");
-    Ok(qb.build_query_scalar().fetch_all(&mut *tx).await?)
+    let rows: Vec<(String, Option<String>)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+    Ok(rows.into_iter().collect())
 }
 
-async fn snapshot_scope_changes(tx: &mut sqlx::SqliteConnection, chunk: &[Credential], known: &[String], synced: &str) -> Result<()> {
+/// Unchanged credentials: seen by this run, nothing else written.
+async fn mark_seen(tx: &mut sqlx::SqliteConnection, same: &[(&Credential, &String)], synced: &str, run_id: i64) -> Result<()> {
+    if same.is_empty() {
+        return Ok(());
+    }
+    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE credentials SET synced_at = ");
+    qb.push_bind(synced.to_string());
+    qb.push(", synced_run = ");
+    qb.push_bind(run_id);
+    qb.push(" WHERE id IN (");
+    let mut ids = qb.separated(", ");
+    for (c, _) in same {
+        ids.push_bind(c.id.clone());
+    }
+    qb.push(")");
+    qb.build().execute(&mut *tx).await?;
+    Ok(())
+}
+
+async fn snapshot_scope_changes(tx: &mut sqlx::SqliteConnection, chunk: &[(&Credential, &String)], known: &[String], synced: &str) -> Result<()> {
     if known.is_empty() {
         return Ok(());
     }
-    let seen: Vec<&Credential> = chunk.iter().filter(|c| known.contains(&c.id)).collect();
+    let seen: Vec<&Credential> = chunk.iter().map(|(c, _)| *c).filter(|c| known.contains(&c.id)).collect();
     let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT OR IGNORE INTO scope_snapshots (credential_id, until_at, scopes) SELECT c.id, ");
     qb.push_bind(synced.to_string());
     qb.push(", c.scopes FROM credentials c JOIN (");
@@ -140,12 +178,16 @@ async fn snapshot_scope_changes(tx: &mut sqlx::SqliteConnection, chunk: &[Creden
     Ok(())
 }
 
-async fn upsert_credentials(tx: &mut sqlx::SqliteConnection, chunk: &[Credential], synced: &str, run_id: i64) -> Result<()> {
+async fn upsert_credentials(tx: &mut sqlx::SqliteConnection, chunk: &[(&Credential, &String)], synced: &str, run_id: i64) -> Result<()> {
+    if chunk.is_empty() {
+        return Ok(());
+    }
     let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
         "INSERT INTO credentials (id, issuer, external_id, kind, fingerprint, client_id, subject, workload, owner, scopes,
-           audience, binding, issued_at, expires_at, last_used_at, status, task_id, task_intent, task_ended_at, parent_id, synced_at, synced_run) ",
+           audience, binding, issued_at, expires_at, last_used_at, status, task_id, task_intent, task_ended_at, parent_id, synced_at, synced_run,
+           content_hash) ",
     );
-    qb.push_values(chunk, |mut b, c| {
+    qb.push_values(chunk, |mut b, (c, hash)| {
         b.push_bind(c.id.clone())
             .push_bind(c.issuer.clone())
             .push_bind(c.external_id.clone())
@@ -167,7 +209,8 @@ async fn upsert_credentials(tx: &mut sqlx::SqliteConnection, chunk: &[Credential
             .push_bind(c.task.as_ref().and_then(|t| t.ended_at.as_ref().map(fmt_ts)))
             .push_bind(c.parent_id.clone())
             .push_bind(synced.to_string())
-            .push_bind(run_id);
+            .push_bind(run_id)
+            .push_bind(hash.to_string());
     });
     qb.push(
         " ON CONFLICT(issuer, external_id) DO UPDATE SET kind = excluded.kind, fingerprint = excluded.fingerprint,
@@ -175,13 +218,15 @@ async fn upsert_credentials(tx: &mut sqlx::SqliteConnection, chunk: &[Credential
           scopes = excluded.scopes, audience = excluded.audience, binding = excluded.binding, issued_at = excluded.issued_at,
           expires_at = excluded.expires_at, last_used_at = excluded.last_used_at, status = excluded.status,
           task_id = excluded.task_id, task_intent = excluded.task_intent, task_ended_at = excluded.task_ended_at,
-          parent_id = excluded.parent_id, synced_at = excluded.synced_at, synced_run = excluded.synced_run, gone_at = NULL",
+          parent_id = excluded.parent_id, synced_at = excluded.synced_at, synced_run = excluded.synced_run, gone_at = NULL,
+          content_hash = excluded.content_hash",
     );
     qb.build().execute(&mut *tx).await?;
     Ok(())
 }
 
-async fn replace_children(tx: &mut sqlx::SqliteConnection, chunk: &[Credential], known: &[String]) -> Result<()> {
+async fn replace_children(tx: &mut sqlx::SqliteConnection, chunk: &[(&Credential, &String)], known: &[String]) -> Result<()> {
+    let chunk: Vec<&Credential> = chunk.iter().map(|(c, _)| *c).collect();
     for table in [
         "DELETE FROM credential_scopes WHERE credential_id IN ",
         "DELETE FROM delegation WHERE credential_id IN ",

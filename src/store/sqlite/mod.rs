@@ -14,6 +14,7 @@ use crate::store::error::Result;
 
 pub(super) mod anchor;
 mod audit;
+mod bulk;
 mod claims;
 mod credentials;
 mod demo;
@@ -68,11 +69,14 @@ impl SqliteStore {
             // Reads past the cache come from the OS page cache.
             .pragma("cache_size", READER_CACHE)
             .pragma("mmap_size", "0")
-            .pragma("temp_store", "memory")
+            // Sorts and temporary b-trees (an index build, the findings) spill to a
+            // file past the page cache instead of growing the process.
+            .pragma("temp_store", "file")
             // Checkpoint every 64 MiB of WAL, not 4: hot index pages are copied once, not per page of sync.
             .pragma("wal_autocheckpoint", "65536");
         let pool = pool_options(4, &anchor).connect_with(options).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        bulk::restore_if_no_live_sync(&pool).await?;
         let store = SqliteStore { pool, location: path.display().to_string(), anchor };
         store.start_witness(fresh).await?;
         Ok(store)

@@ -95,6 +95,8 @@ impl SqliteStore {
     /// many went. A run whose lock was taken over changes nothing: a Conflict.
     pub async fn finish_sync_run(&self, run: &SyncRunStart, issuer: &str, error: Option<&str>, now: Timestamp) -> Result<u64> {
         let now = fmt_ts(&now);
+        // A first load built no secondary index as it went: build them now, before anything reads by them.
+        super::bulk::restore(&self.pool).await?;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         // A run that lost its lock must not mark gone what the new holder has yet to see.
         let released = sqlx::query("DELETE FROM sync_locks WHERE owner = ?").bind(&run.lock).execute(&mut *tx).await?.rows_affected();
