@@ -138,3 +138,36 @@ async fn hostile_issuer_strings_are_cleaned_before_the_store() {
     let intent = c.task.and_then(|t| t.intent).expect("intent");
     assert!(intent.contains("Fix billing") && !intent.contains('\u{1b}') && !intent.contains('\u{7}'), "{intent:?}");
 }
+
+#[tokio::test]
+async fn a_resync_writes_what_the_issuer_changed_and_undoes_what_was_changed_here() {
+    let org = || Org::new(400, 9, common::fixed_now());
+    let before = server::spawn("127.0.0.1:0", org(), None).await.expect("issuer");
+    let after = server::spawn("127.0.0.1:0", org().churned(250), None).await.expect("issuer");
+    let store = Store::open_in_memory().await.expect("store");
+    let local = |o: &Org, i: u64| tokenward::connectors::tokenward::map_credential("broker", o.credential(i)).expect("maps");
+    let r = sync::sync_issuer(&store, connector("broker", &before.url(), 100).as_ref(), None).await;
+    assert_eq!((r.error, r.credentials), (None, 400));
+    // A revocation recorded here that the issuer never heard of (it still lists the credential active).
+    let (churned, still): (Vec<u64>, Vec<u64>) = (0..400).partition(|i| org().churned(250).is_churned(*i));
+    assert!(churned.len() > 50 && still.len() > 200, "{} churned", churned.len());
+    let victim = *still.iter().find(|i| local(&org(), **i).status == tokenward::domain::CredentialStatus::Active).expect("an active one");
+    let id = local(&org(), victim).id;
+    let entry = tokenward::store::AuditDraft { at: common::fixed_now(), actor: "t".into(), action: "revoke".into(), target: format!("credential:{id}"), detail: serde_json::json!({}) };
+    store.record_revocation(&id, &entry, "test").await.expect("revoked here");
+    assert_eq!(store.credential(&id).await.expect("row").status, tokenward::domain::CredentialStatus::Revoked);
+
+    let r = sync::sync_issuer(&store, connector("broker", &after.url(), 100).as_ref(), None).await;
+    assert_eq!((r.error, r.credentials, r.gone), (None, 400, 0), "the unchanged are seen, not gone");
+    // Every row is what the issuer now says: the changed ones with their new use, the others as they were, the local change undone.
+    for i in 0..400 {
+        let want = local(&org().churned(250), i);
+        let got = store.credential(&want.id).await.expect("row");
+        assert_eq!((got.last_used_at, got.status, got.scopes.clone()), (want.last_used_at, want.status, want.scopes.clone()), "credential {i}");
+    }
+    assert_eq!(store.credential(&id).await.expect("row").status, tokenward::domain::CredentialStatus::Active, "the issuer's word, as before");
+    // And a third sync of the same state changes nothing.
+    let r = sync::sync_issuer(&store, connector("broker", &after.url(), 100).as_ref(), None).await;
+    assert_eq!((r.error, r.credentials, r.gone), (None, 400, 0));
+    assert_eq!(count(&store, "").await, 400);
+}
