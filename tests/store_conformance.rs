@@ -113,8 +113,14 @@ async fn seed(store: &Store, creds: &[Credential], owners: &[Owner]) {
     store.finish_sync_run(&run, ISSUER, None, fixed_now()).await.expect("finish");
 }
 
+/// The exact count; the capped count the status line shows first must agree with it at every cap.
 async fn count(store: &Store, q: &str) -> i64 {
-    store.count(&filter::parse(q).expect("filter"), fixed_now()).await.expect("count")
+    let query = filter::parse(q).expect("filter");
+    let exact = store.count(&query, fixed_now()).await.expect("count");
+    for cap in [1, 7, exact, exact + 1] {
+        assert_eq!(store.count_capped(&query, fixed_now(), cap).await.expect("capped"), exact.min(cap), "{q} capped at {cap}");
+    }
+    exact
 }
 
 async fn ids_of(store: &Store, q: &str) -> BTreeSet<String> {

@@ -655,3 +655,20 @@ async fn a_viewer_sees_decisions_as_unavailable_with_the_reason_and_no_form_open
     // An approver with no [operators] table may do everything.
     assert!(Actions::new(store.clone(), &[], "ana", false).permissions().unavailable.is_empty());
 }
+
+#[tokio::test]
+async fn a_capped_count_shows_at_once_and_the_exact_one_replaces_it() {
+    let store = common::seeded_store(30).await;
+    let mut app = app_on(&store, 150, 30).await;
+    // As after a new filter: its count not known yet.
+    app.views.credentials.window.total = None;
+    let generation = app.views.credentials.window.generation;
+    app.update(Msg::Count { generation, total: Ok(10_000), at_least: true });
+    assert!(render(&app, 150, 30).contains("10,000+ credentials, counting…"));
+    app.update(Msg::Count { generation, total: Ok(12_345), at_least: false });
+    assert!(render(&app, 150, 30).contains("12,345 credentials │"));
+    // A late estimate never replaces the exact count, nor does an older filter's.
+    app.update(Msg::Count { generation, total: Ok(10_000), at_least: true });
+    app.update(Msg::Count { generation: generation - 1, total: Ok(7), at_least: false });
+    assert!(render(&app, 150, 30).contains("12,345 credentials │"));
+}

@@ -138,6 +138,8 @@ store_api! {
     /// One page of rows by keyset: never OFFSET, so any depth costs the same.
     fn page(&self, req: &PageRequest) -> Result<Vec<CredentialRow>>;
     fn count(&self, query: &Query, now: Timestamp) -> Result<i64>;
+    /// The matches up to `cap`: a number to show at once (`cap` means "at least").
+    fn count_capped(&self, query: &Query, now: Timestamp, cap: i64) -> Result<i64>;
     /// Rows in display order before `key`: the position of a row, for the scrollbar.
     /// Costs an index range count, so the UI asks for it off the input path.
     fn position(&self, query: &Query, now: Timestamp, sort: Sort, key: &Key) -> Result<i64>;

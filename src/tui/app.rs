@@ -182,7 +182,7 @@ impl App {
                 Vec::new()
             }
             Msg::Page { generation, landing, rows } => self.views.credentials.on_page(generation, landing, rows, now),
-            Msg::Count { generation, total } => self.views.credentials.on_count(generation, total),
+            Msg::Count { generation, total, at_least } => self.views.credentials.on_count(generation, total, at_least),
             Msg::Position { generation, first_id, position } => return self.views.credentials.on_position(generation, first_id, position, now),
             Msg::Detail(result) => {
                 self.views.credentials.on_detail(result);

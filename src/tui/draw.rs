@@ -71,6 +71,7 @@ fn draw_status(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     }
     let creds = &app.views.credentials;
     let count = match creds.window.total {
+        Some(t) if creds.window.total_at_least => format!("{}+ credentials, counting…", thousands(t)),
         Some(1) => "1 credential".into(),
         Some(t) => format!("{} credentials", thousands(t)),
         None => "counting…".into(),

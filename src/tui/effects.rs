@@ -5,6 +5,10 @@ use tokio::sync::mpsc;
 use super::msg::{Effect, Msg};
 use super::views::{owners::OWNERS_PAGE, review::REVIEW_PAGE};
 
+/// Matches a filter counts before the status line shows a number ("10,000+"); the
+/// exact count follows. A capped count stops early on a filter that matches many.
+pub const COUNT_CAP: i64 = 10_000;
+
 pub use super::job::Env;
 
 /// A progress channel for a long worker, each event forwarded to the UI as a message;
@@ -43,8 +47,16 @@ pub async fn execute(effect: Effect, env: &Env, progress: &mpsc::Sender<Msg>) ->
             vec![Msg::Page { generation, landing, rows }]
         }
         Effect::Count { generation, filter } => {
+            // A capped count first, shown at once; the exact one when it arrives.
+            match store.count_capped(&filter.query, filter.now, COUNT_CAP).await {
+                Ok(n) if n < COUNT_CAP => return vec![Msg::Count { generation, total: Ok(n), at_least: false }],
+                Ok(n) => {
+                    let _ = progress.send(Msg::Count { generation, total: Ok(n), at_least: true }).await;
+                }
+                Err(e) => return vec![Msg::Count { generation, total: Err(err(&e)), at_least: false }],
+            }
             let total = store.count(&filter.query, filter.now).await.map_err(|e| err(&e));
-            vec![Msg::Count { generation, total }]
+            vec![Msg::Count { generation, total, at_least: false }]
         }
         Effect::Position { generation, filter, sort, key } => match store.position(&filter.query, filter.now, sort, &key).await {
             Ok(position) => vec![Msg::Position { generation, first_id: key.id, position }],

@@ -93,7 +93,8 @@ pub enum Msg {
     Data { view: &'static str, data: JobData },
     Resize { width: u16, height: u16 },
     Page { generation: u64, landing: Landing, rows: Result<Vec<CredentialRow>, String> },
-    Count { generation: u64, total: Result<i64, String> },
+    /// The filter's matches; `at_least` while only a capped count is known.
+    Count { generation: u64, total: Result<i64, String>, at_least: bool },
     Position { generation: u64, first_id: String, position: i64 },
     Detail(Result<Box<CredentialDetail>, String>),
     Grants(Result<Vec<Grant>, String>),

@@ -72,6 +72,13 @@ impl PgStore {
         Ok(binds.bind_to(sqlx::query(AssertSqlSafe(sql))).fetch_one(&self.pool).await?.get(0))
     }
 
+    pub async fn count_capped(&self, query: &Query, now: Timestamp, cap: i64) -> Result<i64> {
+        let mut binds = Binds::default();
+        // The cap is our own integer, written into the statement.
+        let sql = format!("SELECT count(*) FROM (SELECT 1 FROM credentials c WHERE ({}) LIMIT {cap}) m", to_sql(query, now, &mut binds));
+        Ok(binds.bind_to(sqlx::query(AssertSqlSafe(sql))).fetch_one(&self.pool).await?.get(0))
+    }
+
     /// Rows in display order before `key`: the position of a row, for the scrollbar.
     /// Costs an index range count, so the UI asks for it off the input path.
     pub async fn position(&self, query: &Query, now: Timestamp, sort: Sort, key: &Key) -> Result<i64> {

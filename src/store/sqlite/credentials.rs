@@ -104,6 +104,14 @@ impl SqliteStore {
         Ok(q.fetch_one(&self.pool).await?.get(0))
     }
 
+    pub async fn count_capped(&self, query: &Query, now: Timestamp, cap: i64) -> Result<i64> {
+        let filter = &to_sql(query, now);
+        // The cap is our own integer, written into the statement.
+        let sql = format!("SELECT count(*) FROM (SELECT 1 FROM credentials c WHERE ({}) LIMIT {cap})", filter.sql);
+        let q = bind_filter(sqlx::query(AssertSqlSafe(sql)), filter);
+        Ok(q.fetch_one(&self.pool).await?.get(0))
+    }
+
     /// Rows in display order before `key`: the position of a row, for the scrollbar.
     /// Costs an index range count, so the UI asks for it off the input path.
     pub async fn position(&self, query: &Query, now: Timestamp, sort: Sort, key: &Key) -> Result<i64> {

@@ -123,12 +123,7 @@ pub(crate) fn to_sql_walking(query: &Query, now: Timestamp, walk: &[bool]) -> Sq
             }
             Term::Finding(r) => {
                 text(&mut binds, r.clone());
-                if walking {
-                    "EXISTS (SELECT 1 FROM findings f WHERE f.rule = ? AND f.credential_id = c.id AND f.closed_at IS NULL)"
-                } else {
-                    "c.id IN (SELECT credential_id FROM findings WHERE rule = ? AND closed_at IS NULL)"
-                }
-                .into()
+                "c.id IN (SELECT credential_id FROM findings WHERE rule = ? AND closed_at IS NULL)".into()
             }
             Term::Text(w) => {
                 let pat = format!("%{}%", like_escape(w));
@@ -155,7 +150,9 @@ pub(crate) fn match_estimate(term: &Term) -> Option<(&'static str, String)> {
         Term::OwnerStatus(s) if *s != OwnerStatus::Unknown => {
             ("SELECT count(*) FROM (SELECT 1 FROM credentials WHERE owner IN (SELECT id FROM owners WHERE status = ?) LIMIT ?)", s.as_str().to_string())
         }
-        Term::Finding(r) => ("SELECT count(*) FROM (SELECT 1 FROM findings WHERE rule = ? AND closed_at IS NULL LIMIT ?)", r.clone()),
+        // Not findings: they gather where the sort puts them (active credentials, after a
+        // long run of expired ones by expiry), so walking to a page can cross most of the
+        // inventory (3.0 s at 1M, against 0.6 s driven). Always driven.
         _ => return None,
     };
     Some((sql, bind))
@@ -252,7 +249,7 @@ mod tests {
     #[test]
     fn a_clause_walked_row_by_row_selects_what_it_selects_driven() {
         let c = db();
-        for q in ["scope:repo:write", "-scope:repo:write", "owner-status:offboarded", "-owner-status:offboarded", "finding:owner-offboarded", "-finding:owner-offboarded", "owner-status:offboarded scope:payments:read"] {
+        for q in ["scope:repo:write", "-scope:repo:write", "owner-status:offboarded", "-owner-status:offboarded", "owner-status:offboarded scope:payments:read"] {
             let (driven, walked) = (ids_walking(&c, q, false), ids_walking(&c, q, true));
             assert_eq!(driven, walked, "{q}");
             assert_ne!(to_sql_walking(&parse(q).expect("parses"), now(), &[true, true]).sql, to_sql(&parse(q).expect("parses"), now()).sql, "{q} has a walking form");

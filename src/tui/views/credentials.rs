@@ -35,6 +35,8 @@ pub struct Window {
     pub loading: bool,
     pub generation: u64,
     pub total: Option<i64>,
+    /// `total` is a capped count: at least that many, the exact count to follow.
+    pub total_at_least: bool,
     /// Absolute position of rows[0] in the order, when known.
     pub first_position: Option<(String, i64)>,
     pub position_pending: bool,
@@ -85,6 +87,7 @@ impl CredentialsView {
         w.generation += 1;
         w.loading = true;
         w.total = None;
+        w.total_at_least = false;
         w.first_position = None;
         w.pending_jump = None;
         let anchor = if landing == Landing::Last { PageAnchor::Last } else { PageAnchor::First };
@@ -118,13 +121,14 @@ impl CredentialsView {
         fx
     }
 
-    pub fn on_count(&mut self, generation: u64, total: Result<i64, String>) -> Vec<Outcome> {
-        if generation != self.window.generation {
+    pub fn on_count(&mut self, generation: u64, total: Result<i64, String>, at_least: bool) -> Vec<Outcome> {
+        if generation != self.window.generation || (at_least && self.window.total.is_some() && !self.window.total_at_least) {
             return Vec::new();
         }
         match total {
             Ok(t) => {
                 self.window.total = Some(t);
+                self.window.total_at_least = at_least;
                 Vec::new()
             }
             Err(e) => vec![Outcome::Status(Tone::Error, format!("count failed: {e}"))],
