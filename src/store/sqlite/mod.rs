@@ -39,6 +39,7 @@ pub(super) const CHUNK: usize = 400;
 
 /// A connection's page cache (negative: KiB), and the writer's while it ingests.
 const READER_CACHE: &str = "-24576";
+const SOFT_HEAP_LIMIT: &str = "67108864";
 pub(super) const WRITER_CACHE: &str = "PRAGMA cache_size = -131072";
 
 #[derive(Clone)]
@@ -69,6 +70,9 @@ impl SqliteStore {
             // Reads past the cache come from the OS page cache.
             .pragma("cache_size", READER_CACHE)
             .pragma("mmap_size", "0")
+            // All of SQLite's memory in this process (every connection's cache, sorts)
+            // yields past 64 MiB: what browsing a million rows holds stays bounded.
+            .pragma("soft_heap_limit", SOFT_HEAP_LIMIT)
             // Sorts and temporary b-trees (an index build, the findings) spill to a
             // file past the page cache instead of growing the process.
             .pragma("temp_store", "file")
