@@ -331,8 +331,7 @@ fn print_report(r: &BenchReport) {
 fn baseline(org: &Org, n: u64, path: &std::path::Path) -> Result<Duration> {
     let mut conn = rusqlite::Connection::open(path)?;
     // The same pragmas as the store, so the ratio measures tokenward, not settings.
-    // SQLite's heap limit is the process's (this connection shares the library with the store): the writer's, as the store's ingest has it.
-    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-131072; PRAGMA mmap_size=0; PRAGMA temp_store=file; PRAGMA wal_autocheckpoint=65536; PRAGMA soft_heap_limit=268435456;")?;
+    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-131072; PRAGMA mmap_size=0; PRAGMA temp_store=file; PRAGMA wal_autocheckpoint=65536;")?;
     conn.execute_batch(include_str!("../../migrations/sqlite/0001_inventory.sql"))?;
     conn.execute_batch(include_str!("../../migrations/sqlite/0002_findings_reviews_history.sql"))?;
     let mut total = Duration::ZERO;
@@ -399,9 +398,7 @@ fn baseline(org: &Org, n: u64, path: &std::path::Path) -> Result<Duration> {
     }
     let t = Instant::now();
     tx.commit()?;
-    let total = total + t.elapsed();
-    conn.execute_batch("PRAGMA soft_heap_limit=67108864;")?;
-    Ok(total)
+    Ok(total + t.elapsed())
 }
 
 async fn frame_times(store: &Store) -> Result<(f64, f64)> {

@@ -40,10 +40,6 @@ pub(super) const CHUNK: usize = 400;
 /// A connection's page cache (negative: KiB), and the writer's while it ingests.
 const READER_CACHE: &str = "-24576";
 const SOFT_HEAP_LIMIT: &str = "67108864";
-/// While a sync writes, SQLite may hold more (the writer's cache, the index builds):
-/// raised by each page, lowered again when the run finishes.
-pub(super) const WRITER_HEAP: &str = "PRAGMA soft_heap_limit = 268435456";
-pub(super) const READER_HEAP: &str = "PRAGMA soft_heap_limit = 67108864";
 pub(super) const WRITER_CACHE: &str = "PRAGMA cache_size = -131072";
 
 #[derive(Clone)]

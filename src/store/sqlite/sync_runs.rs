@@ -123,8 +123,6 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        // The run's writing is over: SQLite's memory yields at the browsing limit again.
-        sqlx::query(super::READER_HEAP).execute(&self.pool).await?;
         Ok(gone)
     }
 
