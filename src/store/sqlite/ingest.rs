@@ -27,7 +27,7 @@ impl SqliteStore {
             let stored = stored_hashes(&mut tx, chunk).await?;
             // What the issuer says exactly as last time is only marked seen by this run.
             let hashes: Vec<String> = chunk.iter().map(content_hash).collect();
-            let (same, changed): (Vec<(&Credential, &String)>, Vec<(&Credential, &String)>) =
+            let (same, changed): (Vec<Hashed>, Vec<Hashed>) =
                 chunk.iter().zip(&hashes).partition(|(c, h)| stored.get(&c.id).is_some_and(|s| s.as_ref() == Some(*h)));
             mark_seen(&mut tx, &same, &synced, run_id).await?;
             let known: Vec<String> = changed.iter().filter(|(c, _)| stored.contains_key(&c.id)).map(|(c, _)| c.id.clone()).collect();
@@ -122,6 +122,9 @@ impl SqliteStore {
         Ok(())
     }
 }
+
+/// A credential of the page, with the hash of its record.
+type Hashed<'a> = (&'a Credential, &'a String);
 
 /// A credential's record as the issuer gave it, hashed (sha256 of its JSON).
 fn content_hash(c: &Credential) -> String {
