@@ -2,7 +2,7 @@
 //! target and whether it passed, worst cases first, then the rows they come from.
 use serde::Serialize;
 
-use super::BenchReport;
+use super::report::BenchReport;
 
 #[derive(Debug, Serialize)]
 pub struct Figure {

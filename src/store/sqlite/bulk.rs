@@ -7,6 +7,10 @@ use sqlx::{SqliteConnection, SqlitePool};
 
 use crate::store::error::Result;
 
+/// The writing connection's page cache while it ingests or builds indexes: they
+/// touch index pages all over the file.
+pub(super) const WRITER_CACHE: &str = "PRAGMA cache_size = -131072";
+
 /// The tables a credential page writes; their secondary indexes are deferred.
 const TABLES: &str = "'credentials', 'credential_scopes', 'delegation', 'usage_events', 'consent_events'";
 
@@ -34,7 +38,7 @@ pub(super) async fn restore(pool: &SqlitePool) -> Result<()> {
         return Ok(());
     }
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    sqlx::query(super::WRITER_CACHE).execute(&mut *tx).await?;
+    sqlx::query(WRITER_CACHE).execute(&mut *tx).await?;
     let indexes: Vec<(String, String)> = sqlx::query_as("SELECT name, sql FROM deferred_indexes ORDER BY name").fetch_all(&mut *tx).await?;
     for (name, sql) in indexes {
         sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;

@@ -21,7 +21,7 @@ impl SqliteStore {
         let synced = fmt_ts(&synced_at);
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         // Ingest touches index pages all over the file: the writing connection keeps more of them.
-        sqlx::query(super::WRITER_CACHE).execute(&mut *tx).await?;
+        sqlx::query(super::bulk::WRITER_CACHE).execute(&mut *tx).await?;
         super::bulk::defer_if_empty(&mut tx).await?;
         for chunk in items.chunks(CHUNK) {
             let stored = stored_hashes(&mut tx, chunk).await?;

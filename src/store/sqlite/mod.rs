@@ -37,10 +37,9 @@ pub(crate) use filter::{SqlFilter, SqlValue};
 /// SQLite allows 32766 bound values per statement; 400 credentials x 22 columns stays well below.
 pub(super) const CHUNK: usize = 400;
 
-/// A connection's page cache (negative: KiB), and the writer's while it ingests.
+/// A connection's page cache (negative: KiB); the writer's is `bulk::WRITER_CACHE`.
 const READER_CACHE: &str = "-24576";
 const SOFT_HEAP_LIMIT: &str = "67108864";
-pub(super) const WRITER_CACHE: &str = "PRAGMA cache_size = -131072";
 
 #[derive(Clone)]
 pub struct SqliteStore {
