@@ -206,13 +206,22 @@ fn on_postgresql_the_operator_is_the_login_and_no_other_name_may_be_claimed() {
     let config = dir.path().join("tokenward.toml");
     // An [operators] table (for SQLite files) whose OS accounts are not this one: on PostgreSQL it has no say.
     let operators = "[operators.\"someone@acme.test\"]\nroles = [\"admin\"]\nos_user = \"no-such-account\"\n";
-    std::fs::write(&config, format!("[audit]\nkey_file = \"{}\"\n{operators}", dir.path().join("team.audit-key").display())).expect("config");
+    // And an issuer nobody answers at: a sync that went ahead would leave a failed run.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let issuer = format!("[[issuer]]\nname = \"broker\"\nkind = \"tokenward\"\nurl = \"http://127.0.0.1:{closed}\"\n");
+    std::fs::write(&config, format!("[audit]\nkey_file = \"{}\"\n{issuer}{operators}", dir.path().join("team.audit-key").display())).expect("config");
     let tw = |url: &str, args: &[&str]| std::process::Command::new(common::bin()).arg("--config").arg(&config).arg("--db").arg(url).args(args).output().expect("runs");
     assert!(tw(&pg.url, &["db", "init-roles"]).status.success());
+    // A sync under another name is refused before anything is synced.
+    let out = tw(&pg.url, &["--operator", "bob@acme.test", "sync"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("may not name bob@acme.test") && !err.contains("broker"), "{err}");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let admin = sqlx::PgPool::connect(&pg.url).await.expect("connect");
         sqlx::query("CREATE ROLE alice LOGIN PASSWORD 'alice-pw' IN ROLE tokenward_approver").execute(&admin).await.expect("alice");
+        let runs: i64 = sqlx::query_scalar("SELECT count(*) FROM sync_runs").fetch_one(&admin).await.expect("runs");
+        assert_eq!(runs, 0, "the refused sync started no run");
     });
     let alice = pg.url_for("alice", "alice-pw", "postgres");
     let out = tw(&alice, &["--operator", "bob@acme.test", "revoke", "c0ffee", "--reason", "leaked"]);

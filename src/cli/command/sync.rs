@@ -29,10 +29,12 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
         return Err(eyre!("no issuers configured: add [[issuer]] tables to the configuration (see README)"));
     }
     let store = ctx.store().await?;
+    // Who acts is settled before anything is synced (on PostgreSQL, no other name than the login).
+    let actions = ctx.actions_with(store.clone(), &connectors).await?;
     let reports = sync_with_progress(&store, &connectors, args.concurrency).await;
     recompute_findings(ctx, &store).await?;
     // Revocations queued while an issuer was unreachable get another try with every sync.
-    let retried = ctx.actions_with(store.clone(), &connectors).await?.retry_outbox().await?;
+    let retried = actions.retry_outbox().await?;
     if retried > 0 {
         tell(format_args!("revocation outbox: {retried} queued revocation(s) confirmed by their issuer"));
     }
