@@ -113,6 +113,17 @@ impl PgStore {
     }
 }
 
+/// A transaction that will append to the audit log and lock rows: the chain's lock
+/// comes first, so every such transaction takes its locks in one order (chain, then
+/// rows) and two consoles deciding at once wait for each other instead of deadlocking
+/// (a claim locked its row and then waited for the chain, while a recording held the
+/// chain's turn and waited for a row).
+pub(super) async fn begin_audited(pool: &sqlx::PgPool) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK).execute(&mut *tx).await?;
+    Ok(tx)
+}
+
 /// Appends one entry inside the caller's transaction, after every other writer's.
 pub(super) async fn append_audit(tx: &mut PgConnection, anchor: &Anchor, entry: &AuditDraft) -> Result<Appended> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK).execute(&mut *tx).await?;

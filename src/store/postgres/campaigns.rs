@@ -14,7 +14,7 @@ use crate::store::rows::*;
 
 impl PgStore {
     pub async fn start_campaign(&self, name: &str, filter_text: Option<&str>, query: &Query, now: Timestamp, entry: &AuditDraft) -> Result<(Campaign, AuditEntry)> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::audit::begin_audited(&self.pool).await?;
         // Campaign names are unique: a second console starting the same one waits, then is told.
         // An advisory lock on the name, not a table lock: LOCK TABLE needs UPDATE on the table, which no role has.
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext('tokenward review ' || $1::text))").bind(name).execute(&mut *tx).await?;
@@ -55,7 +55,7 @@ impl PgStore {
 
     /// Records a decision and its audit entry together. An item is decided once.
     pub async fn record_review_decision(&self, item: i64, rec: &ReviewRecord<'_>, entry: &AuditDraft) -> Result<AuditEntry> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::audit::begin_audited(&self.pool).await?;
         let target = format!("review-item:{item}");
         refuse_live_claim(&mut tx, &target, rec.claim, rec.at).await?;
         clear_claim(&mut tx, &target).await?;

@@ -15,7 +15,7 @@ use crate::store::holder::new_holder;
 impl PgStore {
     pub async fn claim_action(&self, guard: &ClaimGuard, intent: &AuditDraft, lease: chrono::Duration) -> Result<ActionClaim> {
         let now = Utc::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::audit::begin_audited(&self.pool).await?;
         // The row first: a second claimer waits here, then sees the first's claim.
         check_guard(&mut tx, guard).await?;
         refuse_live_claim(&mut tx, &intent.target, None, now).await?;
@@ -42,7 +42,7 @@ impl PgStore {
     }
 
     pub async fn release_claim(&self, claim: &ActionClaim, outcome: Option<&AuditDraft>) -> Result<Option<AuditEntry>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::audit::begin_audited(&self.pool).await?;
         let appended = match outcome {
             Some(entry) => Some(append_audit(&mut tx, &self.anchor, entry).await?),
             None => None,

@@ -12,7 +12,7 @@ use crate::store::sqlite::TokenwardConsent;
 impl PgStore {
     pub async fn record_grant_decision(&self, grant: &Grant, decision: &GrantDecisionRecord, entry: &AuditDraft) -> Result<AuditEntry> {
         let at = fmt_ts(&entry.at);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::audit::begin_audited(&self.pool).await?;
         sqlx::query("UPDATE grants SET status = $1, decided_by = $2, decided_at = $3, decision_note = $4, credential_id = $5 WHERE id = $6")
             .bind(decision.status.as_str())
             .bind(&entry.actor)
@@ -46,7 +46,7 @@ impl PgStore {
     }
 
     pub async fn record_partial_approval(&self, grant: &Grant, scopes: &[String], note: &str, entry: &AuditDraft) -> Result<AuditEntry> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::audit::begin_audited(&self.pool).await?;
         let (at, scopes) = (fmt_ts(&entry.at), scopes.join(" "));
         let event = TokenwardConsent { credential_id: None, grant_id: Some(&grant.id), at: &at, actor: &entry.actor, action: "approve.partial", scopes: &scopes, note: Some(note) };
         insert_consent(&mut tx, &event).await?;

@@ -15,7 +15,7 @@ use crate::store::sqlite::TokenwardConsent;
 
 impl PgStore {
     pub async fn record_revocation(&self, id: &str, entry: &AuditDraft, reason: &str) -> Result<AuditEntry> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::audit::begin_audited(&self.pool).await?;
         sqlx::query("UPDATE credentials SET status = 'revoked' WHERE id = $1").bind(id).execute(&mut *tx).await?;
         clear_claim(&mut tx, &format!("credential:{id}")).await?;
         let at = fmt_ts(&entry.at);
@@ -41,7 +41,7 @@ impl PgStore {
     }
 
     pub async fn record_queued_revocation(&self, item: &QueuedRevocation<'_>, entry: &AuditDraft) -> Result<AuditEntry> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::audit::begin_audited(&self.pool).await?;
         insert_outbox(&mut tx, item, &entry.actor).await?;
         let appended = append_audit(&mut tx, &self.anchor, entry).await?;
         clear_claim(&mut tx, &format!("credential:{}", item.credential_id)).await?;
