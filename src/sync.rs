@@ -197,6 +197,9 @@ enum SyncError {
     /// The issuer's paging ran away (a cycle or too many pages).
     #[error("{0}")]
     Paging(String),
+    /// The task writing the fetched pages ended without an answer (it panicked).
+    #[error("the sync's writer stopped: {0}")]
+    Writer(String),
 }
 
 /// Syncs every connector, at most `concurrency` at once. One failing issuer never
@@ -318,55 +321,101 @@ async fn pages(
     if !connector.capabilities().credentials {
         return Ok(());
     }
-    let mut page = connector.list_credentials(run.resume_cursor.clone()).await?;
-    let mut batch = CommitBatch::new(commit_rows);
+    // The writer commits whole batches on its own task while this one fetches and
+    // decodes the next pages: the issuer, the decoding and SQLite work at once. At
+    // most `IN_FLIGHT_PAGES` decoded pages wait for it, so memory stays bounded.
+    let (pages_tx, pages_rx) = mpsc::channel::<FetchedPage>(IN_FLIGHT_PAGES);
+    let base = (report.pages, report.credentials);
+    let writer = tokio::spawn(write_batches(store.clone(), run.clone(), pages_rx, progress.clone(), (connector.name().to_string(), started, base, commit_rows)));
+    let fetched = fetch_pages(connector, run, report, tally, pages_tx).await;
+    let written = writer.await.map_err(|e| SyncError::Writer(e.to_string()))?;
+    let (pages, credentials) = written.committed;
+    report.pages += pages;
+    report.credentials += credentials;
+    // A store error is the cause when both failed: the fetcher stops because the writer went away.
+    written.result?;
+    fetched
+}
+
+/// One decoded page on its way to the writer, with the cursor to resume after it
+/// (`None` once paging must not be resumed from there).
+type FetchedPage = (Vec<crate::domain::Credential>, Option<String>);
+
+/// Decoded pages that may wait for the writer: about two commit batches of 1,000-row pages.
+const IN_FLIGHT_PAGES: usize = 20;
+
+/// Fetches and decodes credential pages into `out` until the last page, an error, or the writer is gone.
+async fn fetch_pages(
+    connector: &dyn Connector,
+    run: &crate::store::SyncRunStart,
+    report: &mut SyncReport,
+    tally: &mut Tally,
+    out: mpsc::Sender<FetchedPage>,
+) -> Result<(), SyncError> {
     let mut cursors = Cursors::new(run.resume_cursor.as_deref(), run.pages.max(0) as u64);
-    let note = |report: &mut SyncReport, (pages, items): (u64, u64)| {
-        report.pages += pages;
-        report.credentials += items;
-        if let Some(tx) = progress {
+    let mut cursor = run.resume_cursor.clone();
+    loop {
+        // Fetched pages are kept on an error: the next run resumes after the last one written.
+        let page = connector.list_credentials(cursor).await?;
+        tally.rejected(report, "credential", &page.rejected);
+        tally.consent(report, &page.items);
+        let next = page.next_cursor;
+        let checked = match &next {
+            Some(c) => cursors.next(connector.name(), "credentials", c),
+            None => Ok(()),
+        };
+        // After a runaway cursor, resume nowhere: the next sync starts over instead of re-entering the loop.
+        let resume = if checked.is_ok() { next.clone() } else { None };
+        if out.send((page.items, resume)).await.is_err() {
+            return Ok(()); // the writer failed; it says why
+        }
+        checked?;
+        match next {
+            Some(c) => cursor = Some(c),
+            None => return Ok(()),
+        }
+    }
+}
+
+struct Written {
+    committed: (u64, u64),
+    result: Result<(), StoreError>,
+}
+
+/// Commits the fetched pages in batches of about `commit_rows` credentials, each
+/// with its resume cursor, and reports progress; what is left is committed when
+/// the fetcher stops, whether it finished or failed.
+async fn write_batches(
+    store: Store,
+    run: crate::store::SyncRunStart,
+    mut pages: mpsc::Receiver<FetchedPage>,
+    progress: Option<mpsc::Sender<SyncEvent>>,
+    (issuer, started, base, commit_rows): (String, Instant, (u64, u64), usize),
+) -> Written {
+    let mut batch = CommitBatch::new(commit_rows);
+    let mut committed = (0, 0);
+    let mut note = |(pages, items): (u64, u64)| {
+        committed.0 += pages;
+        committed.1 += items;
+        if let Some(tx) = &progress {
             let _ = tx.try_send(SyncEvent::Progress {
-                issuer: connector.name().to_string(),
-                pages: report.pages,
-                credentials: report.credentials,
+                issuer: issuer.clone(),
+                pages: base.0 + committed.0,
+                credentials: base.1 + committed.1,
                 elapsed: started.elapsed(),
             });
         }
     };
-    loop {
-        let next_cursor = page.next_cursor.clone();
-        tally.rejected(report, "credential", &page.rejected);
-        tally.consent(report, &page.items);
-        batch.add(page.items, next_cursor.clone());
-        let Some(cursor) = next_cursor else {
-            let done = batch.commit(store, run).await?;
-            note(report, done);
-            return Ok(());
-        };
-        if let Err(e) = cursors.next(connector.name(), "credentials", &cursor) {
-            // Keep what was fetched, but resume nowhere: the next sync starts over instead of re-entering the loop.
-            batch.cursor = None;
-            let done = batch.commit(store, run).await?;
-            note(report, done);
-            return Err(e);
-        }
-        let fetch = connector.list_credentials(Some(cursor));
-        let next = if batch.is_full() {
-            // Fetch the next page while this batch is written: the issuer and SQLite work at once.
-            let (written, next) = tokio::join!(batch.commit(store, run), fetch);
-            note(report, written?);
-            next
-        } else {
-            fetch.await
-        };
-        match next {
-            Ok(p) => page = p,
-            Err(e) => {
-                // Keep what was fetched: the next run resumes after it.
-                let done = batch.commit(store, run).await?;
-                note(report, done);
-                return Err(e.into());
+    let result = async {
+        while let Some((items, cursor)) = pages.recv().await {
+            batch.add(items, cursor);
+            if batch.is_full() {
+                note(batch.commit(&store, &run).await?);
             }
         }
+        note(batch.commit(&store, &run).await?);
+        Ok(())
     }
+    .await;
+    Written { committed, result }
 }

@@ -156,8 +156,14 @@ fn inspect(db_path: &Path, issuer: &[Expected], before: &[Expected]) -> Inspecti
     assert_eq!(cursor, (items > 0).then(|| items.to_string()), "cursor of run {run_id} after {items} credentials");
     assert_eq!(usize::try_from(pages).expect("pages"), items.div_ceil(PAGE_SIZE), "pages of run {run_id}");
 
-    let mut ids = db.prepare("SELECT id, synced_run, status FROM credentials WHERE issuer = ?1").expect("select");
-    let rows: Vec<(String, i64, String)> = ids.query_map([ISSUER], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).expect("rows").map(|r| r.expect("row")).collect();
+    // A run writes the credentials it finds changed (their synced_run) and lists the unchanged ones it saw in sync_seen.
+    let mut ids = db
+        .prepare(
+            "SELECT id, CASE WHEN EXISTS (SELECT 1 FROM sync_seen s WHERE s.credential_id = c.id AND s.run_id = ?2) THEN ?2 ELSE synced_run END, status
+             FROM credentials c WHERE issuer = ?1",
+        )
+        .expect("select");
+    let rows: Vec<(String, i64, String)> = ids.query_map(rusqlite::params![ISSUER, run_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).expect("rows").map(|r| r.expect("row")).collect();
     assert!(rows.iter().all(|r| r.2 != "gone"), "nothing is marked gone mid-run");
     let this_run: BTreeSet<&str> = rows.iter().filter(|r| r.1 == run_id).map(|r| r.0.as_str()).collect();
     let prefix: BTreeSet<&str> = issuer[..items].iter().map(|e| e.id.as_str()).collect();

@@ -1,6 +1,7 @@
 //! Inventory protocol v1 (docs/protocol.md): tokenward's own JSON protocol for
 //! brokers and issuers that have no other API.
 use futures_util::future::BoxFuture;
+use serde_json::value::RawValue;
 
 use super::http::HttpClient;
 use super::connector::{Capabilities, Connector, ConnectorError, HttpSettings, Page, Rejection, Result};
@@ -58,7 +59,7 @@ impl Connector for ProtocolV1 {
     fn list_owners(&self, cursor: Option<String>) -> BoxFuture<'_, Result<Page<Owner>>> {
         Box::pin(async move {
             let req = self.http.client.get(self.http.url("/v1/owners")).query(&self.page_query(&cursor));
-            let (_, page) = match self.http.send_json::<protocol::Page<serde_json::Value>>(req).await {
+            let (_, page) = match self.http.send_json::<protocol::Page<Box<RawValue>>>(req).await {
                 // The owners listing is an optional extension: a broker without it has no people.
                 Err(ConnectorError::Rejected { status: 404, .. }) => return Ok(Page::of(Vec::new(), None)),
                 other => other?,
@@ -71,7 +72,7 @@ impl Connector for ProtocolV1 {
     fn list_credentials(&self, cursor: Option<String>) -> BoxFuture<'_, Result<Page<Credential>>> {
         Box::pin(async move {
             let req = self.http.client.get(self.http.url("/v1/credentials")).query(&self.page_query(&cursor));
-            let (_, page) = self.http.send_json::<protocol::Page<serde_json::Value>>(req).await?;
+            let (_, page) = self.http.send_json::<protocol::Page<Box<RawValue>>>(req).await?;
             if page.next_cursor.is_some() && page.next_cursor == cursor {
                 return Err(self.malformed("next_cursor repeats the cursor asked for: the issuer would loop".into()));
             }
@@ -83,7 +84,7 @@ impl Connector for ProtocolV1 {
     fn list_grants(&self) -> BoxFuture<'_, Result<Vec<Grant>>> {
         Box::pin(async move {
             let req = self.http.client.get(self.http.url("/v1/grants")).query(&[("status", "pending")]);
-            let (_, page) = self.http.send_json::<protocol::Page<serde_json::Value>>(req).await?;
+            let (_, page) = self.http.send_json::<protocol::Page<Box<RawValue>>>(req).await?;
             let (items, rejected) = decode_each(page.items, "id", |w: WireGrant| map_grant(&self.http.issuer, w));
             if let Ok(mut last) = self.rejected_grants.lock() {
                 *last = rejected;
@@ -163,17 +164,20 @@ pub fn url_segment(s: &str) -> String {
 
 /// Decodes and maps each record on its own: one that fails is rejected with its
 /// id (read from `id_field`, when it is a string) and the reason, the rest stand.
-fn decode_each<W, T>(values: Vec<serde_json::Value>, id_field: &str, map: impl Fn(W) -> std::result::Result<T, String>) -> (Vec<T>, Vec<Rejection>)
+/// Records arrive as raw JSON text and are decoded straight into their wire type;
+/// only a failing or oversized record is parsed into a tree, to name the id and the culprit.
+fn decode_each<W, T>(records: Vec<Box<RawValue>>, id_field: &str, map: impl Fn(W) -> std::result::Result<T, String>) -> (Vec<T>, Vec<Rejection>)
 where
     W: serde::de::DeserializeOwned,
 {
-    let mut items = Vec::with_capacity(values.len());
+    let mut items = Vec::with_capacity(records.len());
     let mut rejected = Vec::new();
-    for value in values {
-        let id = value.get(id_field).and_then(|v| v.as_str()).map(|s| text::clean(s, 200)).filter(|s| !s.is_empty());
-        match decode_one(value).and_then(&map) {
+    for raw in records {
+        match decode_one(&raw).and_then(&map) {
             Ok(item) => items.push(item),
             Err(reason) => {
+                let value: serde_json::Value = serde_json::from_str(raw.get()).unwrap_or_default();
+                let id = value.get(id_field).and_then(|v| v.as_str()).map(|s| text::clean(s, 200)).filter(|s| !s.is_empty());
                 // The mappers name the record ("credential ID: ..."); the rejection carries the id already.
                 let reason = id.as_ref().and_then(|id| reason.split_once(&format!(" {id}: ")).filter(|(kind, _)| !kind.contains(' '))).map_or(reason.as_str(), |(_, r)| r);
                 rejected.push(Rejection { id, reason: text::clean(reason, 300) });
@@ -183,14 +187,19 @@ where
     (items, rejected)
 }
 
-fn decode_one<W: serde::de::DeserializeOwned>(value: serde_json::Value) -> std::result::Result<W, String> {
-    if !value.is_object() {
-        return Err(format!("not a JSON object but {}", json_kind(&value)));
+fn decode_one<W: serde::de::DeserializeOwned>(raw: &RawValue) -> std::result::Result<W, String> {
+    let text = raw.get();
+    // A record no longer than the cap cannot hold a longer string; a longer one is searched for it.
+    if !text.starts_with('{') || text.len() > MAX_RAW_STRING {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        if !value.is_object() {
+            return Err(format!("not a JSON object but {}", json_kind(&value)));
+        }
+        if let Some((path, len)) = oversize(&value, "") {
+            return Err(format!("{path} is {len} bytes (at most {MAX_RAW_STRING})"));
+        }
     }
-    if let Some((path, len)) = oversize(&value, "") {
-        return Err(format!("{path} is {len} bytes (at most {MAX_RAW_STRING})"));
-    }
-    serde_path_to_error::deserialize(value).map_err(|e| {
+    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(text)).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
         if path == "." { inner } else { format!("{path}: {inner}") }

@@ -29,7 +29,7 @@ impl SqliteStore {
             let hashes: Vec<String> = chunk.iter().map(content_hash).collect();
             let (same, changed): (Vec<Hashed>, Vec<Hashed>) =
                 chunk.iter().zip(&hashes).partition(|(c, h)| stored.get(&c.id).is_some_and(|s| s.as_ref() == Some(*h)));
-            mark_seen(&mut tx, &same, &synced, run_id).await?;
+            mark_seen(&mut tx, &same, run_id).await?;
             let known: Vec<String> = changed.iter().filter(|(c, _)| stored.contains_key(&c.id)).map(|(c, _)| c.id.clone()).collect();
             snapshot_scope_changes(&mut tx, &changed, &known, &synced).await?;
             upsert_credentials(&mut tx, &changed, &synced, run_id).await?;
@@ -136,7 +136,7 @@ fn content_hash(c: &Credential) -> String {
 /// written from (none once it was changed here or marked gone).
 async fn stored_hashes(tx: &mut sqlx::SqliteConnection, chunk: &[Credential]) -> Result<HashMap<String, Option<String>>> {
     let mut qb: QueryBuilder<Sqlite> =
-        QueryBuilder::new("SELECT id, CASE WHEN status = 'gone' THEN NULL ELSE content_hash END FROM credentials WHERE id IN (");
+        QueryBuilder::new("SELECT id, content_hash FROM credentials WHERE id IN (");
     let mut ids = qb.separated(", ");
     for c in chunk {
         ids.push_bind(c.id.clone());
@@ -147,20 +147,15 @@ async fn stored_hashes(tx: &mut sqlx::SqliteConnection, chunk: &[Credential]) ->
 }
 
 /// Unchanged credentials: seen by this run, nothing else written.
-async fn mark_seen(tx: &mut sqlx::SqliteConnection, same: &[(&Credential, &String)], synced: &str, run_id: i64) -> Result<()> {
+async fn mark_seen(tx: &mut sqlx::SqliteConnection, same: &[(&Credential, &String)], run_id: i64) -> Result<()> {
     if same.is_empty() {
         return Ok(());
     }
-    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE credentials SET synced_at = ");
-    qb.push_bind(synced.to_string());
-    qb.push(", synced_run = ");
-    qb.push_bind(run_id);
-    qb.push(" WHERE id IN (");
-    let mut ids = qb.separated(", ");
-    for (c, _) in same {
-        ids.push_bind(c.id.clone());
-    }
-    qb.push(")");
+    // A narrow row per credential instead of rewriting the credential's own (of hundreds of bytes).
+    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT OR IGNORE INTO sync_seen (run_id, credential_id) ");
+    qb.push_values(same, |mut b, (c, _)| {
+        b.push_bind(run_id).push_bind(c.id.clone());
+    });
     qb.build().execute(&mut *tx).await?;
     Ok(())
 }

@@ -67,6 +67,8 @@ impl SqliteStore {
                     .await?;
             }
         }
+        // A new run will not resume an older one: what those saw is of no more use.
+        sqlx::query("DELETE FROM sync_seen WHERE run_id IN (SELECT id FROM sync_runs WHERE issuer = ?)").bind(issuer).execute(&mut *tx).await?;
         let id: i64 = sqlx::query_scalar("INSERT INTO sync_runs (issuer, started_at, status) VALUES (?, ?, 'running') RETURNING id")
             .bind(issuer)
             .bind(fmt_ts(&now))
@@ -106,14 +108,17 @@ impl SqliteStore {
         let mut gone = 0;
         if error.is_none() {
             gone = sqlx::query(
-                "UPDATE credentials SET status = 'gone', gone_at = ? WHERE issuer = ? AND synced_run IS NOT ? AND status != 'gone'",
+                "UPDATE credentials SET status = 'gone', gone_at = ? WHERE issuer = ? AND synced_run IS NOT ? AND status != 'gone'
+                 AND NOT EXISTS (SELECT 1 FROM sync_seen s WHERE s.run_id = ? AND s.credential_id = credentials.id)",
             )
             .bind(&now)
             .bind(issuer)
             .bind(run.id)
+            .bind(run.id)
             .execute(&mut *tx)
             .await?
             .rows_affected();
+            sqlx::query("DELETE FROM sync_seen WHERE run_id = ?").bind(run.id).execute(&mut *tx).await?;
         }
         sqlx::query("UPDATE sync_runs SET status = ?, finished_at = ?, error = ? WHERE id = ?")
             .bind(if error.is_some() { "failed" } else { "ok" })
