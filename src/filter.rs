@@ -6,7 +6,7 @@ use chrono::Duration;
 
 use crate::domain::{fmt_duration, parse_duration, Binding, CredentialKind, CredentialStatus, OwnerStatus};
 
-pub const KEYS: &[&str] = &["owner", "owner-status", "workload", "scope", "binding", "status", "issuer", "kind", "expires", "unused", "finding"];
+pub const KEYS: &[&str] = &["owner", "owner-status", "workload", "scope", "binding", "status", "issuer", "kind", "expires", "unused", "task", "finding"];
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Query {
@@ -34,6 +34,10 @@ pub enum Term {
     ExpiresBeyond(Duration),
     ExpiresNever,
     UnusedFor(Duration),
+    /// Issued for a task that has ended (`task:ended`): it outlived what it was for.
+    TaskEnded,
+    /// Issued for this task (`task:ID`).
+    Task(String),
     Finding(String),
     Text(String),
 }
@@ -131,6 +135,8 @@ pub fn parse(input: &str) -> Result<Query, ParseError> {
                 "expires" if value == "never" => Term::ExpiresNever,
                 "expires" => return Err(err("expires takes <DURATION, >DURATION or :never".into())),
                 "unused" => return Err(err("unused takes >DURATION, like unused>90d".into())),
+                "task" if value == "ended" => Term::TaskEnded,
+                "task" => Term::Task(value),
                 _ => Term::Finding(value),
             }
         } else {
@@ -178,6 +184,8 @@ impl fmt::Display for Term {
             Term::ExpiresBeyond(d) => write!(f, "expires>{}", fmt_duration(d)),
             Term::ExpiresNever => write!(f, "expires:never"),
             Term::UnusedFor(d) => write!(f, "unused>{}", fmt_duration(d)),
+            Term::TaskEnded => write!(f, "task:ended"),
+            Term::Task(t) => write!(f, "task:{}", quote_if_needed(t)),
             Term::Finding(r) => write!(f, "finding:{}", quote_if_needed(r)),
             Term::Text(w) => write!(f, "{}", quote_word(w)),
         }

@@ -165,11 +165,13 @@ async fn walk(store: &Store, q: &str, sort: Sort, limit: usize, backward: bool) 
 /// A credential's sort key as the store defines it, computed here from the issuer's data.
 fn sort_key(c: &Credential, column: SortColumn) -> String {
     let or_empty = |s: &Option<String>| s.clone().unwrap_or_default();
+    let expires = c.expires_at.as_ref().map(fmt_ts).unwrap_or_else(|| "9999-12-31T23:59:59Z".into());
     match column {
+        SortColumn::ActiveFirst => format!("{}{expires}", if c.status == CredentialStatus::Active { 0 } else { 1 }),
         SortColumn::Id => c.id.clone(),
         SortColumn::Owner => or_empty(&c.owner).to_lowercase(),
         SortColumn::Workload => or_empty(&c.workload),
-        SortColumn::Expires => c.expires_at.as_ref().map(fmt_ts).unwrap_or_else(|| "9999-12-31T23:59:59Z".into()),
+        SortColumn::Expires => expires,
         SortColumn::LastUsed => c.last_used_at.as_ref().map(fmt_ts).unwrap_or_default(),
         SortColumn::Status => c.status.as_str().into(),
         SortColumn::Binding => c.binding.as_str().into(),
@@ -320,7 +322,17 @@ async fn pages_walk_every_sort_both_ways_under_filters(store: &Store) {
     let scope = creds.iter().flat_map(|c| c.scopes.clone()).next().expect("a scope");
     let word = creds[7].workload.clone().expect("workload")[..4].to_uppercase();
     let horizon = fmt_ts(&(now + chrono::Duration::days(30)));
+    // Findings, as the findings engine opens them: the filter walks a window of the order before it drives from them.
+    tokenward::findings::recompute(store, &tokenward::config::Thresholds::default(), now).await.expect("findings");
+    let with = |rule: &str, findings: &[tokenward::store::FindingRow]| -> BTreeSet<String> {
+        findings.iter().filter(|f| f.rule == rule).map(|f| f.credential_id.clone()).collect()
+    };
+    let open = store.open_findings(None, 100_000).await.expect("open findings");
+    let (no_expiry, bearer) = (with("no-expiry", &open), with("bearer-sensitive", &open));
     let filters: Vec<(String, Keep)> = vec![
+        ("finding:no-expiry".into(), Box::new(move |c| no_expiry.contains(&c.id))),
+        ("-finding:bearer-sensitive".into(), Box::new({ let b = bearer.clone(); move |c| !b.contains(&c.id) })),
+        ("finding:bearer-sensitive status:active".into(), Box::new(move |c| bearer.contains(&c.id) && c.status == CredentialStatus::Active)),
         (String::new(), Box::new(|_| true)),
         ("status:active".into(), Box::new(|c| c.status == CredentialStatus::Active)),
         (format!("binding:{}", creds[0].binding.as_str()), Box::new({ let b = creds[0].binding; move |c| c.binding == b })),

@@ -41,6 +41,7 @@ async fn settle(app: &mut App, store: &Store, mut fx: Vec<Effect>) {
                 | Effect::Deny { .. }
                 | Effect::Bell
                 | Effect::RevokeOwner { .. }
+                | Effect::RevokeFilter { .. }
                 | Effect::StartReview { .. }
                 | Effect::ReviewDecide { .. }
         );
@@ -196,6 +197,47 @@ async fn filter_errors_show_inline_and_valid_filters_apply() {
     let fx = app.update(code(KeyCode::Esc));
     settle(&mut app, &store, fx).await;
     assert!(app.credentials.query.is_empty());
+}
+
+#[tokio::test]
+async fn revoke_all_takes_the_filter_to_a_dry_run_a_reason_and_a_confirmation() {
+    use tokenward::tui::forms::bulk::{BulkPlan, BulkStage};
+    let store = common::seeded_store(300).await;
+    let mut app = app_on(&store, 150, 30).await;
+    // No filter: the key says to set one first instead of offering the whole inventory.
+    assert!(app.update(key('X')).is_empty());
+    assert!(app.status.as_ref().is_some_and(|(_, s)| s.contains("set a filter first")), "{:?}", app.status);
+    app.update(key('/'));
+    type_text(&mut app, "binding:bearer");
+    let fx = app.update(code(KeyCode::Enter));
+    settle(&mut app, &store, fx).await;
+    // `X`: the CLI's plan of `revoke --filter`, loaded off the input path, then the form.
+    let fx = app.update(key('X'));
+    assert!(matches!(app.mode, Mode::Normal), "the form waits for the plan");
+    settle(&mut app, &store, fx).await;
+    let Mode::Bulk(form) = &app.mode else { panic!("the bulk form opens: {:?}", app.status) };
+    let BulkPlan::Filter(plan) = &form.plan else { panic!("a filter plan") };
+    let q = tokenward::filter::parse("binding:bearer status:active").expect("filter");
+    let active = store.count(&q, chrono::Utc::now()).await.expect("count");
+    assert_eq!((plan.filter.as_str(), plan.active, plan.credentials.len() as i64), ("binding:bearer", active, active));
+    assert!(plan.credentials.iter().all(|c| c.status.as_str() == "active"));
+    let screen = render(&app, 150, 30);
+    assert!(screen.contains("revoke every active credential of 'binding:bearer'") && screen.contains("dry run:"), "{screen}");
+    app.update(code(KeyCode::Enter));
+    assert!(matches!(&app.mode, Mode::Bulk(f) if f.error.as_deref() == Some("a reason is required")));
+    type_text(&mut app, "bearer tokens retired, SEC-12");
+    app.update(code(KeyCode::Enter));
+    assert!(matches!(&app.mode, Mode::Bulk(f) if f.stage == BulkStage::Confirm));
+    let fx = app.update(key('y'));
+    assert_eq!(fx, vec![Effect::RevokeFilter { filter: "binding:bearer".into(), reason: "bearer tokens retired, SEC-12".into() }]);
+
+    // A viewer: the key is refused with the reason, no plan is asked for.
+    let mut ro = App::new(Keymap::default_map(), "ana", "t.db", true, common::fixed_now());
+    ro.update(Msg::Resize { width: 120, height: 30 });
+    let fx = ro.start();
+    settle(&mut ro, &store, fx).await;
+    assert!(ro.update(key('X')).is_empty());
+    assert!(ro.status.as_ref().is_some_and(|(_, s)| s.contains("read-only")), "{:?}", ro.status);
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ mod permissions;
 mod review;
 mod revoke;
 mod triage;
-pub use bulk::{BulkProgress, OwnerRevokeReport};
+pub use bulk::{BulkProgress, BulkResults, FilterPlan, FilterRevokeReport, OwnerRevokeReport, FILTER_CAP};
 pub use base::{ActionError, Actions};
 pub use grants::{ApproveInput, GrantOutcome};
 pub use permissions::{Act, Permissions};

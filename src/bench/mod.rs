@@ -111,7 +111,7 @@ pub async fn run(n: u64, target: Target, json: bool) -> Result<()> {
     let again = crate::findings::recompute(&store, &thresholds, chrono::Utc::now()).await?;
     let findings_rerun_seconds = t.elapsed().as_secs_f64();
     let mut pages = Vec::new();
-    for column in [SortColumn::Expires, SortColumn::Owner, SortColumn::LastUsed] {
+    for column in [SortColumn::ActiveFirst, SortColumn::Expires, SortColumn::Owner, SortColumn::LastUsed] {
         let sort = Sort { column, descending: false };
         let now = chrono::Utc::now();
         let middle = store.key_at(sort, (n / 2) as i64).await?.ok_or_else(|| eyre!("no middle row"))?;

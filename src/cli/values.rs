@@ -28,6 +28,7 @@ impl ValueEnum for SortColumn {
     fn to_possible_value(&self) -> Option<PossibleValue> {
         Some(match self {
             SortColumn::LastUsed => PossibleValue::new("last-used").alias("last_used"),
+            SortColumn::ActiveFirst => PossibleValue::new("active-first").help("active credentials first, the soonest to expire first; then the rest by expiry"),
             other => PossibleValue::new(other.label()),
         })
     }

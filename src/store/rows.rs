@@ -8,6 +8,8 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SortColumn {
+    /// Active credentials first, the soonest to expire first; then the rest, by expiry.
+    ActiveFirst,
     Id,
     Owner,
     Workload,
@@ -19,6 +21,7 @@ pub enum SortColumn {
 
 impl SortColumn {
     pub const CYCLE: &'static [SortColumn] = &[
+        SortColumn::ActiveFirst,
         SortColumn::Expires,
         SortColumn::LastUsed,
         SortColumn::Owner,
@@ -30,6 +33,7 @@ impl SortColumn {
 
     pub fn label(self) -> &'static str {
         match self {
+            SortColumn::ActiveFirst => "active first",
             SortColumn::Id => "id",
             SortColumn::Owner => "owner",
             SortColumn::Workload => "workload",
@@ -53,7 +57,8 @@ pub struct Sort {
 
 impl Default for Sort {
     fn default() -> Self {
-        Sort { column: SortColumn::Expires, descending: false }
+        // What needs attention: live credentials, soonest to lapse first (not last year's expired ones).
+        Sort { column: SortColumn::ActiveFirst, descending: false }
     }
 }
 
@@ -89,6 +94,8 @@ pub struct PageRequest {
 pub struct CredentialRow {
     pub id: String,
     pub issuer: String,
+    /// The issuer's own id: what its API is called with.
+    pub external_id: String,
     pub kind: CredentialKind,
     pub owner: String,
     /// None: the credential has no owner (shown as `none`).

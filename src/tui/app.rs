@@ -419,7 +419,8 @@ impl App {
             Action::Refresh => self.refresh(),
             _ => {
                 let page = self.views.credentials.viewport.max(1) as isize;
-                let ctx = KeyCtx { now: self.now, may: &self.permissions, page, keymap: &self.keymap };
+                let filter = self.views.credentials.query_text.clone();
+                let ctx = KeyCtx { now: self.now, may: &self.permissions, page, keymap: &self.keymap, filter: &filter };
                 let outcomes = self.views.on_action(self.view, action, &ctx);
                 self.apply(outcomes)
             }
@@ -482,7 +483,8 @@ impl App {
                 self.views.credentials.detail = None;
                 let args: Vec<&str> = arg.into_iter().chain(words).collect();
                 let page = self.views.credentials.viewport.max(1) as isize;
-                let ctx = KeyCtx { now: self.now, may: &self.permissions, page, keymap: &self.keymap };
+                let filter = self.views.credentials.query_text.clone();
+                let ctx = KeyCtx { now: self.now, may: &self.permissions, page, keymap: &self.keymap, filter: &filter };
                 match self.views.command(view, &args, &ctx) {
                     Some(outcomes) => self.apply(outcomes),
                     None => {

@@ -37,7 +37,7 @@ views! {
     Findings findings: FindingsView, [], "", "open findings by rule";
     Owners owners: OwnersView, [], "", "people, and what each one holds";
     Expiring expiring: ExpiringView, [], "", "credentials expiring soon, by owner";
-    Review review: ReviewView, ["rev", "re"], "[NAME | start NAME FILTER]", "review campaigns; NAME opens one, start NAME FILTER starts one";
+    Review review: ReviewView, ["rev", "re"], "[NAME | start NAME [FILTER]]", "review campaigns; NAME opens one, start NAME [FILTER] starts one (of the credentials view's filter when none is given)";
     Issuers issuers: IssuersView, [], "", "issuers and their sync runs";
     // The other commands, after the views.
     [

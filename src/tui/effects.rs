@@ -103,7 +103,13 @@ pub async fn execute(effect: Effect, env: &Env, progress: &mpsc::Sender<Msg>) ->
         Effect::LoadBlast { owner } => vec![Msg::Blast(store.blast_radius(&owner).await.map(Box::new).map_err(|e| err(&e)))],
         Effect::RevokeOwner { owner, reason } => {
             let (ptx, relayed) = relay(progress, Msg::BulkProgress);
-            let r = actions.revoke_owner(&owner, &reason, false, Some(ptx)).await.map(Box::new).map_err(|e| err(&e));
+            let r = actions.revoke_owner(&owner, &reason, false, Some(ptx)).await.map(|r| (r.owner, Box::new(r.results))).map_err(|e| err(&e));
+            let _ = relayed.await;
+            vec![Msg::BulkDone(r)]
+        }
+        Effect::RevokeFilter { filter, reason } => {
+            let (ptx, relayed) = relay(progress, Msg::BulkProgress);
+            let r = actions.revoke_filter(&filter, &reason, false, Some(ptx)).await.map(|r| (format!("'{}'", r.filter), Box::new(r.results))).map_err(|e| err(&e));
             let _ = relayed.await;
             vec![Msg::BulkDone(r)]
         }

@@ -73,6 +73,8 @@ pub enum Effect {
     LoadOwners { status: Option<crate::domain::OwnerStatus>, after: Option<String> },
     LoadBlast { owner: String },
     RevokeOwner { owner: String, reason: String },
+    /// Every active credential the filter selects (`revoke --filter`).
+    RevokeFilter { filter: String, reason: String },
     LoadExpiring { window: String },
     LoadCampaigns,
     StartReview { name: String, filter: Option<String> },
@@ -112,7 +114,8 @@ pub enum Msg {
     Owners { status: Option<crate::domain::OwnerStatus>, after: Option<String>, rows: Result<Vec<crate::store::OwnerRow>, String> },
     Blast(Result<Box<crate::domain::BlastRadius>, String>),
     BulkProgress(crate::actions::BulkProgress),
-    BulkDone(Result<Box<crate::actions::OwnerRevokeReport>, String>),
+    /// A bulk revoke ended: what it covered (an owner, a filter) and what it did.
+    BulkDone(Result<(String, Box<crate::actions::BulkResults>), String>),
     Expiring { window: String, groups: Result<Vec<crate::store::ExpiringGroup>, String> },
     Campaigns(Result<Vec<crate::domain::Campaign>, String>),
     ReviewItems { after: i64, campaign: Result<crate::domain::Campaign, String>, items: Result<Vec<crate::domain::ReviewItem>, String> },

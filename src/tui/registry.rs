@@ -226,6 +226,6 @@ mod tests {
     fn key_ctx() -> KeyCtx<'static> {
         static KEYMAP: std::sync::LazyLock<crate::tui::keymap::Keymap> = std::sync::LazyLock::new(crate::tui::keymap::Keymap::default_map);
         static NOTHING_REFUSED: std::sync::LazyLock<crate::actions::Permissions> = std::sync::LazyLock::new(Default::default);
-        KeyCtx { now: chrono::Utc::now(), may: &NOTHING_REFUSED, page: 10, keymap: &KEYMAP }
+        KeyCtx { now: chrono::Utc::now(), may: &NOTHING_REFUSED, page: 10, keymap: &KEYMAP, filter: "" }
     }
 }

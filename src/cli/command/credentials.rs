@@ -15,8 +15,9 @@ pub struct CredentialsArgs {
     /// Filter query, e.g. "owner-status:offboarded binding:bearer expires<7d".
     #[arg(long, short)]
     pub filter: Option<String>,
-    /// Sort column: expires, last-used, owner, workload, binding, status, id.
-    #[arg(long, value_enum, default_value = "expires")]
+    /// Sort order: active-first (active credentials, soonest to expire first, then the
+    /// rest), expires, last-used, owner, workload, binding, status, id.
+    #[arg(long, value_enum, default_value = "active-first")]
     pub sort: SortColumn,
     /// Reverse the order.
     #[arg(long)]
@@ -26,7 +27,7 @@ pub struct CredentialsArgs {
     pub limit: Option<usize>,
 }
 
-const HEADER: [&str; 10] = ["ID", "ISSUER", "KIND", "OWNER", "WORKLOAD", "SCOPES", "BINDING", "EXPIRES", "LAST USED", "STATUS"];
+const HEADER: [&str; 11] = ["ID", "ISSUER", "ISSUER ID", "KIND", "OWNER", "WORKLOAD", "SCOPES", "BINDING", "EXPIRES", "LAST USED", "STATUS"];
 
 /// Rows a table holds before it is printed, so a huge listing keeps memory flat.
 const TABLE_CHUNK: usize = 5000;
@@ -118,7 +119,7 @@ impl<W: Write> Listing<W> {
 /// The JSON shape of DESIGN.md for one credential row.
 fn credential_json(r: &CredentialRow) -> serde_json::Value {
     serde_json::json!({
-        "id": r.id, "issuer": r.issuer, "kind": r.kind,
+        "id": r.id, "issuer": r.issuer, "external_id": r.external_id, "kind": r.kind,
         "owner": if r.owner.is_empty() { None } else { Some(&r.owner) },
         "owner_status": OwnerStatus::or_none(r.owner_status),
         "workload": if r.workload.is_empty() { None } else { Some(&r.workload) },
@@ -142,6 +143,7 @@ fn row_fields(r: &CredentialRow) -> Vec<String> {
     vec![
         r.id.clone(),
         r.issuer.clone(),
+        r.external_id.clone(),
         r.kind.to_string(),
         owner,
         r.workload.clone(),

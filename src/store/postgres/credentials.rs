@@ -29,7 +29,7 @@ impl PgStore {
         let mut sql = format!(
             "SELECT c.id, c.issuer, c.kind, c.owner, coalesce(o.status, CASE WHEN c.owner = '' THEN 'none' ELSE 'unknown' END),
                     c.workload, c.scopes, c.binding, c.expires_at, c.last_used_at, c.status, {expr},
-                    c.audience, c.issued_at, c.task_id
+                    c.audience, c.issued_at, c.task_id, c.external_id
              FROM credentials c LEFT JOIN owners o ON o.id = c.owner
              WHERE ({filter})"
         );
@@ -58,6 +58,7 @@ impl PgStore {
                 audience: split(&r.get::<String, _>(12)),
                 issued_at: r.get::<Option<String>, _>(13).as_deref().and_then(parse_ts),
                 task_id: r.get(14),
+                external_id: r.get(15),
             })
             .collect();
         if matches!(req.anchor, PageAnchor::Before(_) | PageAnchor::Last) {

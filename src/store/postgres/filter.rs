@@ -57,6 +57,8 @@ impl Binds {
 /// The sort expression of a column, byte-ordered; each has an index `(expr, id)` in the migrations.
 pub(super) fn sort_expr(column: SortColumn) -> &'static str {
     match column {
+        // As the index credentials_active_first writes it (migration 0004_active_first_sync_seen).
+        SortColumn::ActiveFirst => r#"(CASE c.status WHEN 'active' THEN '0' ELSE '1' END || coalesce(c.expires_at, '9999-12-31T23:59:59Z')) COLLATE "C""#,
         SortColumn::Id => r#"c.id COLLATE "C""#,
         SortColumn::Owner => r#"c.owner COLLATE "C""#,
         SortColumn::Workload => r#"c.workload COLLATE "C""#,
@@ -115,6 +117,8 @@ pub(super) fn to_sql(query: &Query, now: Timestamp, binds: &mut Binds) -> String
             }
             Term::ExpiresNever => "(c.expires_at IS NULL)".into(),
             Term::UnusedFor(d) => format!(r#"(coalesce(c.last_used_at, c.issued_at, '') COLLATE "C" < {})"#, binds.text(fmt_ts(&(now - *d)))),
+            Term::TaskEnded => format!(r#"(c.task_ended_at IS NOT NULL AND c.task_ended_at COLLATE "C" <= {})"#, binds.text(fmt_ts(&now))),
+            Term::Task(t) => format!("c.task_id = {}", binds.text(t)),
             Term::Finding(r) => format!("c.id IN (SELECT credential_id FROM findings WHERE rule = {} AND closed_at IS NULL)", binds.text(r)),
             // SQLite's LIKE folds ASCII case only: so does ILIKE under the "C" collation.
             Term::Text(w) => {

@@ -3,7 +3,12 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::filter::{match_estimate, sort_expr, to_sql, to_sql_walking};
 use super::{bind_filter, SqliteStore};
-use crate::filter::Query;
+use crate::filter::{Query, Term};
+
+/// How far along the order a finding's first page is looked for before it is driven
+/// from the findings instead (a page of the default order has its rule's credentials
+/// near the start; a miss costs a few ms).
+const WALK_WINDOW: usize = 4_000;
 use crate::domain::wire::split;
 use crate::domain::*;
 use crate::store::error::{Result, StoreError};
@@ -37,40 +42,20 @@ impl SqliteStore {
 
     pub async fn page(&self, req: &PageRequest) -> Result<Vec<CredentialRow>> {
         let walk = self.walkable(&req.query).await?;
-        let filter = to_sql_walking(&req.query, req.now, &walk);
-        let expr = sort_expr(req.sort.column);
-        let asc = req.sort.descending == matches!(req.anchor, PageAnchor::Before(_) | PageAnchor::Last);
-        let inclusive = matches!(req.anchor, PageAnchor::From(_));
-        let (cmp, dir) = match (asc, inclusive) {
-            (true, false) => (">", "ASC"),
-            (true, true) => (">=", "ASC"),
-            (false, false) => ("<", "DESC"),
-            (false, true) => ("<=", "DESC"),
+        // A finding gathers where the order puts its rule's credentials (active ones, in
+        // the default order), so no count says whether walking pays: walk a window of the
+        // order first, and drive from the findings only when it holds less than a page.
+        let findings: Vec<usize> =
+            req.query.clauses.iter().enumerate().filter(|(i, c)| !c.negated && matches!(c.term, Term::Finding(_)) && !walk[*i]).map(|(i, _)| i).collect();
+        let rows = if findings.is_empty() {
+            self.page_rows(req, &walk, None).await?
+        } else {
+            let mut tried = walk.clone();
+            findings.iter().for_each(|i| tried[*i] = true);
+            let window = self.page_rows(req, &tried, Some(WALK_WINDOW)).await?;
+            // A full page from the window is the page: any match beyond it comes later in the order.
+            if window.len() >= req.limit { window } else { self.page_rows(req, &walk, None).await? }
         };
-        let mut sql = format!(
-            "SELECT c.id, c.issuer, c.kind, c.owner, coalesce(o.status, CASE WHEN c.owner = '' THEN 'none' ELSE 'unknown' END),
-                    c.workload, c.scopes, c.binding, c.expires_at, c.last_used_at, c.status, {expr},
-                    c.audience, c.issued_at, c.task_id
-             FROM credentials c LEFT JOIN owners o ON o.id = c.owner
-             WHERE ({filter})",
-            filter = filter.sql
-        );
-        // `expr >= k AND (expr > k OR id > i)`, not a row value: SQLite seeks an
-        // expression index only on a plain range over its first column.
-        let key = match &req.anchor {
-            PageAnchor::After(k) | PageAnchor::Before(k) | PageAnchor::From(k) => {
-                let (outer, strict) = if asc { (">=", ">") } else { ("<=", "<") };
-                sql.push_str(&format!(" AND {expr} {outer} ? AND ({expr} {strict} ? OR c.id {cmp} ?)"));
-                Some(k)
-            }
-            PageAnchor::First | PageAnchor::Last => None,
-        };
-        sql.push_str(&format!(" ORDER BY {expr} {dir}, c.id {dir} LIMIT ?"));
-        let mut q = bind_filter(sqlx::query(AssertSqlSafe(sql)), &filter);
-        if let Some(k) = key {
-            q = q.bind(k.sort.clone()).bind(k.sort.clone()).bind(k.id.clone());
-        }
-        let rows = q.bind(req.limit as i64).fetch_all(&self.pool).await?;
         let mut out: Vec<CredentialRow> = rows
             .iter()
             .map(|r| CredentialRow {
@@ -89,12 +74,60 @@ impl SqliteStore {
                 audience: split(&r.get::<String, _>(12)),
                 issued_at: r.get::<Option<String>, _>(13).as_deref().and_then(parse_ts),
                 task_id: r.get(14),
+                external_id: r.get(15),
             })
             .collect();
         if matches!(req.anchor, PageAnchor::Before(_) | PageAnchor::Last) {
             out.reverse();
         }
         Ok(out)
+    }
+
+    /// The rows of one page, each clause driven or walked as `walk` says; with a
+    /// window, only among the next `window` credentials of the order after the anchor.
+    async fn page_rows(&self, req: &PageRequest, walk: &[bool], window: Option<usize>) -> Result<Vec<sqlx::sqlite::SqliteRow>> {
+        let filter = to_sql_walking(&req.query, req.now, walk);
+        let expr = sort_expr(req.sort.column);
+        let asc = req.sort.descending == matches!(req.anchor, PageAnchor::Before(_) | PageAnchor::Last);
+        let inclusive = matches!(req.anchor, PageAnchor::From(_));
+        let (cmp, dir) = match (asc, inclusive) {
+            (true, false) => (">", "ASC"),
+            (true, true) => (">=", "ASC"),
+            (false, false) => ("<", "DESC"),
+            (false, true) => ("<=", "DESC"),
+        };
+        // `expr >= k AND (expr > k OR id > i)`, not a row value: SQLite seeks an
+        // expression index only on a plain range over its first column.
+        let key = match &req.anchor {
+            PageAnchor::After(k) | PageAnchor::Before(k) | PageAnchor::From(k) => Some(k),
+            PageAnchor::First | PageAnchor::Last => None,
+        };
+        let (outer, strict) = if asc { (">=", ">") } else { ("<=", "<") };
+        let keyset = if key.is_some() { format!(" AND {expr} {outer} ? AND ({expr} {strict} ? OR c.id {cmp} ?)") } else { String::new() };
+        let mut sql = format!(
+            "SELECT c.id, c.issuer, c.kind, c.owner, coalesce(o.status, CASE WHEN c.owner = '' THEN 'none' ELSE 'unknown' END),
+                    c.workload, c.scopes, c.binding, c.expires_at, c.last_used_at, c.status, {expr},
+                    c.audience, c.issued_at, c.task_id, c.external_id
+             FROM credentials c LEFT JOIN owners o ON o.id = c.owner
+             WHERE ({filter}){keyset}",
+            filter = filter.sql
+        );
+        if window.is_some() {
+            // The window is read off the sort index alone (its key, id and rowid).
+            sql.push_str(&format!(" AND c.rowid IN (SELECT c.rowid FROM credentials c WHERE 1{keyset} ORDER BY {expr} {dir}, c.id {dir} LIMIT ?)"));
+        }
+        sql.push_str(&format!(" ORDER BY {expr} {dir}, c.id {dir} LIMIT ?"));
+        let mut q = bind_filter(sqlx::query(AssertSqlSafe(sql)), &filter);
+        let keys = if window.is_some() { 2 } else { 1 };
+        for _ in 0..keys {
+            if let Some(k) = key {
+                q = q.bind(k.sort.clone()).bind(k.sort.clone()).bind(k.id.clone());
+            }
+        }
+        if let Some(w) = window {
+            q = q.bind(w as i64);
+        }
+        Ok(q.bind(req.limit as i64).fetch_all(&self.pool).await?)
     }
 
     pub async fn count(&self, query: &Query, now: Timestamp) -> Result<i64> {

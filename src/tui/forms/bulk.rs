@@ -1,6 +1,7 @@
-//! Offboarding: revoke everything one person holds. The dry run shows exactly
+//! Bulk revokes: everything one person holds (offboarding), or every active
+//! credential the credentials view's filter selects. The dry run shows exactly
 //! what would be revoked; a reason and a confirmation start it; progress and
-//! the per-credential answer follow.
+//! the per-credential answer follow. Both run the CLI's code path.
 use crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span, Text};
@@ -9,8 +10,8 @@ use ratatui::Frame;
 use ratatui_textarea::TextArea;
 
 use super::input::{text, FormReply, FORM};
-use crate::actions::{BulkProgress, OwnerRevokeReport};
-use crate::domain::{BlastRadius, Relation};
+use crate::actions::{BulkProgress, BulkResults, FilterPlan};
+use crate::domain::{BlastItem, BlastRadius, Relation};
 use crate::tui::msg::{Effect, Tone};
 use crate::tui::keymap::{Action, Keymap};
 use crate::tui::widgets::{centered, gauge, hints, safe, short, Ctx};
@@ -24,19 +25,102 @@ pub enum BulkStage {
     Done,
 }
 
+/// What a bulk revoke covers.
+#[derive(Debug, Clone)]
+pub enum BulkPlan {
+    /// Everything one person holds, and their pending grants.
+    Owner(Box<BlastRadius>),
+    /// The active credentials a filter selects.
+    Filter(Box<FilterPlan>),
+}
+
+impl BulkPlan {
+    /// What will be revoked.
+    pub fn live(&self) -> Vec<&BlastItem> {
+        match self {
+            BulkPlan::Owner(p) => p.revocable().collect(),
+            BulkPlan::Filter(p) => p.credentials.iter().collect(),
+        }
+    }
+
+    fn title(&self) -> String {
+        match self {
+            BulkPlan::Owner(p) => format!(" revoke everything {} holds ", safe(&p.owner, 60)),
+            BulkPlan::Filter(p) => format!(" revoke every active credential of '{}' ", safe(&p.filter, 70)),
+        }
+    }
+
+    /// The dry run in a sentence.
+    fn summary(&self) -> String {
+        let live = self.live();
+        let mut issuers: Vec<&str> = live.iter().map(|c| c.issuer.as_str()).collect();
+        issuers.sort();
+        issuers.dedup();
+        let at = if issuers.is_empty() { "-".into() } else { issuers.join(", ") };
+        let asked = "Each issuer is asked first; nothing shows as revoked before it confirms.";
+        match self {
+            BulkPlan::Owner(p) => {
+                format!(
+                    "dry run: {} live credential(s) at {at} ({} delegated from theirs) and {} pending grant(s) to deny. {asked}",
+                    live.len(),
+                    live.iter().filter(|c| c.relation == Relation::Delegated).count(),
+                    p.pending_grants.len()
+                ) + if p.truncated { " More than 50,000: one run revokes these, run it again for the rest." } else { "" }
+            }
+            BulkPlan::Filter(p) => format!(
+                "dry run: the filter selects {} credential(s); {} active at {at} would be revoked, each checked by policy and audited on its own. {asked}",
+                p.matched, p.active
+            ),
+        }
+    }
+
+    /// The CLI twin that lists it all.
+    fn cli(&self) -> String {
+        match self {
+            BulkPlan::Owner(p) => format!("tokenward revoke --owner {} --dry-run", p.owner),
+            BulkPlan::Filter(p) => format!("tokenward revoke --filter '{}' --dry-run", p.filter),
+        }
+    }
+
+    fn effect(&self, reason: String) -> Effect {
+        match self {
+            BulkPlan::Owner(p) => Effect::RevokeOwner { owner: p.owner.clone(), reason },
+            BulkPlan::Filter(p) => Effect::RevokeFilter { filter: p.filter.clone(), reason },
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct BulkForm {
-    pub plan: Box<BlastRadius>,
+    pub plan: BulkPlan,
     pub reason: TextArea<'static>,
     pub stage: BulkStage,
     pub progress: Option<BulkProgress>,
-    pub report: Option<Box<OwnerRevokeReport>>,
+    pub report: Option<Box<BulkResults>>,
     pub error: Option<String>,
 }
 
 impl BulkForm {
     pub fn new(plan: Box<BlastRadius>) -> BulkForm {
-        let reason = super::input::field("why? e.g. left the company 2026-11-20, HR-4411 (required, sent to every issuer)", "");
+        Self::with(BulkPlan::Owner(plan), "why? e.g. left the company 2026-11-20, HR-4411 (required, sent to every issuer)")
+    }
+
+    /// The active credentials a filter selects.
+    pub fn for_filter(plan: Box<FilterPlan>) -> BulkForm {
+        Self::with(BulkPlan::Filter(plan), "why? e.g. tasks ended, INC-2231 (required, sent to every issuer)")
+    }
+
+    /// Why a line is in the plan: owned or delegated for a person; its owner for a filter.
+    fn why(&self, c: &BlastItem) -> String {
+        match self.plan {
+            BulkPlan::Owner(_) => c.relation.to_string(),
+            BulkPlan::Filter(_) if c.owner.is_empty() => "no owner".into(),
+            BulkPlan::Filter(_) => c.owner.clone(),
+        }
+    }
+
+    fn with(plan: BulkPlan, hint: &str) -> BulkForm {
+        let reason = super::input::field(hint, "");
         BulkForm { plan, reason, stage: BulkStage::Reason, progress: None, report: None, error: None }
     }
 
@@ -57,7 +141,7 @@ impl BulkForm {
             }
             BulkStage::Confirm if is(Action::Confirm) => {
                 self.stage = BulkStage::Running;
-                return FormReply::Submit(Effect::RevokeOwner { owner: self.plan.owner.clone(), reason: text(&self.reason, " ") });
+                return FormReply::Submit(self.plan.effect(text(&self.reason, " ")));
             }
             BulkStage::Confirm if is(Action::Reject) => self.stage = BulkStage::Reason,
             BulkStage::Confirm if is(Action::Cancel) => return FormReply::Close,
@@ -69,20 +153,13 @@ impl BulkForm {
         FormReply::Stay
     }
 
-    /// The run ended: the report, and the status line it leaves.
-    pub fn on_done(&mut self, r: Result<Box<OwnerRevokeReport>, String>) -> Option<(Tone, String)> {
+    /// The run ended: what it covered and did, and the status line it leaves.
+    pub fn on_done(&mut self, r: Result<(String, Box<BulkResults>), String>) -> Option<(Tone, String)> {
         self.stage = BulkStage::Done;
         match r {
-            Ok(rep) => {
-                let tone = if rep.failed.is_empty() && rep.queued.is_empty() { Tone::Ok } else { Tone::Warning };
-                let status = format!(
-                    "{}: {} revoked, {} queued (not yet revoked), {} failed, {} grant(s) denied",
-                    rep.owner,
-                    rep.revoked.len(),
-                    rep.queued.len(),
-                    rep.failed.len(),
-                    rep.grants_denied.len()
-                );
+            Ok((what, rep)) => {
+                let tone = if rep.complete() { Tone::Ok } else { Tone::Warning };
+                let status = format!("{what}: {}", rep.summary());
                 self.report = Some(rep);
                 Some((tone, status))
             }
@@ -98,30 +175,13 @@ impl BulkForm {
         let popup = centered(area, 110, 24);
         f.render_widget(Clear, popup);
         let plan = &self.plan;
-        let live: Vec<_> = plan.revocable().collect();
-        let title = format!(" revoke everything {} holds ", safe(&plan.owner, 60));
-        let block = Block::default().borders(Borders::ALL).border_style(theme.danger).title(Span::styled(title, theme.danger));
+        let live = plan.live();
+        let block = Block::default().borders(Borders::ALL).border_style(theme.danger).title(Span::styled(plan.title(), theme.danger));
         let inner = block.inner(popup);
         f.render_widget(block, popup);
         let [summary, list, reason, status, hint] =
             Layout::vertical([Constraint::Length(2), Constraint::Min(3), Constraint::Length(3), Constraint::Length(2), Constraint::Length(1)]).areas(inner);
-        let mut issuers: Vec<&str> = live.iter().map(|c| c.issuer.as_str()).collect();
-        issuers.sort();
-        issuers.dedup();
-        f.render_widget(
-            Paragraph::new(
-                format!(
-                    "dry run: {} live credential(s) at {} ({} delegated from theirs) and {} pending grant(s) to deny. Each issuer is asked first; nothing shows as revoked before it confirms.",
-                    live.len(),
-                    if issuers.is_empty() { "-".into() } else { issuers.join(", ") },
-                    live.iter().filter(|c| c.relation == Relation::Delegated).count(),
-                    plan.pending_grants.len()
-                ) + if plan.truncated { " More than 50,000: one run revokes these, run it again for the rest." } else { "" },
-            )
-            .style(theme.text)
-            .wrap(Wrap { trim: true }),
-            summary,
-        );
+        f.render_widget(Paragraph::new(plan.summary()).style(theme.text).wrap(Wrap { trim: true }), summary);
         let mut lines: Vec<Line> = live
             .iter()
             .take(list.height as usize)
@@ -139,13 +199,13 @@ impl BulkForm {
                 Line::from(vec![
                     Span::styled(format!("{label:<12}"), st),
                     Span::styled(format!("{} ", short(&c.credential_id)), theme.accent),
-                    Span::styled(safe(&format!("{} {} · {} · {}", c.issuer, c.external_id, c.relation, c.scopes.join(" ")), 120), theme.text),
+                    Span::styled(safe(&format!("{} {} · {} · {}", c.issuer, c.external_id, self.why(c), c.scopes.join(" ")), 120), theme.text),
                 ])
             })
             .collect();
         if live.len() > list.height as usize {
             lines.pop();
-            lines.push(Line::styled(format!("… and {} more (all listed by `tokenward revoke --owner {} --dry-run`)", live.len() - list.height as usize + 1, plan.owner), theme.muted));
+            lines.push(Line::styled(format!("… and {} more (all listed by `{}`)", live.len() - list.height as usize + 1, plan.cli()), theme.muted));
         }
         f.render_widget(Paragraph::new(Text::from(lines)), list);
         f.render_widget(&super::input::boxed(&self.reason, " reason ", self.stage == BulkStage::Reason, theme), reason);

@@ -15,6 +15,9 @@ use crate::tui::msg::{Effect, Landing, QueryAt, Tone};
 use super::{KeyCtx, Outcome};
 use crate::tui::forms::Form;
 use crate::tui::forms::revoke::RevokeForm;
+use crate::tui::forms::bulk::BulkForm;
+use crate::tui::job::{Job, JobData};
+use crate::actions::FilterPlan;
 use crate::tui::keymap::Action;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{binding_style, safe, short, status_style, Ctx};
@@ -346,6 +349,7 @@ impl CredentialsView {
                 self.reload(Landing::First, now)
             }
             Action::Revoke => return self.open_revoke(ctx.may),
+            Action::RevokeAll => return self.plan_revoke_all(ctx),
             Action::DetailDown | Action::DetailUp => {
                 if let Some(p) = &mut self.detail {
                     p.scroll = if action == Action::DetailDown { p.scroll.saturating_add(3) } else { p.scroll.saturating_sub(3) };
@@ -366,6 +370,36 @@ impl CredentialsView {
             return vec![Outcome::Status(Tone::Info, format!("{} is already revoked", short(&row.id)))];
         }
         vec![Outcome::Open(Form::Revoke(Box::new(RevokeForm::for_row(row))))]
+    }
+
+    /// `X`: the dry run of revoking every active credential the filter selects,
+    /// planned by the CLI's `revoke --filter` code; the form opens when it arrives.
+    fn plan_revoke_all(&self, ctx: &KeyCtx) -> Vec<Outcome> {
+        if let Some(refusal) = ctx.may.refusal(crate::actions::Act::Revoke) {
+            return vec![Outcome::Status(Tone::Warning, refusal)];
+        }
+        if self.query.clauses.is_empty() {
+            let key = |a| crate::tui::widgets::key_label(ctx.keymap, NAME, a);
+            return vec![Outcome::Status(Tone::Info, format!("set a filter first ({}): {} then revokes every active credential it selects", key(Action::Filter), key(Action::RevokeAll)))];
+        }
+        let filter = self.query.to_string();
+        let job = Job::new(NAME, "revoke-all plan", move |env| {
+            let filter = filter.clone();
+            async move { env.actions.filter_plan(&filter).await.map_err(|e| e.to_string()) }
+        });
+        vec![Outcome::Status(Tone::Info, "planning: which active credentials the filter selects…".into()), Outcome::Effect(Effect::Load(job))]
+    }
+
+    /// The plan arrived: the bulk form, or why not.
+    fn on_revoke_all_plan(&self, plan: Result<FilterPlan, String>) -> Vec<Outcome> {
+        match plan {
+            Err(e) => vec![Outcome::Status(Tone::Error, e)],
+            Ok(p) if p.active == 0 => vec![Outcome::Status(Tone::Info, format!("'{}' selects {} credential(s), none active: nothing to revoke", p.filter, p.matched))],
+            Ok(p) => match p.refusal() {
+                Some(refusal) => vec![Outcome::Status(Tone::Warning, refusal)],
+                None => vec![Outcome::Open(Form::Bulk(Box::new(BulkForm::for_filter(Box::new(p)))))],
+            },
+        }
     }
 
     pub fn draw(&self, f: &mut Frame, ctx: &Ctx, area: Rect) {
@@ -475,11 +509,18 @@ impl super::Pane for CredentialsView {
     const FOOTER: &'static [Action] = &[Action::Filter, Action::Detail, Action::SortNext, Action::Revoke, Action::Command, Action::Help, Action::Quit];
 
     fn act_of(action: Action) -> Option<crate::actions::Act> {
-        (action == Action::Revoke).then_some(crate::actions::Act::Revoke)
+        matches!(action, Action::Revoke | Action::RevokeAll).then_some(crate::actions::Act::Revoke)
     }
 
     fn on_action(&mut self, action: Action, ctx: &KeyCtx) -> Vec<Outcome> {
         CredentialsView::on_action(self, action, ctx)
+    }
+
+    fn on_data(&mut self, data: JobData) -> Vec<Outcome> {
+        match data.downcast::<Result<FilterPlan, String>>() {
+            Ok(plan) => self.on_revoke_all_plan(*plan),
+            Err(_) => Vec::new(),
+        }
     }
 
     fn draw(&self, f: &mut Frame, ctx: &Ctx, area: Rect) {

@@ -93,6 +93,8 @@ pub struct KeyCtx<'a> {
     /// Rows a page key moves.
     pub page: isize,
     pub keymap: &'a Keymap,
+    /// The credentials view's filter as typed: what `:review start NAME` reviews when given none.
+    pub filter: &'a str,
 }
 
 impl KeyCtx<'_> {

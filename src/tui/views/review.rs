@@ -329,11 +329,16 @@ impl super::Pane for ReviewView {
     fn command(&mut self, args: &[&str], ctx: &KeyCtx) -> Option<Vec<Outcome>> {
         let outcomes = match args {
             [] => return None,
-            ["start"] => vec![Outcome::Status(Tone::Error, "usage: :review start NAME [FILTER], e.g. :review start q4-admin scope:admin:org status:active".into())],
+            ["start"] => vec![Outcome::Status(Tone::Error, "usage: :review start NAME [FILTER] (no FILTER: the credentials view's), e.g. :review start q4-admin scope:admin:org status:active".into())],
             ["start", ..] if let Some(why) = ctx.may.why_not(crate::actions::Act::Review) => vec![Outcome::Status(Tone::Warning, format!("starting a review is unavailable: {why}"))],
             ["start", campaign, filter @ ..] => {
-                let filter = (!filter.is_empty()).then(|| filter.join(" "));
-                vec![Outcome::Effect(Effect::StartReview { name: campaign.to_string(), filter })]
+                // None given: the credentials view's filter, so what is on screen is what gets reviewed.
+                let filter = if filter.is_empty() { ctx.filter.trim().to_string() } else { filter.join(" ") };
+                let said = if filter.is_empty() { "every credential".to_string() } else { format!("'{filter}'") };
+                vec![
+                    Outcome::Status(Tone::Info, format!("starting review {campaign} of {said}…")),
+                    Outcome::Effect(Effect::StartReview { name: campaign.to_string(), filter: (!filter.is_empty()).then_some(filter) }),
+                ]
             }
             [name, ..] => {
                 let mut outcomes = vec![Outcome::Show(NAME)];
@@ -354,7 +359,7 @@ mod tests {
     fn run(view: &mut ReviewView, line: &str, read_only: bool) -> Option<Vec<Outcome>> {
         let keymap = Keymap::default_map();
         let may = if read_only { crate::actions::Permissions::none("read-only mode (--read-only)") } else { Default::default() };
-        let ctx = KeyCtx { now: chrono::Utc::now(), may: &may, page: 10, keymap: &keymap };
+        let ctx = KeyCtx { now: chrono::Utc::now(), may: &may, page: 10, keymap: &keymap, filter: "scope:admin:org" };
         view.command(&line.split_whitespace().collect::<Vec<_>>(), &ctx)
     }
 
@@ -370,6 +375,10 @@ mod tests {
         assert!(matches!(refused.as_slice(), [Outcome::Status(Tone::Warning, _)]), "{refused:?}");
         let start = run(&mut v, "start q4 scope:admin status:active", false).unwrap_or_default();
         let want = Effect::StartReview { name: "q4".into(), filter: Some("scope:admin status:active".into()) };
-        assert!(matches!(start.as_slice(), [Outcome::Effect(e)] if *e == want), "{start:?}");
+        assert!(matches!(start.as_slice(), [Outcome::Status(Tone::Info, _), Outcome::Effect(e)] if *e == want), "{start:?}");
+        // No filter given: the credentials view's (here `scope:admin:org`), said on the status line.
+        let current = run(&mut v, "start q4", false).unwrap_or_default();
+        let want = Effect::StartReview { name: "q4".into(), filter: Some("scope:admin:org".into()) };
+        assert!(matches!(current.as_slice(), [Outcome::Status(Tone::Info, t), Outcome::Effect(e)] if *e == want && t.contains("'scope:admin:org'")), "{current:?}");
     }
 }
