@@ -32,6 +32,33 @@ pub struct Config {
     /// Where the audit log's key is kept.
     #[serde(default)]
     pub audit: AuditConfig,
+    /// `[[scan]]`: agent configuration folders `tokenward scan` reads after every sync.
+    #[serde(default, rename = "scan")]
+    pub scans: Vec<ScanConfig>,
+}
+
+/// `[[scan]]`: files or folders of agent configurations (MCP, dotenv, AWS
+/// credentials) read after every sync; `~/` is the home directory.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanConfig {
+    pub paths: Vec<String>,
+    /// The host they are on (default: this machine's name).
+    pub host: Option<String>,
+}
+
+impl ScanConfig {
+    /// The paths with a leading `~/` made the home directory.
+    pub fn expanded(&self) -> Vec<PathBuf> {
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        self.paths
+            .iter()
+            .map(|p| match (p.strip_prefix("~/"), &home) {
+                (Some(rest), Some(h)) => h.join(rest),
+                _ => PathBuf::from(p),
+            })
+            .collect()
+    }
 }
 
 /// `[audit]`: the audit log's HMAC key, kept outside the database.

@@ -14,6 +14,8 @@ pub struct CredentialDetail {
     /// Open findings: (rule, severity, summary).
     pub findings: Vec<(String, crate::domain::Severity, String)>,
     pub audit: Vec<AuditEntry>,
+    /// Where a scan found it in plain text (`tokenward scan`).
+    pub deployments: Vec<crate::store::Deployment>,
 }
 
 pub async fn load(store: &Store, needle: &str) -> Result<CredentialDetail, StoreError> {
@@ -27,6 +29,7 @@ pub async fn load(store: &Store, needle: &str) -> Result<CredentialDetail, Store
         lineage: store.lineage(&id).await?,
         findings: store.open_findings_for(&id).await?,
         audit: store.audit_for_target(&format!("credential:{id}"), 20).await?,
+        deployments: store.deployments(Some(&id), 50).await?,
         owner,
         credential,
     })
@@ -126,6 +129,13 @@ pub fn text_lines(d: &CredentialDetail, now: Timestamp) -> Vec<String> {
     }
     for (rule, severity, summary) in &d.findings {
         l.push(format!("  {severity:<8} {rule}: {summary}"));
+    }
+    if !d.deployments.is_empty() {
+        l.push(String::new());
+        l.push("deployed in (found in plain text by tokenward scan)".into());
+        for p in &d.deployments {
+            l.push(format!("  {}:{}  {}  last seen {}", p.host, p.path, p.location, p.last_seen));
+        }
     }
     if !d.audit.is_empty() {
         l.push(String::new());

@@ -83,6 +83,24 @@ pub const RULES: &[Rule] = &[
         fires_when: "agent credential used interactively by a person",
         frameworks: &["OWASP NHI10", "NIST CSF PR.AA-01", "AI RMF Govern"],
     },
+    Rule {
+        id: "plaintext-in-config",
+        severity: Severity::High,
+        fires_when: "active credential found in plain text in an agent configuration (tokenward scan)",
+        frameworks: &["OWASP NHI2", "NIST CSF PR.DS-01", "AI RMF Manage"],
+    },
+    Rule {
+        id: "unknown-in-config",
+        severity: Severity::High,
+        fires_when: "a secret in an agent configuration that no synced issuer knows (a shadow credential; listed by its fingerprint)",
+        frameworks: &["OWASP NHI2", "NIST CSF ID.AM-07", "AI RMF Map"],
+    },
+    Rule {
+        id: "revoked-still-deployed",
+        severity: Severity::Medium,
+        fires_when: "revoked, expired or gone credential still in an agent configuration: the agent will fail, or the file is a leak",
+        frameworks: &["OWASP NHI2", "NIST CSF PR.AA-05", "AI RMF Manage"],
+    },
 ];
 
 pub fn rule(id: &str) -> Option<&'static Rule> {
@@ -108,7 +126,9 @@ mod tests {
     fn every_rule_of_design_md_has_a_query_and_frameworks() {
         let design = ["owner-offboarded", "owner-missing", "stale-unused", "long-lived", "no-expiry", "bearer-sensitive", "shared-across-workloads",
             "used-after-task", "scope-beyond-consent", "silent-renewal", "no-consent-trail", "human-use"];
-        assert_eq!(RULES.iter().map(|r| r.id).collect::<Vec<_>>(), design);
+        // Then the two of `tokenward scan` (issue 15): where credentials sit in plain text.
+        let scan = ["plaintext-in-config", "unknown-in-config", "revoked-still-deployed"];
+        assert_eq!(RULES.iter().map(|r| r.id).collect::<Vec<_>>(), [&design[..], &scan[..]].concat());
         for r in RULES {
             assert!(!r.frameworks.is_empty(), "{}", r.id);
         }

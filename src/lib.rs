@@ -15,6 +15,7 @@ pub mod findings;
 pub mod policy;
 pub mod protocol;
 pub mod reference;
+pub mod scan;
 pub mod store;
 pub mod sync;
 pub mod tui;

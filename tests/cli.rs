@@ -86,8 +86,8 @@ fn revoke_needs_a_reason_and_a_reachable_issuer() {
 #[test]
 fn audit_verify_accepts_the_demo_chain_and_grants_list() {
     let (_dir, db) = demo_db();
-    // The demo's sync, then the review campaign it starts.
-    tw(&db).args(["audit", "verify"]).assert().success().stdout(predicate::str::contains("audit log intact: 2 entries"));
+    // The demo's sync, the scan of its sample agent configurations, then the review campaign it starts.
+    tw(&db).args(["audit", "verify"]).assert().success().stdout(predicate::str::contains("audit log intact: 3 entries"));
     let out = tw(&db).args(["grants", "--status", "pending", "--format", "json"]).assert().success();
     let g: Vec<serde_json::Value> = serde_json::from_slice(&out.get_output().stdout).expect("json");
     assert!(!g.is_empty());

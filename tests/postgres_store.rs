@@ -379,7 +379,7 @@ fn bench_measures_either_backend_over_the_same_rows_and_keeps_to_an_empty_databa
     for (r, backend) in [(&on_pg, "postgresql"), (&on_sqlite, "sqlite")] {
         assert!(r.as_array().expect("figures").iter().all(|f| f["backend"] == backend && f["unit"].is_string()), "{r}");
         assert_eq!(figure(r, "credentials").expect("credentials")["value"], 1500.0);
-        assert_eq!(named(r, "page_p50_ms.").len(), 9, "top, middle and end of three sorts: {r}");
+        assert_eq!(named(r, "page_p50_ms.").len(), 12, "top, middle and end of four sorts: {r}");
         for name in ["ingest_ratio", "page_p50_ms", "page_p95_ms", "filter_p50_ms", "count_p50_ms", "frame_ms", "findings_s"] {
             let f = figure(r, name).unwrap_or_else(|| panic!("{name} missing: {r}"));
             assert!(f["target"].is_string() && f["pass"].is_boolean() && f["value"].as_f64().is_some_and(|v| v > 0.0), "{f}");

@@ -33,7 +33,8 @@ fn findings_json_has_the_documented_keys_and_every_rule_fires_on_the_demo_org() 
     setup(dir.path(), &issuer.url);
     tw(dir.path()).arg("sync").assert().success();
     let summary = json_of(tw(dir.path()).args(["findings", "--summary", "--format", "json"]));
-    for rule in tokenward::findings::RULES {
+    // The deployment rules need a scan of agent configurations: tests/scan.rs raises them.
+    for rule in tokenward::findings::RULES.iter().filter(|r| !["plaintext-in-config", "unknown-in-config", "revoked-still-deployed"].contains(&r.id)) {
         assert!(summary.as_array().expect("array").iter().any(|c| c["rule"] == rule.id && c["open"].as_i64() > Some(0)), "no {} in {summary}", rule.id);
     }
     let one = json_of(tw(dir.path()).args(["findings", "--rule", "used-after-task", "--limit", "1", "--format", "json"]));

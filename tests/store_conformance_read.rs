@@ -91,6 +91,21 @@ async fn seeded_sqlite() -> Seeded {
     let grants: Vec<_> = org.pending_grants().into_iter().map(|g| map_grant(ISSUER, g).expect("grant maps")).collect();
     store.replace_grants(ISSUER, &grants, now()).await.expect("grants");
     store.finish_sync_run(&run, ISSUER, None, now()).await.expect("finish");
+    // Two credentials a scan found in plain text: one active, one no longer.
+    let creds = credentials();
+    let found = |active: bool, location: &str| {
+        let c = creds.iter().find(|c| (c.status == CredentialStatus::Active) == active && c.fingerprint.is_some()).expect("a credential");
+        tokenward::store::FoundSecret {
+            path: "/srv/agents/claude_desktop_config.json".into(),
+            location: location.into(),
+            format: "mcp".into(),
+            fingerprint: c.fingerprint.clone().expect("fingerprint"),
+            key_id: None,
+        }
+    };
+    let shadow = tokenward::store::FoundSecret { fingerprint: tokenward::domain::fingerprint(b"a shadow credential"), ..found(true, "mcpServers.c.env.TOKEN") };
+    let planted = [found(true, "mcpServers.a.env.TOKEN"), found(false, "mcpServers.b.env.TOKEN"), shadow];
+    store.record_deployments("host-a", &["/srv/agents".into()], &planted, now()).await.expect("deployments");
     let query = tokenward::filter::parse("kind:api_key").expect("filter");
     let draft = |action: &str, target: &str| AuditDraft { at: now(), actor: "ana".into(), action: action.into(), target: target.into(), detail: serde_json::json!({}) };
     let (campaign, _) = store.start_campaign("q4", Some("kind:api_key"), &query, now(), &draft("review.start", "campaign:q4")).await.expect("campaign");

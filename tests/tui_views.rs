@@ -241,6 +241,50 @@ async fn revoke_all_takes_the_filter_to_a_dry_run_a_reason_and_a_confirmation() 
 }
 
 #[tokio::test]
+async fn the_deployments_view_lists_what_a_scan_found_and_opens_its_credential() {
+    let store = common::seeded_store(120).await;
+    let mut app = app_on(&store, 150, 30).await;
+    let id = app.selected_row().expect("row").id.clone();
+    let fp = store.credential(&id).await.expect("credential").fingerprint.expect("fingerprint");
+    let at = |location: &str, fingerprint: String| tokenward::store::FoundSecret {
+        path: "/srv/agents/claude_desktop_config.json".into(),
+        location: location.into(),
+        format: "mcp".into(),
+        fingerprint,
+        key_id: None,
+    };
+    let found = [at("mcpServers.github.env.GITHUB_TOKEN", fp), at("mcpServers.shadow.env.API_KEY", tokenward::domain::fingerprint(b"shadow"))];
+    store.record_deployments("host-a", &["/srv/agents".into()], &found, common::fixed_now()).await.expect("deployments");
+    tokenward::findings::recompute(&store, &Default::default(), common::fixed_now()).await.expect("findings");
+
+    let fx = app.run_command("deployments");
+    settle(&mut app, &store, fx).await;
+    assert_eq!(app.deployments.rows.len(), 2);
+    let screen = render(&app, 150, 30);
+    assert!(screen.contains("2 secret(s) in plain text in 1 file(s)") && screen.contains("1 unknown to every issuer"), "{screen}");
+    // The known one opens in the credential table; the unknown one says what to do instead.
+    let fx = app.update(code(KeyCode::Enter));
+    settle(&mut app, &store, fx).await;
+    assert_eq!((app.view, app.credentials.query_text.clone()), (View::Credentials, id.clone()));
+    assert_eq!(app.credentials.window.rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), [id]);
+    let fx = app.run_command("deployments");
+    settle(&mut app, &store, fx).await;
+    app.update(key('j'));
+    app.update(code(KeyCode::Enter));
+    assert!(app.status.as_ref().is_some_and(|(_, s)| s.contains("unknown to every issuer")), "{:?}", app.status);
+    // From the findings view, the shadow credentials' rule opens this view.
+    let fx = app.run_command("findings");
+    settle(&mut app, &store, fx).await;
+    let at = app.findings.counts.iter().position(|c| c.rule == "unknown-in-config").expect("the rule fired");
+    for _ in 0..at {
+        app.update(key('j'));
+    }
+    let fx = app.update(code(KeyCode::Enter));
+    assert_eq!(app.view, View::Deployments);
+    settle(&mut app, &store, fx).await;
+}
+
+#[tokio::test]
 async fn revoke_asks_a_reason_then_confirms_and_read_only_refuses() {
     let store = common::seeded_store(50).await;
     let mut app = app_on(&store, 120, 30).await;

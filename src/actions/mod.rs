@@ -3,6 +3,7 @@
 
 mod base;
 mod bulk;
+mod deployments;
 mod grants;
 mod permissions;
 mod review;

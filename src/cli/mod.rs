@@ -15,7 +15,7 @@ mod values;
 
 use command::{
     audit, bench, completions, config, credentials, db, decide, demo, expiring, findings, grants, history, issuer, issuers, man, owner, owners, policy,
-    review, revoke, show, sync, triage,
+    review, revoke, scan, show, sync, triage,
 };
 
 #[derive(Debug, Parser)]
@@ -90,7 +90,7 @@ pub enum Command {
     Approve(decide::ApproveArgs),
     /// Deny a pending grant with a reason.
     Deny(decide::DenyArgs),
-    /// Revoke a credential at its issuer, then record it; or, with --owner, everything one person holds.
+    /// Revoke a credential at its issuer, then record it; or, with --owner, everything one person holds; or, with --filter, every active credential a filter selects.
     Revoke(revoke::RevokeArgs),
     /// People from the directory and the issuers, with their credential counts.
     Owners(owners::OwnersArgs),
@@ -102,6 +102,9 @@ pub enum Command {
     Review(review::ReviewArgs),
     /// Which credentials held a scope at a past date (from sync snapshots and consent events).
     History(history::HistoryArgs),
+    /// Where credentials are deployed: read agent configurations (MCP, dotenv, AWS
+    /// credentials) and record each secret found by its fingerprint, never its value.
+    Scan(scan::ScanArgs),
     /// Triage a leaked token read from standard input (never from the command
     /// line): fingerprint, find, introspect at the OAuth issuers, and revoke.
     Triage(triage::TriageArgs),
@@ -155,6 +158,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Expiring(args) => expiring::run(&ctx, args).await,
         Command::Review(args) => review::run(&ctx, args).await,
         Command::History(args) => history::run(&ctx, args).await,
+        Command::Scan(args) => scan::run(&ctx, args).await,
         Command::Triage(args) => triage::run(&ctx, args).await,
         Command::Findings(args) => findings::run(&ctx, args).await,
         Command::Audit(args) => audit::run(&ctx, args).await,

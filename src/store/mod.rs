@@ -19,6 +19,11 @@ mod rows;
 mod sqlite;
 
 pub use error::{HeldClaim, Result, StoreError};
+
+/// What every path under a scanned root starts with (the root and a separator).
+pub(crate) fn path_below(root: &str) -> String {
+    if root.ends_with('/') { root.to_string() } else { format!("{root}/") }
+}
 pub use rows::*;
 pub use sqlite::file::DbFile;
 
@@ -159,6 +164,13 @@ store_api! {
     /// The person who owns most credentials of a workload: its accountable owner.
     fn workload_owner(&self, workload: &str) -> Result<Option<String>>;
     fn open_findings_for(&self, credential_id: &str) -> Result<Vec<(String, Severity, String)>>;
+    // deployments
+    /// What one scan of `roots` on `host` found replaces what earlier scans recorded
+    /// there (first seen kept); returns how many are recorded now.
+    fn record_deployments(&self, host: &str, roots: &[String], found: &[FoundSecret], now: Timestamp) -> Result<u64>;
+    /// Recorded deployments, each joined to its credential by fingerprint or key id:
+    /// of one credential, or all (by file), at most `limit`.
+    fn deployments(&self, credential_id: Option<&str>, limit: i64) -> Result<Vec<Deployment>>;
     // findings
     /// Runs every rule: first a read phase on one connection that only writes its
     /// temporary tables (the fact tables, then what each rule fires on), so syncs and

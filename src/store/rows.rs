@@ -401,3 +401,34 @@ pub struct DbLogin {
     /// the TUI shows the actions as unavailable with this reason.
     pub may_not_record: Option<String>,
 }
+
+/// A secret-looking value a scan found in an agent's configuration: where, and its
+/// fingerprint (the value itself was dropped as soon as it was hashed).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FoundSecret {
+    pub path: String,
+    /// Where in the file: `mcpServers.github.env.GITHUB_TOKEN`, `GITHUB_TOKEN`, `[default] aws_secret_access_key`.
+    pub location: String,
+    /// `mcp`, `dotenv` or `aws-credentials`.
+    pub format: String,
+    pub fingerprint: String,
+    /// A cloud access key id written beside the secret.
+    pub key_id: Option<String>,
+}
+
+/// A recorded deployment, with the inventory credential it is, if any.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Deployment {
+    pub host: String,
+    pub path: String,
+    pub location: String,
+    pub format: String,
+    pub fingerprint: String,
+    pub key_id: Option<String>,
+    pub first_seen: String,
+    pub last_seen: String,
+    /// None: no issuer tokenward syncs knows this value (a shadow credential).
+    pub credential_id: Option<String>,
+    pub issuer: Option<String>,
+    pub status: Option<String>,
+}

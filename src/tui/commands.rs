@@ -10,7 +10,7 @@
 use super::forms::input::FORM;
 use super::registry::views;
 use super::views::{credentials::CredentialsView, expiring::ExpiringView, findings::FindingsView, grants::GrantsView};
-use super::views::{issuers::IssuersView, owners::OwnersView, review::ReviewView};
+use super::views::{deployments::DeploymentsView, issuers::IssuersView, owners::OwnersView, review::ReviewView};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Opens {
@@ -37,8 +37,9 @@ views! {
     Findings findings: FindingsView, [], "", "open findings by rule";
     Owners owners: OwnersView, [], "", "people, and what each one holds";
     Expiring expiring: ExpiringView, [], "", "credentials expiring soon, by owner";
-    Review review: ReviewView, ["rev", "re"], "[NAME | start NAME [FILTER]]", "review campaigns; NAME opens one, start NAME [FILTER] starts one (of the credentials view's filter when none is given)";
+    Review review: ReviewView, ["rev", "re"], "[NAME | start NAME [FILTER]]", "review campaigns: NAME opens one; start NAME [FILTER] (default: the current filter)";
     Issuers issuers: IssuersView, [], "", "issuers and their sync runs";
+    Deployments deployments: DeploymentsView, ["dep"], "", "where credentials sit in plain text in agent configurations (tokenward scan)";
     // The other commands, after the views.
     [
         Command { name: "triage", aliases: &[], args: "", opens: Opens::Triage, help: "look up a leaked token" },

@@ -61,8 +61,21 @@ pub async fn run(ctx: &Context, args: DemoArgs, db: Option<PathBuf>) -> Result<(
     if let Some(err) = reports.iter().find_map(|r| r.error.clone()) {
         return Err(eyre!("demo sync failed: {err}"));
     }
-    recompute_findings(ctx, &store).await?;
     let actions = ctx.actions_with(store.clone(), std::slice::from_ref(&connector)).await?;
+    // Sample agent configurations holding a few of the organisation's tokens (and one
+    // no issuer knows), scanned like any folder: the deployments view and its findings.
+    if !ctx.read_only {
+        let org = crate::reference::org::Org::new(args.credentials, args.seed, chrono::Utc::now());
+        let agents = db_path.with_extension("agents");
+        match write_sample_agents(&store, &org, &agents).await {
+            Ok(()) => match super::scan::scan_and_record(&actions, Some("demo-laptop".into()), vec![agents.clone()]).await {
+                Ok((_, r)) => tell(format_args!("sample agent configurations in {}: {} secret(s) in plain text (`:deployments` in the TUI)", agents.display(), r.found.len())),
+                Err(e) => tell(format_args!("sample agent configurations not scanned: {e}")),
+            },
+            Err(e) => tell(format_args!("sample agent configurations not written: {e}")),
+        }
+    }
+    recompute_findings(ctx, &store).await?;
     // A quarterly review to walk: standing API keys with admin scopes (about 50 in the default org).
     if !ctx.read_only {
         match actions.start_review(DEMO_CAMPAIGN, Some(DEMO_CAMPAIGN_FILTER)).await {
@@ -94,6 +107,38 @@ pub async fn run(ctx: &Context, args: DemoArgs, db: Option<PathBuf>) -> Result<(
     }
     let session = crate::tui::Session::new(&ctx.tui_settings(), store, actions, vec![connector]).with_db_label(db_path.display().to_string());
     crate::tui::run(session).await
+}
+
+/// Writes the demo's agent configurations under `dir` (only these files, overwritten):
+/// two live tokens of the organisation, one that is no longer active, and secrets no
+/// issuer knows.
+async fn write_sample_agents(store: &Store, org: &crate::reference::org::Org, dir: &Path) -> Result<()> {
+    let (mut live, mut dead) = (Vec::new(), None);
+    for i in 0..org.len().min(2_000) {
+        let id = crate::domain::Credential::local_id(DEMO_ISSUER, &crate::reference::org::Org::credential_id(i));
+        match store.credential(&id).await {
+            Ok(c) if c.status == crate::domain::CredentialStatus::Active && live.len() < 2 => live.push(org.secret(i)),
+            Ok(c) if c.status != crate::domain::CredentialStatus::Active && dead.is_none() => dead = Some(org.secret(i)),
+            _ => {}
+        }
+        if live.len() == 2 && dead.is_some() {
+            break;
+        }
+    }
+    let (Some(dead), [first, second]) = (dead, live.as_slice()) else { return Err(eyre!("the organisation has too few credentials for sample agents")) };
+    for sub in ["", ".cursor", "deploy-bot", ".aws"] {
+        std::fs::create_dir_all(dir.join(sub))?;
+    }
+    let claude = serde_json::json!({"mcpServers": {
+        "github": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-github"], "env": {"GITHUB_TOKEN": first}},
+        "broker": {"url": "https://broker.acme.test/mcp", "headers": {"Authorization": format!("Bearer {dead}")}},
+    }});
+    std::fs::write(dir.join("claude_desktop_config.json"), serde_json::to_string_pretty(&claude)?)?;
+    let cursor = serde_json::json!({"mcpServers": {"jira": {"command": "jira-mcp", "env": {"JIRA_API_TOKEN": "ATATT3xFfGF0demoShadowTokenNoIssuerKnows"}}}});
+    std::fs::write(dir.join(".cursor/mcp.json"), serde_json::to_string_pretty(&cursor)?)?;
+    std::fs::write(dir.join("deploy-bot/.env"), format!("# deploy-bot\nBROKER_URL=https://broker.acme.test\nBROKER_TOKEN={second}\n"))?;
+    std::fs::write(dir.join(".aws/credentials"), "[default]\naws_access_key_id = AKIADEMO0SHADOW00001\naws_secret_access_key = demoSecretAccessKeyNoIssuerKnows00001\n")?;
+    Ok(())
 }
 
 /// Deletes an earlier demo database (and its WAL and shm files) so the demo starts

@@ -19,6 +19,7 @@ pub mod owners;
 pub mod policy;
 pub mod review;
 pub mod revoke;
+pub mod scan;
 pub mod show;
 pub mod sync;
 pub mod triage;

@@ -32,6 +32,14 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
     // Who acts is settled before anything is synced (on PostgreSQL, no other name than the login).
     let actions = ctx.actions_with(store.clone(), &connectors).await?;
     let reports = sync_with_progress(&store, &connectors, args.concurrency).await;
+    // `[[scan]]`: where credentials sit in plain text, read again with every sync.
+    let mut failed_scans = Vec::new();
+    for scan in &ctx.config.scans {
+        match super::scan::scan_and_record(&actions, scan.host.clone(), scan.expanded()).await {
+            Ok((host, r)) => tell(format_args!("scan {host}: {} file(s) read, {} secret(s) in plain text, {} skipped", r.files_read, r.found.len(), r.skipped.len())),
+            Err(e) => failed_scans.push(format!("scan {}: {e}", scan.paths.join(", "))),
+        }
+    }
     recompute_findings(ctx, &store).await?;
     // Revocations queued while an issuer was unreachable get another try with every sync.
     let retried = actions.retry_outbox().await?;
@@ -44,6 +52,7 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
         // A record refused is inventory missing: the exit code says so.
         .chain(reports.iter().filter(|r| r.rejected > 0).map(|r| format!("{}: {} records rejected", r.issuer, r.rejected)))
         .chain(errors.iter().filter(|e| only.as_ref().is_none_or(|n| e.starts_with(n.as_str()))).cloned())
+        .chain(failed_scans)
         .collect();
     if ctx.format == Format::Json {
         print_json(&reports)?;

@@ -221,6 +221,29 @@ fn human_use() -> String {
     )
 }
 
+/// Credentials found in an agent configuration (`tokenward scan`) by fingerprint,
+/// active ones (`live`) or those no longer active: few rows, driven from deployments.
+fn deployed(live: bool) -> String {
+    let (status, summary) = if live {
+        ("c.status = 'active'", "'in plain text in ' || count(DISTINCT d.path) || ' file(s), e.g. ' || min(d.path COLLATE \"C\") || ' (' || min(d.location COLLATE \"C\") || ')'")
+    } else {
+        ("c.status != 'active'", "c.status || ' at its issuer, still in ' || count(DISTINCT d.path) || ' file(s), e.g. ' || min(d.path COLLATE \"C\") || ' (' || min(d.location COLLATE \"C\") || ')'")
+    };
+    format!(
+        "SELECT c.id, c.owner, {summary}, json_build_object('files', count(DISTINCT d.path), 'hosts', count(DISTINCT d.host), 'status', c.status)
+         FROM deployments d JOIN credentials c ON c.fingerprint = d.fingerprint WHERE {status} GROUP BY c.id, c.owner, c.status"
+    )
+}
+
+/// Secrets in agent configurations no issuer knows: a finding on the fingerprint
+/// itself (there is no credential to hang it on).
+fn unknown_deployed() -> String {
+    r#"SELECT d.fingerprint, '', 'a secret no issuer knows, in plain text in ' || count(DISTINCT d.path) || ' file(s), e.g. ' || min(d.host COLLATE "C") || ':' || min(d.path COLLATE "C") || ' (' || min(d.location COLLATE "C") || ')',
+            json_build_object('files', count(DISTINCT d.path), 'hosts', count(DISTINCT d.host))
+     FROM deployments d WHERE NOT EXISTS (SELECT 1 FROM credentials c WHERE c.fingerprint = d.fingerprint) GROUP BY d.fingerprint"#
+        .into()
+}
+
 /// The query of one rule with the configured thresholds, its values bound into `b`.
 fn rule_query(rule: &str, t: &Thresholds, now: Timestamp, b: &mut Binds) -> Option<String> {
     Some(match rule {
@@ -236,6 +259,9 @@ fn rule_query(rule: &str, t: &Thresholds, now: Timestamp, b: &mut Binds) -> Opti
         "silent-renewal" => silent_renewal(t, b),
         "no-consent-trail" => no_consent_trail(),
         "human-use" => human_use(),
+        "plaintext-in-config" => deployed(true),
+        "revoked-still-deployed" => deployed(false),
+        "unknown-in-config" => unknown_deployed(),
         _ => return None,
     })
 }
@@ -336,7 +362,8 @@ impl PgStore {
              FROM fx_found t LEFT JOIN findings f ON f.rule = t.rule AND f.credential_id = t.credential_id
              WHERE (f.id IS NULL OR f.closed_at IS NOT NULL)
                -- revoked while the rules ran: its findings were closed then, and stay closed
-               AND EXISTS (SELECT 1 FROM credentials c WHERE c.id = t.credential_id AND c.status = 'active')
+               -- (but for the rules about dead credentials and secrets no issuer knows)
+               AND (t.rule IN ('revoked-still-deployed', 'unknown-in-config') OR EXISTS (SELECT 1 FROM credentials c WHERE c.id = t.credential_id AND c.status = 'active'))
              ON CONFLICT (rule, credential_id) DO UPDATE SET severity = excluded.severity, owner = excluded.owner, summary = excluded.summary,
                evidence = excluded.evidence, frameworks = excluded.frameworks, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
                closed_at = NULL",

@@ -20,6 +20,7 @@ mod campaigns;
 mod claims;
 mod credentials;
 mod decisions;
+mod deployments;
 mod filter;
 mod findings;
 mod grants;

@@ -32,7 +32,9 @@ const GRANTS: &[&str] = &[
     "GRANT INSERT, DELETE ON credential_scopes TO tokenward_reviewer, tokenward_approver, tokenward_admin",
     "GRANT INSERT ON scope_snapshots TO tokenward_reviewer, tokenward_approver, tokenward_admin",
     // The sync: the inventory itself, and the findings computed from it.
-    "GRANT INSERT, UPDATE, DELETE ON issuers, owners, workloads, credentials, credential_scopes, delegation, consent_events, usage_events, grants, sync_runs, sync_locks, scope_snapshots, findings, findings_runs TO tokenward_sync",
+    "GRANT INSERT, UPDATE, DELETE ON issuers, owners, workloads, credentials, credential_scopes, delegation, consent_events, usage_events, grants, sync_runs, sync_locks, scope_snapshots, findings, findings_runs, sync_seen TO tokenward_sync",
+    // A scan records where credentials are deployed: a sync login's job, or an admin's.
+    "GRANT INSERT, UPDATE, DELETE ON deployments TO tokenward_sync, tokenward_admin",
     // An admin may do what approvers and reviewers do.
     "GRANT tokenward_approver, tokenward_reviewer TO tokenward_admin",
 ];

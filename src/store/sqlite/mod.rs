@@ -18,6 +18,7 @@ mod bulk;
 mod claims;
 mod credentials;
 mod demo;
+mod deployments;
 pub mod file;
 mod filter;
 mod findings;

@@ -131,6 +131,17 @@ impl DetailPane {
                 l.push(Line::from(vec![Span::styled(format!("  {severity} {rule} "), theme.danger), Span::styled(safe(summary, 200), theme.text)]));
             }
         }
+        if !d.deployments.is_empty() {
+            l.push(Line::raw(""));
+            l.push(section("deployed in (plain text)"));
+            for p in &d.deployments {
+                l.push(Line::from(vec![
+                    Span::styled(format!("  {} ", safe(&p.host, 40)), theme.muted),
+                    Span::styled(safe(&p.path, 120), theme.danger),
+                    Span::styled(format!(" {}", safe(&p.location, 80)), theme.text),
+                ]));
+            }
+        }
         if !d.audit.is_empty() {
             l.push(Line::raw(""));
             l.push(section("audit"));

@@ -59,6 +59,10 @@ impl FindingsView {
             }
             // A rule's findings are a filter of the credential table: Enter there opens the detail, `r` revokes.
             Action::Detail => match self.counts.get(self.selected) {
+                // A secret no issuer knows has no credential to list: where it sits is the doorway.
+                Some(c) if c.rule == "unknown-in-config" => {
+                    vec![Outcome::Show(super::deployments::NAME), Outcome::Effect(Effect::Load(super::deployments::DeploymentsView::job()))]
+                }
                 Some(c) => vec![Outcome::ShowCredentials(format!("finding:{}", c.rule))],
                 None => Vec::new(),
             },

@@ -2,6 +2,7 @@
 //! replies into `Outcome`s, and draws itself from that state. Each implements
 //! `Pane`, the contract the registry in `commands.rs` dispatches to.
 pub mod credentials;
+pub mod deployments;
 pub mod detail;
 pub mod expiring;
 pub mod findings;
