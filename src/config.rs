@@ -227,6 +227,13 @@ pub struct IssuerConfig {
     pub revocation_url: Option<String>,
     /// A lab only: allow plain http to a host that is not loopback (`config check` warns).
     pub allow_http: Option<bool>,
+    /// aws-iam: the signing region (default us-east-1).
+    pub region: Option<String>,
+    /// aws-iam: only users under this IAM path (e.g. `/service/`; default every user).
+    pub path_prefix: Option<String>,
+    /// aws-iam: the user tags naming the owner and the workload (default `owner`, `workload`).
+    pub owner_tag: Option<String>,
+    pub workload_tag: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

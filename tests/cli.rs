@@ -118,7 +118,8 @@ fn the_readme_example_configuration_parses_and_check_names_only_missing_secrets(
     let example = readme.split("```toml\n").nth(1).and_then(|s| s.split("```").next()).expect("a toml block");
     let config = tokenward::config::Config::parse(example, std::path::Path::new("README.md")).expect("the README example parses");
     let kinds: Vec<String> = config.issuers.iter().map(|i| i.kind.to_string()).collect();
-    assert_eq!(kinds, ["scim", "tokenward", "oauth", "github", "vault"]);
+    assert_eq!(kinds, ["scim", "tokenward", "oauth", "github", "vault", "aws-iam"]);
+    assert_eq!(config.scans.len(), 1, "the [[scan]] example");
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("tokenward.toml");
     std::fs::write(&path, example).expect("write");

@@ -14,3 +14,5 @@ CREATE TABLE deployments (
 );
 CREATE INDEX deployments_fp ON deployments(fingerprint);
 CREATE INDEX deployments_key ON deployments(key_id) WHERE key_id IS NOT NULL;
+-- An API key found beside its key id is joined by that id (SQLite's 0011 says more).
+CREATE INDEX credentials_api_key ON credentials(external_id) WHERE kind = 'api_key';

@@ -17,3 +17,6 @@ CREATE TABLE deployments (
 );
 CREATE INDEX deployments_fp ON deployments(fingerprint);
 CREATE INDEX deployments_key ON deployments(key_id) WHERE key_id IS NOT NULL;
+-- An API key found beside its key id (a cloud shared-credentials file) is joined
+-- by that id: the issuer's own id of API keys, looked up here.
+CREATE INDEX credentials_api_key ON credentials(external_id) WHERE kind = 'api_key';

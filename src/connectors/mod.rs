@@ -4,6 +4,7 @@
 use crate::config::IssuerConfig;
 use crate::domain::IssuerKind;
 
+pub mod aws_iam;
 mod connector;
 pub mod github;
 pub mod http;
@@ -22,5 +23,6 @@ pub fn build(cfg: &IssuerConfig) -> Result<Box<dyn Connector>> {
         IssuerKind::Oauth => Ok(Box::new(oauth::OAuthServer::new(cfg, settings)?)),
         IssuerKind::Github => Ok(Box::new(github::GithubOrg::new(cfg, settings)?)),
         IssuerKind::Vault => Ok(Box::new(vault::VaultTokens::new(&cfg.name, settings)?)),
+        IssuerKind::AwsIam => Ok(Box::new(aws_iam::AwsIam::new(cfg, settings)?)),
     }
 }

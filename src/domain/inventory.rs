@@ -83,6 +83,7 @@ string_enum!(
     Oauth => "oauth",
     Github => "github",
     Vault => "vault",
+    AwsIam => "aws-iam",
 });
 
 /// A credential as tokenward keeps it. `id` is local and stable: derived from

@@ -66,6 +66,26 @@ pub fn scim(token: &str) -> Peer {
     Peer { child, url: format!("http://127.0.0.1:{port}/v2"), name: "scim2-server" }
 }
 
+/// moto's AWS IAM in server mode (PyPI, pinned by scripts/test into .peers/venv).
+pub fn moto() -> Peer {
+    let bin = manifest_dir().join(".peers/venv/bin/moto_server");
+    assert!(bin.exists(), "moto_server not found at {}: run scripts/test, which installs it", bin.display());
+    let port = free_port();
+    let mut child = Command::new(&bin)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+    wait_ready("moto", &mut child, port);
+    Peer { child, url: format!("http://127.0.0.1:{port}"), name: "moto" }
+}
+
+/// Python with boto3 (moto's own dependency), to set up and check a moto server as AWS's SDK would.
+pub fn peers_python() -> PathBuf {
+    manifest_dir().join(".peers/venv/bin/python")
+}
+
 /// oidc-provider from npm (pinned in tests/peers/package-lock.json) via tests/peers/oidc.mjs.
 pub fn oidc(security_secret: &str, agent_secret: &str) -> Peer {
     let dir = manifest_dir().join("tests/peers");

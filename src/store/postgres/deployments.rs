@@ -10,7 +10,9 @@ use crate::store::error::Result;
 use crate::store::rows::*;
 
 const SELECT: &str = r#"SELECT d.host, d.path, d.location, d.format, d.fingerprint, d.key_id, d.first_seen, d.last_seen, c.id, c.issuer, c.status
-     FROM deployments d LEFT JOIN credentials c ON c.id = (SELECT x.id FROM credentials x WHERE x.fingerprint = d.fingerprint ORDER BY x.id COLLATE "C" LIMIT 1)"#;
+     FROM deployments d LEFT JOIN credentials c ON c.id = coalesce(
+         (SELECT x.id FROM credentials x WHERE x.fingerprint = d.fingerprint ORDER BY x.id COLLATE "C" LIMIT 1),
+         (SELECT x.id FROM credentials x WHERE d.key_id IS NOT NULL AND x.kind = 'api_key' AND x.external_id = d.key_id ORDER BY x.id COLLATE "C" LIMIT 1))"#;
 
 impl PgStore {
     pub async fn record_deployments(&self, host: &str, roots: &[String], found: &[FoundSecret], now: Timestamp) -> Result<u64> {
@@ -58,7 +60,7 @@ impl PgStore {
         let order = r#"ORDER BY d.host COLLATE "C", d.path COLLATE "C", d.location COLLATE "C""#;
         let rows = match credential_id {
             Some(id) => {
-                sqlx::query(sqlx::AssertSqlSafe(format!(r#"{SELECT} WHERE d.fingerprint = (SELECT fingerprint FROM credentials WHERE id COLLATE "C" = $1) {order} LIMIT $2"#)))
+                sqlx::query(sqlx::AssertSqlSafe(format!(r#"{SELECT} WHERE c.id COLLATE "C" = $1 {order} LIMIT $2"#)))
                     .bind(id)
                     .bind(limit)
                     .fetch_all(&self.pool)

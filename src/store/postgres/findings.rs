@@ -231,7 +231,8 @@ fn deployed(live: bool) -> String {
     };
     format!(
         "SELECT c.id, c.owner, {summary}, json_build_object('files', count(DISTINCT d.path), 'hosts', count(DISTINCT d.host), 'status', c.status)
-         FROM deployments d JOIN credentials c ON c.fingerprint = d.fingerprint WHERE {status} GROUP BY c.id, c.owner, c.status"
+         FROM deployments d JOIN credentials c ON c.fingerprint = d.fingerprint OR (d.key_id IS NOT NULL AND c.kind = 'api_key' AND c.external_id = d.key_id)
+             WHERE {status} GROUP BY c.id, c.owner, c.status"
     )
 }
 
@@ -240,7 +241,9 @@ fn deployed(live: bool) -> String {
 fn unknown_deployed() -> String {
     r#"SELECT d.fingerprint, '', 'a secret no issuer knows, in plain text in ' || count(DISTINCT d.path) || ' file(s), e.g. ' || min(d.host COLLATE "C") || ':' || min(d.path COLLATE "C") || ' (' || min(d.location COLLATE "C") || ')',
             json_build_object('files', count(DISTINCT d.path), 'hosts', count(DISTINCT d.host))
-     FROM deployments d WHERE NOT EXISTS (SELECT 1 FROM credentials c WHERE c.fingerprint = d.fingerprint) GROUP BY d.fingerprint"#
+     FROM deployments d WHERE NOT EXISTS (SELECT 1 FROM credentials c WHERE c.fingerprint = d.fingerprint)
+           AND NOT EXISTS (SELECT 1 FROM credentials c WHERE d.key_id IS NOT NULL AND c.kind = 'api_key' AND c.external_id = d.key_id)
+         GROUP BY d.fingerprint"#
         .into()
 }
 

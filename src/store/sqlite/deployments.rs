@@ -11,9 +11,12 @@ use crate::store::rows::*;
 /// The rows recorded on `host` under a root: the root itself, or anything below it.
 const UNDER: &str = "host = ? AND (path = ? OR substr(path, 1, length(?)) = ?)";
 
-/// The columns of a deployment with its credential, joined by fingerprint.
+/// The columns of a deployment with its credential, joined by fingerprint, or by
+/// the cloud access key id written beside the secret (an API key's issuer id).
 const SELECT: &str = "SELECT d.host, d.path, d.location, d.format, d.fingerprint, d.key_id, d.first_seen, d.last_seen, c.id, c.issuer, c.status
-     FROM deployments d LEFT JOIN credentials c ON c.id = (SELECT x.id FROM credentials x WHERE x.fingerprint = d.fingerprint ORDER BY x.id LIMIT 1)";
+     FROM deployments d LEFT JOIN credentials c ON c.id = coalesce(
+         (SELECT x.id FROM credentials x WHERE x.fingerprint = d.fingerprint ORDER BY x.id LIMIT 1),
+         (SELECT x.id FROM credentials x WHERE d.key_id IS NOT NULL AND x.kind = 'api_key' AND x.external_id = d.key_id ORDER BY x.id LIMIT 1))";
 
 impl SqliteStore {
     pub async fn record_deployments(&self, host: &str, roots: &[String], found: &[FoundSecret], now: Timestamp) -> Result<u64> {
@@ -58,7 +61,7 @@ impl SqliteStore {
     pub async fn deployments(&self, credential_id: Option<&str>, limit: i64) -> Result<Vec<Deployment>> {
         let rows = match credential_id {
             Some(id) => {
-                sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE d.fingerprint = (SELECT fingerprint FROM credentials WHERE id = ?) ORDER BY d.host, d.path, d.location LIMIT ?")))
+                sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE c.id = ? ORDER BY d.host, d.path, d.location LIMIT ?")))
                     .bind(id)
                     .bind(limit)
                     .fetch_all(&self.pool)

@@ -233,7 +233,8 @@ fn deployed(live: bool) -> RuleQuery {
     q(
         format!(
             "SELECT c.id, c.owner, {summary}, json_object('files', count(DISTINCT d.path), 'hosts', count(DISTINCT d.host), 'status', c.status)
-             FROM deployments d JOIN credentials c ON c.fingerprint = d.fingerprint WHERE {status} GROUP BY c.id, c.owner, c.status"
+             FROM deployments d JOIN credentials c ON c.fingerprint = d.fingerprint OR (d.key_id IS NOT NULL AND c.kind = 'api_key' AND c.external_id = d.key_id)
+             WHERE {status} GROUP BY c.id, c.owner, c.status"
         ),
         vec![],
     )
@@ -245,7 +246,9 @@ fn unknown_deployed() -> RuleQuery {
     q(
         "SELECT d.fingerprint, '', 'a secret no issuer knows, in plain text in ' || count(DISTINCT d.path) || ' file(s), e.g. ' || min(d.host) || ':' || min(d.path) || ' (' || min(d.location) || ')',
                 json_object('files', count(DISTINCT d.path), 'hosts', count(DISTINCT d.host))
-         FROM deployments d WHERE NOT EXISTS (SELECT 1 FROM credentials c WHERE c.fingerprint = d.fingerprint) GROUP BY d.fingerprint"
+         FROM deployments d WHERE NOT EXISTS (SELECT 1 FROM credentials c WHERE c.fingerprint = d.fingerprint)
+           AND NOT EXISTS (SELECT 1 FROM credentials c WHERE d.key_id IS NOT NULL AND c.kind = 'api_key' AND c.external_id = d.key_id)
+         GROUP BY d.fingerprint"
             .into(),
         vec![],
     )
