@@ -35,6 +35,17 @@ pub struct Config {
     /// `[[scan]]`: agent configuration folders `tokenward scan` reads after every sync.
     #[serde(default, rename = "scan")]
     pub scans: Vec<ScanConfig>,
+    /// `[tui]`: the view the console opens on.
+    #[serde(default)]
+    pub tui: TuiConfig,
+}
+
+/// `[tui]`: how the console opens.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TuiConfig {
+    /// The view it opens on: `home` (what needs attention) or `credentials` (the default), or any view's name.
+    pub start: Option<String>,
 }
 
 /// `[[scan]]`: files or folders of agent configurations (MCP, dotenv, AWS

@@ -36,6 +36,8 @@ pub struct Overrides {
 /// Everything a command needs, resolved once from flags, environment and config.
 pub struct Context {
     pub config: Config,
+    /// Where the configuration was read from (or would be: it may not exist).
+    pub config_path: PathBuf,
     pub db_path: PathBuf,
     pub operator: String,
     /// The name given by `--operator`, `TOKENWARD_OPERATOR` or the config, if any.
@@ -66,6 +68,10 @@ pub struct TuiSettings {
     pub bell: bool,
     /// `[findings]` thresholds, for a recompute from the findings view or after a sync.
     pub thresholds: Thresholds,
+    /// Whether any `[[issuer]]` is configured: an empty inventory says what to do next.
+    pub has_issuers: bool,
+    /// `[tui] start`: the view it opens on.
+    pub start: Option<String>,
 }
 
 impl TuiSettings {
@@ -82,6 +88,8 @@ impl TuiSettings {
             grants_newest_first: true,
             bell: true,
             thresholds: Thresholds::default(),
+            has_issuers: true,
+            start: None,
         }
     }
 }
@@ -107,6 +115,7 @@ impl Context {
         Ok(Context {
             theme: given.theme.clone().or_else(|| config.theme.clone()),
             config,
+            config_path: path,
             db_path,
             operator: text::clean(&identity.operator, 120),
             claimed: claimed.clone(),
@@ -191,6 +200,8 @@ impl Context {
             grants_newest_first: grants.newest_first().unwrap_or(true),
             bell: grants.bell.unwrap_or(true) && std::env::var_os("TOKENWARD_NO_BELL").is_none(),
             thresholds: self.config.findings.thresholds().unwrap_or_default(),
+            has_issuers: !self.config.issuers.is_empty(),
+            start: self.config.tui.start.clone(),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod detail;
 pub mod domain;
 pub mod filter;
 pub mod findings;
+pub mod home;
 pub mod policy;
 pub mod protocol;
 pub mod reference;

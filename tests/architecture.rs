@@ -11,7 +11,7 @@ const LAYERS: &[&[&str]] = &[
     &["filter", "protocol"],
     &["config"],
     &["connectors", "store", "policy", "reference"],
-    &["actions", "sync", "scan", "findings", "detail", "audit"],
+    &["actions", "sync", "scan", "findings", "home", "detail", "audit"],
     &["context"],
     &["tui"],
     &["bench"],

@@ -238,3 +238,66 @@ fn an_unmarked_file_at_the_demos_own_path_is_refused_with_how_to_clear_it() {
         .stderr(predicate::str::contains(own.display().to_string()).and(predicate::str::contains("delete it (and its -wal and -shm files) yourself")));
     assert_eq!(companions(&own), before);
 }
+
+#[test]
+fn config_init_writes_a_starter_that_parses_never_overwrites_and_sync_points_to_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("fresh/tokenward.toml");
+    let init = || Command::new(common::bin()).arg("--config").arg(&path).args(["config", "init"]).assert();
+    init().success().stdout(predicate::str::contains("tokenward.toml"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&path).expect("written").permissions().mode() & 0o777, 0o600);
+    }
+    let text = std::fs::read_to_string(&path).expect("starter");
+    let parsed = tokenward::config::Config::parse(&text, &path).expect("the starter parses as it is");
+    assert!(parsed.issuers.is_empty() && parsed.operators.is_empty(), "everything is commented out");
+    // Uncommenting every setting (`#key` lines, not `# prose`) gives one issuer of each kind, operators and a scan.
+    let uncommented: String = text.lines().map(|l| if l.starts_with("# ") { l } else { l.strip_prefix('#').unwrap_or(l) }).collect::<Vec<_>>().join("\n");
+    let full = tokenward::config::Config::parse(&uncommented, &path).expect("the uncommented starter parses");
+    let kinds: Vec<String> = full.issuers.iter().map(|i| i.kind.to_string()).collect();
+    assert_eq!(kinds, ["scim", "tokenward", "oauth", "github", "vault", "aws-iam"]);
+    assert_eq!((full.operators.len(), full.scans.len()), (2, 1));
+    // Never over an existing file, and the file is left as it was.
+    std::fs::write(&path, "theme = \"light\"\n").expect("edit");
+    init().failure().stderr(predicate::str::contains("exists already"));
+    assert_eq!(std::fs::read_to_string(&path).expect("kept"), "theme = \"light\"\n");
+    // With no issuer configured, sync says where to start.
+    Command::new(common::bin())
+        .arg("--config")
+        .arg(&path)
+        .arg("--db")
+        .arg(dir.path().join("t.db"))
+        .arg("sync")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no issuers configured").and(predicate::str::contains("tokenward config init")).and(predicate::str::contains("tokenward demo")));
+}
+
+#[test]
+fn home_json_counts_what_its_cli_twins_count() {
+    let (_dir, db) = demo_db();
+    let json = |args: &[&str]| -> serde_json::Value { serde_json::from_slice(&tw(&db).args(args).arg("--format").arg("json").assert().success().get_output().stdout).expect("json") };
+    let home = json(&["home"]);
+    let grants = json(&["grants", "--status", "pending"]);
+    assert_eq!(home["grants"]["pending"].as_u64(), grants.as_array().map(|a| a.len() as u64));
+    let summary = json(&["findings", "--summary"]);
+    let by = |severity: &str| summary.as_array().expect("array").iter().filter(|c| c["severity"] == severity).map(|c| c["open"].as_i64().expect("open")).sum::<i64>();
+    assert_eq!((home["findings"]["high"].as_i64(), home["findings"]["medium"].as_i64(), home["findings"]["low"].as_i64()), (Some(by("high")), Some(by("medium")), Some(by("low"))));
+    assert!(home["findings"]["high"].as_i64() > Some(0));
+    for (window, key) in [("24h", "within_24h"), ("7d", "within_7d")] {
+        let groups = json(&["expiring", "--within", window]);
+        let total: i64 = groups.as_array().expect("array").iter().map(|g| g["credentials"].as_i64().expect("count")).sum();
+        assert_eq!(home["expiring"][key].as_i64(), Some(total), "{window}");
+    }
+    let issuers = json(&["issuers"]);
+    assert_eq!(home["issuers"].as_array().map(Vec::len), issuers.as_array().map(Vec::len));
+    assert_eq!(home["issuers"][0]["status"], "ok");
+    // Where to start: most first, at most ten, each count a filter's count.
+    let owners = home["owners"].as_array().expect("owners");
+    assert!(!owners.is_empty() && owners.len() <= 10);
+    assert!(owners.windows(2).all(|w| w[0]["count"].as_i64() >= w[1]["count"].as_i64()));
+    let text = String::from_utf8(tw(&db).arg("home").assert().success().get_output().stdout.clone()).expect("utf8");
+    assert!(text.contains("grants waiting") && text.contains("where to start"), "{text}");
+}

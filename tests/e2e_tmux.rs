@@ -188,3 +188,21 @@ fn one_review_decision_in_the_real_binary() {
     let verify = Command::new(common::bin()).arg("--db").arg(&db).args(["audit", "verify"]).output().expect("verify");
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
 }
+
+/// `[tui] start = "home"`: the real binary opens on what needs attention, and a
+/// line of it opens what it counts.
+#[test]
+fn the_console_opens_on_home_when_configured_and_a_line_opens_its_view() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("tokenward")).expect("config dir");
+    std::fs::write(dir.path().join("tokenward/tokenward.toml"), "[tui]\nstart = \"home\"\n").expect("config");
+    let db = dir.path().join("e2e.db");
+    let tmux = Tmux { socket: format!("tokenward-e2e-home-{}", std::process::id()) };
+    let cmd = format!("XDG_CONFIG_HOME={} TOKENWARD_OPERATOR=e2e@acme.test {} --db {} demo --credentials 300 --seed 8", dir.path().display(), common::bin(), db.display());
+    tmux.run(&["new-session", "-d", "-s", "tw", "-x", "170", "-y", "45", &cmd]);
+    let screen = tmux.wait_for("where to start", Duration::from_secs(60));
+    assert!(screen.contains("what needs attention") && screen.contains("pending, ") && screen.contains("high ·"), "{screen}");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("pending grants: ", Duration::from_secs(10));
+    tmux.send(&["q"]);
+}

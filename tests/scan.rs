@@ -132,6 +132,13 @@ fn scan_finds_planted_credentials_joins_them_raises_findings_and_keeps_no_value(
     }
     assert!(haystack.contains(&tokenward::domain::fingerprint(aws_secret.as_bytes())), "its fingerprint is what remains");
 
+    // `[[scan]]` in the configuration: every sync reads the folder again, as this host.
+    let config = std::fs::read_to_string(dir.path().join("tokenward.toml")).expect("config");
+    std::fs::write(dir.path().join("tokenward.toml"), format!("{config}[[scan]]\npaths = [\"{}\"]\nhost = \"host-b\"\n", root.display())).expect("config");
+    tw(dir.path()).arg("sync").assert().success().stderr(predicates::str::contains("scan host-b:"));
+    let (shown, _) = run_json(tw(dir.path()).args(["show", &live_id, "--format", "json"]));
+    assert!(shown["deployments"].as_array().expect("deployments").iter().any(|d| d["host"] == "host-b"), "{shown}");
+
     // Read-only mode records nothing.
     tw(dir.path()).args(["--read-only", "scan"]).arg(&root).assert().failure().stderr(predicates::str::contains("read-only"));
 }

@@ -285,6 +285,46 @@ async fn the_deployments_view_lists_what_a_scan_found_and_opens_its_credential()
 }
 
 #[tokio::test]
+async fn home_says_what_needs_attention_and_each_line_opens_what_it_counts() {
+    let store = common::seeded_store(300).await;
+    tokenward::findings::recompute(&store, &Default::default(), common::fixed_now()).await.expect("findings");
+    let mut app = app_on(&store, 150, 40).await;
+    let fx = app.run_command("home");
+    assert!(render(&app, 150, 40).contains("counting…"), "the screen shows before its figures");
+    settle(&mut app, &store, fx).await;
+    let home = app.home.home.clone().expect("the figures loaded");
+    let screen = render(&app, 150, 40);
+    assert!(screen.contains("what needs attention") && screen.contains("where to start"), "{screen}");
+    assert!(screen.contains(&format!("{} pending", home.grants.pending)), "{screen}");
+    insta::assert_snapshot!("home_150x40", screen);
+    // The first line is the grant queue.
+    let fx = app.update(code(KeyCode::Enter));
+    settle(&mut app, &store, fx).await;
+    assert_eq!(app.view, View::Grants);
+    // The findings line opens the findings view.
+    let fx = app.run_command("home");
+    settle(&mut app, &store, fx).await;
+    app.update(key('j'));
+    let fx = app.update(code(KeyCode::Enter));
+    settle(&mut app, &store, fx).await;
+    assert_eq!(app.view, View::Findings);
+    // The busiest owner opens the credential table on their active credentials.
+    let top = home.owners.first().expect("an owner with high findings").clone();
+    let fx = app.run_command("home");
+    settle(&mut app, &store, fx).await;
+    let doors = tokenward::tui::views::Pane::position(&app.home).expect("lines").1;
+    let at = doors - home.workloads.len() - home.owners.len();
+    app.update(key('g'));
+    for _ in 0..at {
+        app.update(key('j'));
+    }
+    let fx = app.update(code(KeyCode::Enter));
+    settle(&mut app, &store, fx).await;
+    assert_eq!((app.view, app.credentials.query_text.clone()), (View::Credentials, format!("owner:{} status:active", top.name)));
+    assert!(!app.credentials.window.rows.is_empty() && app.credentials.window.rows.iter().all(|r| r.owner == top.name));
+}
+
+#[tokio::test]
 async fn revoke_asks_a_reason_then_confirms_and_read_only_refuses() {
     let store = common::seeded_store(50).await;
     let mut app = app_on(&store, 120, 30).await;

@@ -14,7 +14,7 @@ pub mod progress;
 mod values;
 
 use command::{
-    audit, bench, completions, config, credentials, db, decide, demo, expiring, findings, grants, history, issuer, issuers, man, owner, owners, policy,
+    audit, bench, completions, config, credentials, db, decide, demo, expiring, findings, grants, history, home, issuer, issuers, man, owner, owners, policy,
     review, revoke, scan, show, sync, triage,
 };
 
@@ -74,6 +74,9 @@ pub enum Command {
     Issuer(issuer::IssuerArgs),
     /// Sync every configured issuer (or one); exits non-zero if any failed.
     Sync(sync::SyncArgs),
+    /// What needs attention now: grants waiting, findings by severity, what expires,
+    /// issuers, queued revocations, and where to start (the `:home` view's figures).
+    Home,
     /// List the configured issuers with their last sync.
     Issuers,
     /// The approval policies (Cedar).
@@ -143,6 +146,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Demo(args) => demo::run(&ctx, args, overrides.db.filter(|_| cli.db_on_command_line)).await,
         Command::Issuer(args) => issuer::run(args).await,
         Command::Sync(args) => sync::run(&ctx, args).await,
+        Command::Home => home::run(&ctx).await,
         Command::Issuers => issuers::run(&ctx).await,
         // Handled before the context is built, so a broken file can be checked.
         Command::Config(_) => Ok(()),

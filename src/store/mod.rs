@@ -184,6 +184,11 @@ store_api! {
     fn finding_counts(&self) -> Result<Vec<FindingCount>>;
     /// When findings were last computed, if ever.
     fn last_findings_run(&self) -> Result<Option<(String, i64)>>;
+    /// Open findings first seen at or after `since`, by rule, most first (at most `limit` rules).
+    fn findings_opened_since(&self, since: &str, limit: i64) -> Result<Vec<(String, i64)>>;
+    /// Where to start: the owners (or, with `workloads`, the workloads) holding the
+    /// most open high-severity findings on active credentials, most first.
+    fn top_by_high_findings(&self, workloads: bool, limit: i64) -> Result<Vec<(String, i64)>>;
     // grants
     fn grants(&self, status: Option<GrantStatus>, limit: i64) -> Result<Vec<Grant>>;
     /// A grant by local id or the issuer's id.

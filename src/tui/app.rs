@@ -99,6 +99,10 @@ impl App {
         let mut fx = self.views.credentials.reload(Landing::First, self.now);
         fx.push(Effect::LoadGrants);
         fx.push(Effect::LoadIssuers);
+        // Opened on another view (`[tui] start`): its own data too.
+        if !matches!(self.view, View::Credentials | View::Grants | View::Issuers) {
+            fx.extend(self.views.open(self.view));
+        }
         fx
     }
 
@@ -130,6 +134,7 @@ impl App {
                 Outcome::ShowCredentials(text) => fx.extend(self.show_credentials(&text)),
                 Outcome::Home => self.view = View::Credentials,
                 Outcome::Show(name) => self.view = View::named(name).unwrap_or(self.view),
+                Outcome::Run(line) => fx.extend(self.run_command(&line)),
                 Outcome::Open(form) => self.mode = form.into(),
                 Outcome::FilterPrompt => {
                     let mut ta = single_line("owner:ana@acme.test scope:repo:write binding:bearer expires<7d unused>90d -status:revoked");

@@ -10,7 +10,7 @@
 use super::forms::input::FORM;
 use super::registry::views;
 use super::views::{credentials::CredentialsView, expiring::ExpiringView, findings::FindingsView, grants::GrantsView};
-use super::views::{deployments::DeploymentsView, issuers::IssuersView, owners::OwnersView, review::ReviewView};
+use super::views::{deployments::DeploymentsView, home::HomeView, issuers::IssuersView, owners::OwnersView, review::ReviewView};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Opens {
@@ -32,11 +32,12 @@ pub struct Command {
 
 // One line per view, in tab order: Variant field: Type, [aliases], "args", "help";
 views! {
+    Home home: HomeView, [], "", "what needs attention now: grants, findings, expiry, issuers, where to start";
     Credentials credentials: CredentialsView, [], "", "the credential inventory";
     Grants grants: GrantsView, [], "", "the approval queue";
     Findings findings: FindingsView, [], "", "open findings by rule";
     Owners owners: OwnersView, [], "", "people, and what each one holds";
-    Expiring expiring: ExpiringView, [], "", "credentials expiring soon, by owner";
+    Expiring expiring: ExpiringView, [], "[24h|7d|30d]", "credentials expiring soon, by owner";
     Review review: ReviewView, ["rev", "re"], "[NAME | start NAME [FILTER]]", "review campaigns: NAME opens one; start NAME [FILTER] (default: the current filter)";
     Issuers issuers: IssuersView, [], "", "issuers and their sync runs";
     Deployments deployments: DeploymentsView, ["dep"], "", "where credentials sit in plain text in agent configurations (tokenward scan)";

@@ -69,19 +69,26 @@ fn draw_status(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         f.render_widget(Paragraph::new(format!(" filter: {err}")).style(theme.danger), area);
         return;
     }
-    let creds = &app.views.credentials;
-    let count = match creds.window.total {
-        Some(t) if creds.window.total_at_least => format!("{}+ credentials, counting…", thousands(t)),
-        Some(1) => "1 credential".into(),
-        Some(t) => format!("{} credentials", thousands(t)),
-        None => "counting…".into(),
-    };
-    let mut parts = vec![format!(" {}", safe(&app.db_label, 80)), count];
-    if let Some(p) = creds.absolute_selected() {
-        parts.push(format!("row {}", thousands(p + 1)));
-    }
-    if !creds.query_text.is_empty() {
-        parts.push(format!("filter: {}", safe(&creds.query_text, 80)));
+    let mut parts = vec![format!(" {}", safe(&app.db_label, 80))];
+    match app.views.position(app.view) {
+        // Each view says its own place; the credentials' filter is theirs alone.
+        Some((_, 0, noun)) => parts.push(format!("no {noun}")),
+        Some((selected, len, noun)) => parts.push(format!("{noun}: {} │ row {} of {}", thousands(len as i64), thousands(selected as i64 + 1), thousands(len as i64))),
+        None => {
+            let creds = &app.views.credentials;
+            parts.push(match creds.window.total {
+                Some(t) if creds.window.total_at_least => format!("{}+ credentials, counting…", thousands(t)),
+                Some(1) => "1 credential".into(),
+                Some(t) => format!("{} credentials", thousands(t)),
+                None => "counting…".into(),
+            });
+            if let Some(p) = creds.absolute_selected() {
+                parts.push(format!("row {}", thousands(p + 1)));
+            }
+            if !creds.query_text.is_empty() {
+                parts.push(format!("filter: {}", safe(&creds.query_text, 80)));
+            }
+        }
     }
     // Who acts and what they may not do, before the issuers (the line is cut at the right).
     parts.push(format!("operator {}", safe(&app.operator, 40)));

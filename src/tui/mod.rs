@@ -48,10 +48,15 @@ pub struct Session {
     pub thresholds: crate::config::Thresholds,
     /// Kept alive for the session (the demo's in-process issuer connector).
     pub _connectors: Vec<Arc<dyn Connector>>,
+    /// Whether any issuer is configured (or given, as the demo's).
+    pub has_issuers: bool,
+    /// `[tui] start`: the view it opens on (default the credential table).
+    pub start: Option<String>,
 }
 
 impl Session {
     pub fn new(settings: &TuiSettings, store: Store, actions: Actions, connectors: Vec<Arc<dyn Connector>>) -> Session {
+        let has_issuers = settings.has_issuers || !connectors.is_empty();
         // The identity warning first: only the first warning is shown at start.
         let mut warnings: Vec<String> = settings.identity_warning.iter().cloned().collect();
         let themes = themes_for(settings.theme.as_deref(), settings.no_color, &mut warnings);
@@ -60,6 +65,9 @@ impl Session {
             warnings.push(e);
         }
         let tables = commands::keymap_tables();
+        if let Some(start) = settings.start.as_deref().filter(|s| commands::View::named(s).is_none()) {
+            warnings.push(format!("[tui] start = \"{start}\": no such view (have: {}); opened on the credentials", tables.join(", ")));
+        }
         for table in settings.keys.keys().filter(|t| !tables.contains(&t.as_str())) {
             warnings.push(format!("[keys.{table}]: no such view or table (have: {})", tables.join(", ")));
         }
@@ -79,6 +87,8 @@ impl Session {
             warnings,
             _connectors: connectors,
             actions,
+            has_issuers,
+            start: settings.start.clone(),
         }
     }
 
@@ -98,6 +108,12 @@ impl Session {
         app.themes = self.themes.iter().map(|t| t.name.clone()).collect();
         (app.grants.sla, app.grants.newest_first, app.grants.bell) = (self.grant_sla, self.grants_newest_first, self.bell);
         app.permissions = self.permissions.clone();
+        app.views.credentials.has_issuers = self.has_issuers;
+        app.views.home.sla = self.grant_sla;
+        // `[tui] start`: the view it opens on.
+        if let Some(view) = self.start.as_deref().and_then(commands::View::named) {
+            app.view = view;
+        }
         // The first warning, else what this operator may not do (not in read-only mode, which the header says).
         if let Some(w) = self.warnings.first().cloned().or_else(|| (!self.read_only).then(|| self.permissions.summary()).flatten()) {
             app.set_status(Tone::Warning, w);

@@ -89,6 +89,12 @@ macro_rules! view_registry {
                 }
             }
 
+            pub fn position(&self, view: View) -> Option<(usize, usize, &'static str)> {
+                match view {
+                    $(View::$variant => $crate::tui::views::Pane::position(&self.$field),)+
+                }
+            }
+
             pub fn tab_spans(&self, view: View, theme: &$crate::tui::theme::Theme) -> Vec<ratatui::text::Span<'static>> {
                 match view {
                     $(View::$variant => $crate::tui::views::Pane::tab_spans(&self.$field, theme),)+
@@ -190,6 +196,7 @@ mod tests {
         let env = Env { store, actions, thresholds: Default::default(), clock: chrono::Utc::now };
         let mut views = Views::default();
         assert_eq!((View::named("probe"), View::Probe.name(), View::Probe.footer()), (Some(View::Probe), "probe", ProbeView::FOOTER));
+        assert_eq!(views.position(View::Probe), None, "a view that says no place of its own");
 
         let fx = views.open(View::Probe);
         assert_eq!(format!("{fx:?}"), "[Load(Job(probe: count))]");

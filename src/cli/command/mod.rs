@@ -11,6 +11,7 @@ pub mod expiring;
 pub mod findings;
 pub mod grants;
 pub mod history;
+pub mod home;
 pub mod issuer;
 pub mod issuers;
 pub mod man;

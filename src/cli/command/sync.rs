@@ -26,7 +26,10 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
         connectors.retain(|c| c.name() == name);
     }
     if connectors.is_empty() && errors.is_empty() {
-        return Err(eyre!("no issuers configured: add [[issuer]] tables to the configuration (see README)"));
+        return Err(eyre!(
+            "no issuers configured in {}: `tokenward config init` writes a starter configuration to fill in, and `tokenward demo` shows tokenward on a synthetic organisation",
+            ctx.config_path.display()
+        ));
     }
     let store = ctx.store().await?;
     // Who acts is settled before anything is synced (on PostgreSQL, no other name than the login).

@@ -462,6 +462,28 @@ impl PgStore {
             .fetch_optional(&self.pool)
             .await?)
     }
+
+    pub async fn findings_opened_since(&self, since: &str, limit: i64) -> Result<Vec<(String, i64)>> {
+        Ok(sqlx::query_as(
+            r#"SELECT rule::text, count(*) AS n FROM findings WHERE closed_at IS NULL AND first_seen COLLATE "C" >= $1
+               GROUP BY rule ORDER BY n DESC, rule COLLATE "C" LIMIT $2"#,
+        )
+        .bind(since)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn top_by_high_findings(&self, workloads: bool, limit: i64) -> Result<Vec<(String, i64)>> {
+        let by = if workloads { "c.workload" } else { "c.owner" };
+        // A column name of ours, written into the statement.
+        let sql = format!(
+            r#"SELECT {by}::text, count(*) AS n FROM findings f JOIN credentials c ON c.id = f.credential_id
+               WHERE f.closed_at IS NULL AND f.severity = 'high' AND c.status = 'active' AND {by} != ''
+               GROUP BY {by} ORDER BY n DESC, {by} COLLATE "C" LIMIT $1"#
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(limit).fetch_all(&self.pool).await?)
+    }
 }
 
 /// A stored severity; one the engine does not know ranks last, as low.

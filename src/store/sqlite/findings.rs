@@ -444,6 +444,27 @@ impl SqliteStore {
         Ok(rows.into_iter().map(|r| FindingCount { rule: r.get("rule"), severity: severity(&r.get::<String, _>("severity")), open: r.get("n") }).collect())
     }
 
+    pub async fn findings_opened_since(&self, since: &str, limit: i64) -> Result<Vec<(String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT rule, count(*) AS n FROM findings WHERE closed_at IS NULL AND first_seen >= ? GROUP BY rule ORDER BY n DESC, rule LIMIT ?",
+        )
+        .bind(since)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn top_by_high_findings(&self, workloads: bool, limit: i64) -> Result<Vec<(String, i64)>> {
+        let by = if workloads { "c.workload" } else { "c.owner" };
+        // A column name of ours, written into the statement.
+        let sql = format!(
+            "SELECT {by}, count(*) AS n FROM findings f JOIN credentials c ON c.id = f.credential_id
+             WHERE f.closed_at IS NULL AND f.severity = 'high' AND c.status = 'active' AND {by} != ''
+             GROUP BY {by} ORDER BY n DESC, {by} LIMIT ?"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(limit).fetch_all(&self.pool).await?)
+    }
+
     /// When findings were last computed, if ever.
     pub async fn last_findings_run(&self) -> Result<Option<(String, i64)>> {
         Ok(sqlx::query_as("SELECT started_at, millis FROM findings_runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1")

@@ -53,6 +53,8 @@ pub struct CredentialsView {
     pub sort: Sort,
     pub query: Query,
     pub query_text: String,
+    /// Any issuer configured: an empty inventory says to sync, else how to start.
+    pub has_issuers: bool,
     pub detail: Option<DetailPane>,
     /// Table rows on screen: the page size and how far the window scrolls.
     pub viewport: usize,
@@ -60,7 +62,7 @@ pub struct CredentialsView {
 
 impl Default for CredentialsView {
     fn default() -> Self {
-        CredentialsView { window: Window::default(), sort: Sort::default(), query: Query::default(), query_text: String::new(), detail: None, viewport: 20 }
+        CredentialsView { window: Window::default(), sort: Sort::default(), query: Query::default(), query_text: String::new(), has_issuers: true, detail: None, viewport: 20 }
     }
 }
 
@@ -397,7 +399,10 @@ impl CredentialsView {
             Ok(p) if p.active == 0 => vec![Outcome::Status(Tone::Info, format!("'{}' selects {} credential(s), none active: nothing to revoke", p.filter, p.matched))],
             Ok(p) => match p.refusal() {
                 Some(refusal) => vec![Outcome::Status(Tone::Warning, refusal)],
-                None => vec![Outcome::Open(Form::Bulk(Box::new(BulkForm::for_filter(Box::new(p)))))],
+                None => vec![
+                    Outcome::Status(Tone::Info, format!("dry run: {} active credential(s) of {} selected would be revoked", p.active, p.matched)),
+                    Outcome::Open(Form::Bulk(Box::new(BulkForm::for_filter(Box::new(p))))),
+                ],
             },
         }
     }
@@ -466,7 +471,12 @@ impl CredentialsView {
         let mut state = TableState::default().with_selected((!visible.is_empty()).then(|| w.selected.saturating_sub(w.scroll)));
         f.render_stateful_widget(table, area, &mut state);
         if visible.is_empty() {
-            let msg = if w.loading { "loading…" } else if self.query.is_empty() { "no credentials yet: run `tokenward sync`" } else { "no credential matches the filter" };
+            let msg = match (w.loading, self.query.is_empty(), self.has_issuers) {
+                (true, _, _) => "loading…",
+                (false, true, true) => "no credentials yet: run `tokenward sync`",
+                (false, true, false) => "no issuers configured: `tokenward config init` writes a starter configuration; `tokenward demo` shows a synthetic organisation",
+                (false, false, _) => "no credential matches the filter",
+            };
             let inner = Rect { y: area.y + 2, height: 1, ..area };
             f.render_widget(Paragraph::new(msg).style(theme.muted).centered(), inner);
         }

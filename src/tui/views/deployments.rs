@@ -102,7 +102,7 @@ impl DeploymentsView {
                 ])
             })
             .collect();
-        let widths = [Constraint::Length(14), Constraint::Min(30), Constraint::Length(36), Constraint::Length(9), Constraint::Length(20), Constraint::Length(16)];
+        let widths = [Constraint::Length(14), Constraint::Min(30), Constraint::Length(36), Constraint::Length(10), Constraint::Length(20), Constraint::Length(16)];
         let header = Row::new(["HOST", "FILE", "WHERE", "CREDENTIAL", "STATUS", "LAST SEEN"]);
         list_table(f, body, theme, header, rows, &widths, (!self.rows.is_empty()).then(|| self.selected - offset));
     }
@@ -111,6 +111,10 @@ impl DeploymentsView {
 impl super::Pane for DeploymentsView {
     const NAME: &'static str = NAME;
     const FOOTER: &'static [Action] = &[Action::Detail, Action::Command, Action::Help, Action::Quit];
+
+    fn position(&self) -> Option<(usize, usize, &'static str)> {
+        Some((self.selected, self.rows.len(), "deployments"))
+    }
 
     fn on_action(&mut self, action: Action, ctx: &KeyCtx) -> Vec<Outcome> {
         DeploymentsView::on_action(self, action, ctx)

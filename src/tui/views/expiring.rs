@@ -116,6 +116,10 @@ impl super::Pane for ExpiringView {
     const NAME: &'static str = NAME;
     const FOOTER: &'static [Action] = &[Action::Detail, Action::CycleFilter, Action::Command, Action::Help, Action::Quit];
 
+    fn position(&self) -> Option<(usize, usize, &'static str)> {
+        Some((self.selected, self.groups.len(), "owners to tell"))
+    }
+
     fn on_action(&mut self, action: Action, ctx: &KeyCtx) -> Vec<Outcome> {
         ExpiringView::on_action(self, action, ctx)
     }
@@ -126,5 +130,18 @@ impl super::Pane for ExpiringView {
 
     fn load(&self) -> Vec<Effect> {
         ExpiringView::load(self)
+    }
+
+    /// `:expiring 24h`: opens on that window.
+    fn command(&mut self, args: &[&str], _ctx: &KeyCtx) -> Option<Vec<Outcome>> {
+        let window = args.first()?;
+        Some(match EXPIRING_WINDOWS.iter().position(|w| w == window) {
+            Some(i) => {
+                self.window = i;
+                self.selected = 0;
+                std::iter::once(Outcome::Show(NAME)).chain(self.load().into_iter().map(Outcome::Effect)).collect()
+            }
+            None => vec![Outcome::Status(Tone::Error, format!("usage: :expiring [{}]", EXPIRING_WINDOWS.join("|")))],
+        })
     }
 }

@@ -121,6 +121,10 @@ impl super::Pane for FindingsView {
     const NAME: &'static str = NAME;
     const FOOTER: &'static [Action] = &[Action::Detail, Action::Recompute, Action::Command, Action::Help, Action::Quit];
 
+    fn position(&self) -> Option<(usize, usize, &'static str)> {
+        Some((self.selected, self.counts.len(), "rules with open findings"))
+    }
+
     fn on_action(&mut self, action: Action, ctx: &KeyCtx) -> Vec<Outcome> {
         FindingsView::on_action(self, action, ctx)
     }

@@ -164,6 +164,10 @@ impl super::Pane for GrantsView {
     const NAME: &'static str = NAME;
     const FOOTER: &'static [Action] = &[Action::Approve, Action::Deny, Action::Refresh, Action::Command, Action::Help, Action::Quit];
 
+    fn position(&self) -> Option<(usize, usize, &'static str)> {
+        Some((self.selected, self.queue.len(), "pending grants"))
+    }
+
     fn act_of(action: Action) -> Option<crate::actions::Act> {
         match action {
             Action::Approve => Some(crate::actions::Act::Approve),

@@ -160,7 +160,7 @@ impl IssuersView {
         let [top, bottom] = Layout::vertical([Constraint::Length(self.issuers.len() as u16 + 2), Constraint::Min(0)]).areas(area);
         list_table(f, top, theme, header, rows, &widths, (!self.issuers.is_empty()).then_some(self.selected));
         if self.issuers.is_empty() {
-            let msg = "no issuers yet: add [[issuer]] tables to tokenward.toml, then `tokenward sync`";
+            let msg = "no issuers yet: `tokenward config init` writes a starter tokenward.toml; uncomment an [[issuer]], then `tokenward sync` (or try `tokenward demo`)";
             f.render_widget(Paragraph::new(msg).style(theme.muted).centered(), Rect { y: top.y + 1, height: 1, ..top });
         }
         self.draw_sync_runs(f, ctx, bottom);
@@ -219,6 +219,10 @@ impl IssuersView {
 impl super::Pane for IssuersView {
     const NAME: &'static str = NAME;
     const FOOTER: &'static [Action] = &[Action::SyncNow, Action::Refresh, Action::Command, Action::Help, Action::Quit];
+
+    fn position(&self) -> Option<(usize, usize, &'static str)> {
+        Some((self.selected, self.issuers.len(), "issuers"))
+    }
 
     fn on_action(&mut self, action: Action, ctx: &KeyCtx) -> Vec<Outcome> {
         IssuersView::on_action(self, action, ctx)

@@ -7,6 +7,7 @@ pub mod detail;
 pub mod expiring;
 pub mod findings;
 pub mod grants;
+pub mod home;
 pub mod issuers;
 pub mod owners;
 pub mod review;
@@ -62,6 +63,12 @@ pub trait Pane: Default {
         let _ = data;
         Vec::new()
     }
+    /// Its own place on the status line: the selected row and how many rows it
+    /// lists, and what they are ("grants", "rules"); `None` for the credentials view,
+    /// whose count, row and filter the status line reads itself.
+    fn position(&self) -> Option<(usize, usize, &'static str)> {
+        None
+    }
     /// What the tab line adds after the tabs while it is shown.
     fn tab_spans(&self, theme: &Theme) -> Vec<Span<'static>> {
         let _ = theme;
@@ -84,6 +91,8 @@ pub enum Outcome {
     Open(Form),
     /// The filter prompt opens, holding the filter in force.
     FilterPrompt,
+    /// Runs a `:` command line, as typed at the prompt (`expiring 24h`): a doorway to another view.
+    Run(String),
 }
 
 /// What a view's key handling may read of the app.

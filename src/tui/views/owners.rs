@@ -258,6 +258,10 @@ impl super::Pane for OwnersView {
     const NAME: &'static str = NAME;
     const FOOTER: &'static [Action] = &[Action::Detail, Action::Revoke, Action::CycleFilter, Action::Command, Action::Help, Action::Quit];
 
+    fn position(&self) -> Option<(usize, usize, &'static str)> {
+        Some((self.selected, self.rows.len(), "people"))
+    }
+
     fn act_of(action: Action) -> Option<crate::actions::Act> {
         (action == Action::Revoke).then_some(crate::actions::Act::RevokeOwner)
     }

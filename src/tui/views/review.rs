@@ -309,6 +309,10 @@ impl super::Pane for ReviewView {
     const NAME: &'static str = NAME;
     const FOOTER: &'static [Action] = &[Action::Keep, Action::Revoke, Action::Reassign, Action::Shorten, Action::Reduce, Action::NextUndecided, Action::Back, Action::Help, Action::Quit];
 
+    fn position(&self) -> Option<(usize, usize, &'static str)> {
+        Some((self.selected, self.items.len(), "review items"))
+    }
+
     fn act_of(action: Action) -> Option<crate::actions::Act> {
         matches!(action, Action::Keep | Action::Revoke | Action::Reassign | Action::Shorten | Action::Reduce).then_some(crate::actions::Act::Review)
     }
