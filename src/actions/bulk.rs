@@ -128,11 +128,11 @@ impl Actions {
         }
         let reason = self.bulk_reason(reason)?;
         self.authorize("revoke_owner", &plan.owner, format!("owner:{}", plan.owner)).await?;
-        let targets: Vec<&BlastItem> = plan.revocable().collect();
+        let targets: Vec<(String, String)> = plan.revocable().map(|c| (c.credential_id.clone(), c.issuer.clone())).collect();
         let total = targets.len() + plan.pending_grants.len();
         let mut p = BulkProgress { done: 0, total, revoked: 0, queued: 0, failed: 0, last: String::new() };
         // Cedar allowed the whole: each credential is revoked as decided.
-        self.revoke_each(&targets, &reason, true, &mut p, &mut report.results, &progress).await;
+        self.revoke_each(targets, &reason, true, &mut p, &mut report.results, &progress).await;
         for g in &plan.pending_grants {
             p.done += 1;
             match self.deny(&g.id, &format!("requester offboarded: {reason}")).await {
@@ -213,12 +213,12 @@ impl Actions {
         if let Some(refusal) = plan.refusal() {
             return Err(ActionError::Input(refusal));
         }
-        let targets: Vec<&BlastItem> = plan.credentials.iter().collect();
+        let targets: Vec<(String, String)> = plan.credentials.iter().map(|c| (c.credential_id.clone(), c.issuer.clone())).collect();
         let mut p = BulkProgress { done: 0, total: targets.len(), revoked: 0, queued: 0, failed: 0, last: String::new() };
-        self.revoke_each(&targets, &reason, false, &mut p, &mut report.results, &progress).await;
+        self.revoke_each(targets, &reason, false, &mut p, &mut report.results, &progress).await;
         let r = &report.results;
         let detail = serde_json::json!({
-            "filter": report.filter, "reason": reason, "matched": plan.matched, "planned": targets.len(),
+            "filter": report.filter, "reason": reason, "matched": plan.matched, "planned": p.total,
             "revoked": r.revoked.iter().map(|o| &o.credential_id).collect::<Vec<_>>(),
             "queued": r.queued.iter().map(|o| &o.credential_id).collect::<Vec<_>>(),
             "failed": r.failed,
@@ -240,20 +240,19 @@ impl Actions {
         Ok(reason)
     }
 
-    /// Revokes each target, `PARALLEL` at once, into `results`, reporting progress.
+    /// Revokes each target (credential id, issuer), `PARALLEL` at once, into `results`, reporting progress.
     /// `decided`: Cedar allowed the whole already; otherwise each is asked on its own.
     async fn revoke_each(
         &self,
-        targets: &[&BlastItem],
+        targets: Vec<(String, String)>,
         reason: &str,
         decided: bool,
         p: &mut BulkProgress,
         results: &mut BulkResults,
         progress: &Option<mpsc::Sender<BulkProgress>>,
     ) {
-        // Owned ids and reasons: a future borrowing from the list is not Send for every lifetime.
-        let owned: Vec<(String, String)> = targets.iter().map(|c| (c.credential_id.clone(), c.issuer.clone())).collect();
-        let mut each = futures_util::stream::iter(owned.into_iter().map(|(id, issuer)| {
+        // Owned ids and reasons: a future borrowing from the plan is not Send for every lifetime.
+        let mut each = futures_util::stream::iter(targets.into_iter().map(|(id, issuer)| {
             let reason = reason.to_string();
             async move {
                 let outcome = if decided { self.revoke_decided(&id, &reason).await } else { self.revoke(&id, &reason).await };
