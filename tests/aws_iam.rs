@@ -154,3 +154,45 @@ fn a_key_never_used_past_the_stale_window_is_found_stale() {
     let deploy = json_of(tw(dir.path()).args(["show", keys["deploy-bot"].as_str().expect("key"), "--format", "json"]));
     assert!(deploy["findings"].as_array().expect("findings").iter().any(|f| f[0] == "stale-unused"), "{deploy}");
 }
+
+/// One user IAM refuses to describe costs only that user: the page keeps the other
+/// user's key and names the refused one. moto never refuses, so this uses recorded
+/// answers (wiremock) in IAM's documented XML shape.
+#[tokio::test]
+async fn a_user_iam_refuses_to_describe_costs_only_that_user() {
+    use wiremock::matchers::{body_string_contains, method};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    let xml = |body: &str| ResponseTemplate::new(200).set_body_string(body.to_string());
+    let answer = |action: &str, user: Option<&str>, body: ResponseTemplate| {
+        let mut m = Mock::given(method("POST")).and(body_string_contains(format!("Action={action}")));
+        if let Some(u) = user {
+            m = m.and(body_string_contains(format!("UserName={u}")));
+        }
+        m.respond_with(body)
+    };
+    answer("ListUsers", None, xml("<ListUsersResponse><ListUsersResult><Users><member><UserName>good</UserName></member><member><UserName>locked</UserName></member><member><Path>/</Path></member></Users><IsTruncated>false</IsTruncated></ListUsersResult></ListUsersResponse>")).mount(&server).await;
+    answer("ListAccessKeys", Some("locked"), ResponseTemplate::new(403).set_body_string("<ErrorResponse><Error><Code>AccessDenied</Code><Message>not authorized to list keys of locked</Message></Error></ErrorResponse>")).mount(&server).await;
+    answer("ListAccessKeys", Some("good"), xml("<R><AccessKeyMetadata><member><AccessKeyId>AKIAGOOD000000000001</AccessKeyId><Status>Active</Status><CreateDate>2026-01-01T00:00:00Z</CreateDate></member></AccessKeyMetadata></R>")).mount(&server).await;
+    answer("ListUserTags", None, xml("<R><Tags></Tags></R>")).mount(&server).await;
+    answer("ListAttachedUserPolicies", None, xml("<R><AttachedPolicies></AttachedPolicies></R>")).mount(&server).await;
+    answer("ListUserPolicies", None, xml("<R><PolicyNames></PolicyNames></R>")).mount(&server).await;
+    answer("GetAccessKeyLastUsed", None, xml("<R><UserName>good</UserName><AccessKeyLastUsed><ServiceName>N/A</ServiceName><Region>N/A</Region></AccessKeyLastUsed></R>")).mount(&server).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("secret"), "recorded-secret\n").expect("secret file");
+    let cfg = tokenward::config::IssuerConfig {
+        name: "aws".into(),
+        kind: tokenward::domain::IssuerKind::AwsIam,
+        url: server.uri(),
+        client_id: Some("AKIATOKENWARDTEST001".into()),
+        client_secret_file: Some(dir.path().join("secret")),
+        ..Default::default()
+    };
+    let connector = tokenward::connectors::build(&cfg).expect("connector");
+    let page = connector.list_credentials(None).await.expect("the page stands");
+    assert_eq!(page.items.iter().map(|c| c.external_id.as_str()).collect::<Vec<_>>(), ["AKIAGOOD000000000001"]);
+    let rejected: Vec<String> = page.rejected.iter().map(ToString::to_string).collect();
+    assert_eq!(rejected.len(), 2, "{rejected:?}");
+    assert!(rejected[0].starts_with("locked: ") && rejected[0].contains("AccessDenied"), "{rejected:?}");
+    assert!(rejected[1].contains("UserName"), "{rejected:?}");
+}

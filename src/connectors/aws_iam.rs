@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
-use super::connector::{Capabilities, Connector, ConnectorError, HttpSettings, Page, Result};
+use super::connector::{Capabilities, Connector, ConnectorError, HttpSettings, Page, Rejection, Result};
 use super::http::HttpClient;
 use crate::config::IssuerConfig;
 use crate::domain::{parse_ts, text, Binding, Credential, CredentialKind, CredentialStatus, IssuerAnswer, IssuerKind, UsageEvent};
@@ -165,13 +165,21 @@ impl Connector for AwsIam {
                 params.push(("Marker", marker.as_str()));
             }
             let xml = self.call("ListUsers", &params).await?;
-            let mut items = Vec::new();
+            let (mut items, mut rejected) = (Vec::new(), Vec::new());
             for user in members(&xml, "Users") {
-                let Some(name) = tag(user, "UserName").filter(|n| !n.is_empty() && n.len() <= 128) else { continue };
-                items.extend(self.user_keys(&name).await?);
+                let Some(name) = tag(user, "UserName").filter(|n| !n.is_empty() && n.len() <= 128) else {
+                    rejected.push(Rejection { id: None, reason: "a user without a readable UserName (1 to 128 characters)".into() });
+                    continue;
+                };
+                // One user IAM refuses to describe costs only that user's keys; an unreachable IAM stops the page.
+                match self.user_keys(&name).await {
+                    Ok(keys) => items.extend(keys),
+                    Err(e) if e.is_retryable() => return Err(e),
+                    Err(e) => rejected.push(Rejection { id: Some(text::clean(&name, 128)), reason: text::clean(&e.to_string(), 300) }),
+                }
             }
             let next = (tag(&xml, "IsTruncated").as_deref() == Some("true")).then(|| tag(&xml, "Marker")).flatten().filter(|m| !m.is_empty());
-            Ok(Page::of(items, next))
+            Ok(Page { items, next_cursor: next, rejected })
         })
     }
 
