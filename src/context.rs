@@ -31,6 +31,8 @@ pub struct Overrides {
     pub operator: Option<String>,
     pub read_only: bool,
     pub theme: Option<String>,
+    /// `--view`: the view the console opens on, over `[tui] start`.
+    pub view: Option<String>,
 }
 
 /// Everything a command needs, resolved once from flags, environment and config.
@@ -100,7 +102,7 @@ impl Context {
             Some(p) => (p.clone(), true),
             None => (config::default_config_path(), false),
         };
-        let config = Config::load(&path, required)?;
+        let mut config = Config::load(&path, required)?;
         let db_path = given.db.clone().or_else(|| config.db.clone()).unwrap_or_else(config::default_db_path);
         let account = os_account().map_err(|e| color_eyre::eyre::eyre!(e))?;
         let claimed = given.operator.clone().or_else(|| config.operator.clone());
@@ -112,6 +114,9 @@ impl Context {
             resolve_identity(claimed.as_deref(), &account, &config.operators).map_err(|e| color_eyre::eyre::eyre!(e))?
         };
         let unverified = identity.unverified;
+        if given.view.is_some() {
+            config.tui.start = given.view.clone();
+        }
         Ok(Context {
             theme: given.theme.clone().or_else(|| config.theme.clone()),
             config,

@@ -18,7 +18,12 @@ fn filter_detail_and_revoke_in_the_real_binary() {
         db.display()
     );
     tmux.run(&["new-session", "-d", "-s", "tw", "-x", "170", "-y", "45", &cmd]);
-    tmux.wait_for("600 credentials │ row 1", Duration::from_secs(60));
+    // The console opens on home; the table is a command away.
+    tmux.wait_for("what needs attention", Duration::from_secs(60));
+    tmux.send(&[":"]);
+    tmux.type_text("credentials");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("600 credentials │ row 1", Duration::from_secs(10));
 
     tmux.send(&["/"]);
     tmux.type_text("binding:bearer status:active -owner:none");
@@ -87,7 +92,7 @@ fn triage_in_the_tui_finds_and_revokes_a_leaked_inventory_token() {
         db.display()
     );
     tmux.run(&["new-session", "-d", "-s", "tw", "-x", "170", "-y", "45", &cmd]);
-    tmux.wait_for("300 credentials │ row 1", Duration::from_secs(60));
+    tmux.wait_for("where to start", Duration::from_secs(60));
     tmux.send(&[":"]);
     tmux.type_text("triage");
     tmux.send(&["Enter"]);
@@ -122,17 +127,14 @@ fn approving_a_grant_in_the_real_binary() {
     std::fs::write(policies.join("open.cedar"), "@id(\"approvers-decide\") @reason(\"approvers decide\")\npermit (principal, action, resource) when { context.roles.contains(\"approver\") };\n").expect("policy");
     std::fs::write(dir.path().join("tokenward.toml"), format!("policies = \"{}\"\n", policies.display())).expect("config");
     let cmd = format!(
-        "TOKENWARD_CONFIG={} TOKENWARD_OPERATOR=oncall@acme.test {} --db {} demo --credentials 200 --seed 9",
+        "TOKENWARD_CONFIG={} TOKENWARD_OPERATOR=oncall@acme.test {} --db {} --view grants demo --credentials 200 --seed 9",
         dir.path().join("tokenward.toml").display(),
         common::bin(),
         db.display()
     );
     tmux.run(&["new-session", "-d", "-s", "tw", "-x", "170", "-y", "45", &cmd]);
-    tmux.wait_for("200 credentials │ row 1", Duration::from_secs(60));
-    tmux.send(&[":"]);
-    tmux.type_text("grants");
-    tmux.send(&["Enter"]);
-    tmux.wait_for("REQUESTED BY", Duration::from_secs(5));
+    // `--view grants`: the on-call approver's console opens on the queue.
+    tmux.wait_for("REQUESTED BY", Duration::from_secs(60));
     tmux.wait_for("grant-", Duration::from_secs(5));
     tmux.send(&["a"]);
     tmux.wait_for("approve grant", Duration::from_secs(5));
@@ -154,6 +156,8 @@ fn one_review_decision_in_the_real_binary() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("e2e.db");
     let tmux = Tmux { socket: format!("tokenward-e2e-review-{}", std::process::id()) };
+    std::fs::create_dir_all(dir.path().join("tokenward")).expect("config dir");
+    std::fs::write(dir.path().join("tokenward/tokenward.toml"), "[tui]\nstart = \"credentials\"\n").expect("config");
     let cmd = format!(
         "XDG_CONFIG_HOME={} TOKENWARD_OPERATOR=reviewer@acme.test TOKENWARD_NO_BELL=1 {} --db {} demo --credentials 600 --seed 5",
         dir.path().display(),
@@ -161,6 +165,7 @@ fn one_review_decision_in_the_real_binary() {
         db.display()
     );
     tmux.run(&["new-session", "-d", "-s", "tw", "-x", "170", "-y", "45", &cmd]);
+    // `[tui] start = "credentials"`: a reviewer who prefers the table opens on it.
     tmux.wait_for("600 credentials │ row 1", Duration::from_secs(60));
     // Start a campaign from the TUI, walk to its first item, keep it with a reason.
     tmux.send(&[":"]);
@@ -189,13 +194,10 @@ fn one_review_decision_in_the_real_binary() {
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
 }
 
-/// `[tui] start = "home"`: the real binary opens on what needs attention, and a
-/// line of it opens what it counts.
+/// The real binary opens on what needs attention, and a line of it opens what it counts.
 #[test]
-fn the_console_opens_on_home_when_configured_and_a_line_opens_its_view() {
+fn the_console_opens_on_home_and_a_line_opens_its_view() {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::create_dir_all(dir.path().join("tokenward")).expect("config dir");
-    std::fs::write(dir.path().join("tokenward/tokenward.toml"), "[tui]\nstart = \"home\"\n").expect("config");
     let db = dir.path().join("e2e.db");
     let tmux = Tmux { socket: format!("tokenward-e2e-home-{}", std::process::id()) };
     let cmd = format!("XDG_CONFIG_HOME={} TOKENWARD_OPERATOR=e2e@acme.test {} --db {} demo --credentials 300 --seed 8", dir.path().display(), common::bin(), db.display());

@@ -303,6 +303,8 @@ async fn expiring_by_owner_groups_the_week_ahead(s: &Seeded) -> impl std::fmt::D
     }
     let first_three = s.store.expiring_by_owner(now(), until, 3).await.expect("limited");
     assert_eq!(first_three, groups[..3]);
+    // The home view's count: the same credentials, without the groups.
+    assert_eq!(s.store.count_expiring(now(), until).await.expect("count") as usize, expected);
     groups
 }
 
@@ -406,7 +408,21 @@ async fn findings_rule_by_rule(s: &Seeded) -> impl std::fmt::Debug + PartialEq {
     assert!(stale.len() == 5 && stale.iter().all(|f| f.rule == "stale-unused" && f.first_seen == "2026-11-23T12:00:00Z"));
     let last = s.store.last_findings_run().await.expect("last run").expect("a run").0;
     assert_eq!(last, "2026-11-23T12:00:00Z");
-    (counted(&report), open, counts, last, evidence(s).await)
+    // Where to start: open high findings on active credentials by (owner, workload).
+    let mut holders = s.store.high_findings_by_holder().await.expect("holders");
+    holders.sort();
+    let by_id: BTreeMap<String, Credential> = credentials().into_iter().map(|c| (c.external_id.clone(), c)).collect();
+    let mut expected: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for f in open.iter().filter(|f| f.severity == tokenward::domain::Severity::High) {
+        // A secret no issuer knows (`unknown-in-config`) has no credential to hold it.
+        let Some(c) = by_id.get(&f.external_id) else { continue };
+        if c.status == CredentialStatus::Active {
+            *expected.entry((c.owner.clone().unwrap_or_default(), c.workload.clone().unwrap_or_default())).or_default() += 1;
+        }
+    }
+    assert!(!expected.is_empty());
+    assert_eq!(holders, expected.into_iter().map(|((o, w), n)| (o, w, n)).collect::<Vec<_>>());
+    (counted(&report), open, counts, last, evidence(s).await, holders)
 }
 
 async fn findings_close_and_reopen_across_runs(s: &Seeded) -> impl std::fmt::Debug + PartialEq {

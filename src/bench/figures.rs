@@ -48,6 +48,8 @@ pub fn figures(r: &BenchReport) -> Vec<Figure> {
     if let Some(t) = &r.tui {
         add("first_frame_ms", t.first_frame_ms, "ms", Goal::AtMost(300.0));
         add("rss_mib", t.browse_rss_mib, "MiB", Goal::AtMost(150.0));
+        add("home_first_frame_ms", t.home_first_frame_ms, "ms", Goal::AtMost(300.0));
+        add("home_figures_ms", t.home_figures_ms, "ms", Goal::Report);
     }
     if let Some(s) = &r.syncs {
         add("sync_peak_rss_mib", s.first_sync_peak_rss_mib.max(s.resync_peak_rss_mib), "MiB", Goal::AtMost(400.0));

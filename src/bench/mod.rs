@@ -191,7 +191,7 @@ pub async fn run(n: u64, target: Target, json: bool) -> Result<()> {
     let (syncs, tui) = match target {
         Target::Sqlite(_) => {
             let syncs = process::syncs(n, dir.path(), &say).await?;
-            say("bench: the TUI in a pseudo-terminal (tmux) on the synced database: first frame, then memory while browsing".into());
+            say("bench: the TUI in a pseudo-terminal (tmux) on the synced database: first frame on the table, memory while browsing, then home: first frame and its figures".into());
             let tui = process::tui(&syncs.db, dir.path());
             if let Err(e) = &tui {
                 say(format!("  not measured: {e}"));

@@ -31,6 +31,9 @@ pub struct SyncFigures {
 pub struct TuiFigures {
     pub first_frame_ms: f64,
     pub browse_rss_mib: f64,
+    /// Opened on home: its first frame, and the first with its figures.
+    pub home_first_frame_ms: f64,
+    pub home_figures_ms: f64,
 }
 
 /// `tokenward sync` twice into a new file: the whole organisation, then the same
@@ -86,54 +89,94 @@ fn status_kib(pid: u32, field: &str) -> Option<u64> {
     status.lines().find_map(|l| l.strip_prefix(field)).and_then(|v| v.split_whitespace().next()).and_then(|v| v.parse().ok())
 }
 
-/// The TUI on `db` in a tmux pseudo-terminal of 160x48: from the spawn to the
-/// first frame that shows credentials (the binary writes the moment it draws it,
-/// and its pid, to TOKENWARD_FIRST_FRAME_FILE), then the largest resident set
-/// while paging down, to the end, back, and through a filter.
+/// The TUI on `db` in a tmux pseudo-terminal of 160x48, twice. Opened on the
+/// credentials (`--view credentials`): from the spawn to the first frame that shows
+/// credentials (the binary writes the moment it draws it, and its pid, to
+/// TOKENWARD_FIRST_FRAME_FILE), then the largest resident set while paging down, to
+/// the end, back, and through a filter. Opened as a user finds it, on home: the
+/// first frame, and the first with its figures (which load in the background).
 pub fn tui(db: &Path, dir: &Path) -> Result<TuiFigures> {
-    let socket = format!("tokenward-bench-{}", std::process::id());
-    let tmux = |args: &[&str]| Command::new("tmux").arg("-L").arg(&socket).args(args).output();
-    let frame_file = dir.join("first-frame");
-    let _ = std::fs::remove_file(&frame_file);
-    let exe = std::env::current_exe()?;
-    let command = format!(
-        "env TOKENWARD_FIRST_FRAME_FILE={} XDG_CONFIG_HOME={} XDG_DATA_HOME={} TOKENWARD_NO_BELL=1 {} --db {}",
-        frame_file.display(),
-        dir.display(),
-        dir.display(),
-        exe.display(),
-        db.display()
-    );
-    let spawned = SystemTime::now();
-    let out = tmux(&["new-session", "-d", "-s", "bench", "-x", "160", "-y", "48", &command]).wrap_err("tmux is needed to start the TUI in a pseudo-terminal")?;
-    if !out.status.success() {
-        return Err(eyre!("tmux: {}", String::from_utf8_lossy(&out.stderr)));
-    }
-    let result = browse(&frame_file, spawned, &|keys: &[&str]| {
-        let mut args = vec!["send-keys", "-t", "bench"];
-        args.extend_from_slice(keys);
-        let _ = tmux(&args);
-    });
-    let _ = tmux(&["kill-server"]);
-    result
+    let table = Console::start(db, dir, "table", Some("credentials"))?;
+    let browsed = table.wait("credentials").map(|(pid, first_frame_ms)| (first_frame_ms, browse(pid, &|keys| table.keys(keys))));
+    drop(table);
+    let (first_frame_ms, browse_rss_mib) = browsed?;
+    let home = Console::start(db, dir, "home", None)?;
+    let home_first_frame_ms = home.wait("home")?.1;
+    let home_figures_ms = home.wait("home-figures")?.1;
+    home.keys(&["q"]);
+    Ok(TuiFigures { first_frame_ms, browse_rss_mib, home_first_frame_ms, home_figures_ms })
 }
 
-fn browse(frame_file: &Path, spawned: SystemTime, keys: &dyn Fn(&[&str])) -> Result<TuiFigures> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let (pid, drawn_us) = loop {
-        if let Some((pid, us)) = std::fs::read_to_string(frame_file).ok().and_then(|s| {
-            let mut w = s.split_whitespace();
-            Some((w.next()?.parse::<u32>().ok()?, w.next()?.parse::<u128>().ok()?))
-        }) {
-            break (pid, us);
+/// The binary in a tmux session of its own (a private server), with its frame marks.
+struct Console {
+    socket: String,
+    marks: PathBuf,
+    spawned: SystemTime,
+}
+
+impl Console {
+    fn start(db: &Path, dir: &Path, name: &str, view: Option<&str>) -> Result<Console> {
+        let socket = format!("tokenward-bench-{}-{name}", std::process::id());
+        let marks = dir.join(format!("frames-{name}"));
+        let _ = std::fs::remove_file(&marks);
+        let exe = std::env::current_exe()?;
+        let command = format!(
+            "env TOKENWARD_FIRST_FRAME_FILE={} XDG_CONFIG_HOME={} XDG_DATA_HOME={} TOKENWARD_NO_BELL=1 {} --db {}{}",
+            marks.display(),
+            dir.display(),
+            dir.display(),
+            exe.display(),
+            db.display(),
+            view.map(|v| format!(" --view {v}")).unwrap_or_default()
+        );
+        let console = Console { socket, marks, spawned: SystemTime::now() };
+        let out = console.tmux(&["new-session", "-d", "-s", "bench", "-x", "160", "-y", "48", &command]).wrap_err("tmux is needed to start the TUI in a pseudo-terminal")?;
+        if !out.status.success() {
+            return Err(eyre!("tmux: {}", String::from_utf8_lossy(&out.stderr)));
         }
-        if Instant::now() > deadline {
-            return Err(eyre!("the TUI drew no credentials within 120 s"));
+        Ok(console)
+    }
+
+    fn tmux(&self, args: &[&str]) -> std::io::Result<std::process::Output> {
+        Command::new("tmux").arg("-L").arg(&self.socket).args(args).output()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "bench"];
+        args.extend_from_slice(keys);
+        let _ = self.tmux(&args);
+    }
+
+    /// The pid that drew `what` first, and how long after the spawn (ms).
+    fn wait(&self, what: &str) -> Result<(u32, f64)> {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let marks = std::fs::read_to_string(&self.marks).unwrap_or_default();
+            let mark = marks.lines().find_map(|l| {
+                let mut w = l.split_whitespace();
+                let (pid, us) = (w.next()?.parse::<u32>().ok()?, w.next()?.parse::<u128>().ok()?);
+                (w.next()? == what).then_some((pid, us))
+            });
+            if let Some((pid, drawn_us)) = mark {
+                let spawned_us = self.spawned.duration_since(UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0);
+                return Ok((pid, drawn_us.saturating_sub(spawned_us) as f64 / 1000.0));
+            }
+            if Instant::now() > deadline {
+                return Err(eyre!("the TUI drew no {what} within 120 s"));
+            }
+            std::thread::sleep(Duration::from_millis(2));
         }
-        std::thread::sleep(Duration::from_millis(2));
-    };
-    let spawned_us = spawned.duration_since(UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0);
-    let first_frame_ms = drawn_us.saturating_sub(spawned_us) as f64 / 1000.0;
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+/// The largest resident set (MiB) of `pid` while paging the table down, to the end, back, and through a filter.
+fn browse(pid: u32, keys: &dyn Fn(&[&str])) -> f64 {
     let mut peak = 0u64;
     let mut sample = |pause: u64| {
         for _ in 0..(pause / 50).max(1) {
@@ -151,5 +194,5 @@ fn browse(frame_file: &Path, spawned: SystemTime, keys: &dyn Fn(&[&str])) -> Res
         sample(700);
     }
     keys(&["q"]);
-    Ok(TuiFigures { first_frame_ms, browse_rss_mib: peak as f64 / 1024.0 })
+    peak as f64 / 1024.0
 }

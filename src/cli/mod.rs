@@ -45,6 +45,10 @@ pub struct Cli {
     /// Colour theme of the TUI: dark, light, high-contrast, or a path to a theme file.
     #[arg(long, global = true, env = "TOKENWARD_THEME")]
     pub theme: Option<String>,
+    /// The view the console opens on: home (the default), credentials, grants, findings,
+    /// expiring, owners, review, issuers, deployments; overrides `[tui] start`.
+    #[arg(long, global = true, env = "TOKENWARD_VIEW", value_name = "VIEW")]
+    pub view: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -62,7 +66,14 @@ impl Cli {
 
     /// The global options a context is resolved from.
     pub fn overrides(&self) -> Overrides {
-        Overrides { db: self.db.clone(), config: self.config.clone(), operator: self.operator.clone(), read_only: self.read_only, theme: self.theme.clone() }
+        Overrides {
+            db: self.db.clone(),
+            config: self.config.clone(),
+            operator: self.operator.clone(),
+            read_only: self.read_only,
+            theme: self.theme.clone(),
+            view: self.view.clone(),
+        }
     }
 }
 

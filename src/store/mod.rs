@@ -186,9 +186,9 @@ store_api! {
     fn last_findings_run(&self) -> Result<Option<(String, i64)>>;
     /// Open findings first seen at or after `since`, by rule, most first (at most `limit` rules).
     fn findings_opened_since(&self, since: &str, limit: i64) -> Result<Vec<(String, i64)>>;
-    /// Where to start: the owners (or, with `workloads`, the workloads) holding the
-    /// most open high-severity findings on active credentials, most first.
-    fn top_by_high_findings(&self, workloads: bool, limit: i64) -> Result<Vec<(String, i64)>>;
+    /// Where to start: open high-severity findings on active credentials, counted by
+    /// (owner, workload) in one pass; the home view ranks owners and workloads from it.
+    fn high_findings_by_holder(&self) -> Result<Vec<(String, String, i64)>>;
     // grants
     fn grants(&self, status: Option<GrantStatus>, limit: i64) -> Result<Vec<Grant>>;
     /// A grant by local id or the issuer's id.
@@ -230,6 +230,8 @@ store_api! {
     fn blast_radius(&self, owner: &str) -> Result<BlastRadius>;
     /// Active credentials expiring between now and now + window, grouped by owner, soonest first.
     fn expiring_by_owner(&self, now: Timestamp, until: Timestamp, limit: i64) -> Result<Vec<ExpiringGroup>>;
+    /// How many active credentials expire between now and `until` (as `expiring_by_owner` counts them).
+    fn count_expiring(&self, now: Timestamp, until: Timestamp) -> Result<i64>;
     /// Which credentials held `scope` at `at`: issued by then, not yet expired,
     /// revoked or gone, and holding the scope then (the scopes a sync saw before
     /// a change are kept in scope_snapshots; otherwise the current scopes stood).

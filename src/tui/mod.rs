@@ -50,7 +50,7 @@ pub struct Session {
     pub _connectors: Vec<Arc<dyn Connector>>,
     /// Whether any issuer is configured (or given, as the demo's).
     pub has_issuers: bool,
-    /// `[tui] start`: the view it opens on (default the credential table).
+    /// `--view` or `[tui] start`: the view it opens on (default home).
     pub start: Option<String>,
 }
 
@@ -66,7 +66,7 @@ impl Session {
         }
         let tables = commands::keymap_tables();
         if let Some(start) = settings.start.as_deref().filter(|s| commands::View::named(s).is_none()) {
-            warnings.push(format!("[tui] start = \"{start}\": no such view (have: {}); opened on the credentials", tables.join(", ")));
+            warnings.push(format!("view \"{start}\" (--view or [tui] start): no such view (have: {}); opened on home", commands::View::ALL.iter().map(|v| v.name()).collect::<Vec<_>>().join(", ")));
         }
         for table in settings.keys.keys().filter(|t| !tables.contains(&t.as_str())) {
             warnings.push(format!("[keys.{table}]: no such view or table (have: {})", tables.join(", ")));
@@ -110,10 +110,8 @@ impl Session {
         app.permissions = self.permissions.clone();
         app.views.credentials.has_issuers = self.has_issuers;
         app.views.home.sla = self.grant_sla;
-        // `[tui] start`: the view it opens on.
-        if let Some(view) = self.start.as_deref().and_then(commands::View::named) {
-            app.view = view;
-        }
+        // `--view` or `[tui] start`: the view it opens on; home unless one is named.
+        app.view = self.start.as_deref().and_then(commands::View::named).unwrap_or(commands::View::Home);
         // The first warning, else what this operator may not do (not in read-only mode, which the header says).
         if let Some(w) = self.warnings.first().cloned().or_else(|| (!self.read_only).then(|| self.permissions.summary()).flatten()) {
             app.set_status(Tone::Warning, w);
@@ -175,17 +173,12 @@ pub async fn run(session: Session) -> Result<()> {
         effects::spawn(e, &env, &tx);
     }
     let monochrome = Theme::monochrome();
-    // `tokenward bench` asks when the first frame with credentials is drawn.
-    let mut first_frame = std::env::var_os("TOKENWARD_FIRST_FRAME_FILE");
+    // `tokenward bench` asks when the first frames are drawn.
+    let mut marks = FrameMarks::from_env();
     loop {
         let theme = session.themes.get(app.theme_index).unwrap_or(&monochrome);
         terminal.draw(|f| draw::draw(f, &app, theme))?;
-        if app.selected_row().is_some()
-            && let Some(path) = first_frame.take()
-        {
-            let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0);
-            let _ = std::fs::write(path, format!("{} {at}\n", std::process::id()));
-        }
+        marks.drawn(&app);
         let Some(first) = rx.recv().await else { break };
         // Coalesce: apply everything that has arrived, then draw once.
         let mut batch = vec![first];
@@ -225,6 +218,38 @@ fn spawn_input(tx: mpsc::Sender<Msg>) {
 
 /// Changes announced by the store (another console's decision, revocation, sync)
 /// become messages; a burst (a bulk revocation) is one refresh, at most four a second.
+/// For `tokenward bench` (TOKENWARD_FIRST_FRAME_FILE): one line `PID MICROS WHAT` the
+/// first time each of these is drawn: `home` (the home view, figures or not),
+/// `home-figures` (with its figures), `credentials` (the table with a row).
+struct FrameMarks {
+    path: Option<std::ffi::OsString>,
+    done: Vec<&'static str>,
+}
+
+impl FrameMarks {
+    fn from_env() -> FrameMarks {
+        FrameMarks { path: std::env::var_os("TOKENWARD_FIRST_FRAME_FILE"), done: Vec::new() }
+    }
+
+    fn drawn(&mut self, app: &App) {
+        let Some(path) = &self.path else { return };
+        let shown = [
+            ("home", matches!(app.view, commands::View::Home)),
+            ("home-figures", matches!(app.view, commands::View::Home) && app.views.home.home.is_some()),
+            ("credentials", matches!(app.view, commands::View::Credentials) && app.selected_row().is_some()),
+        ];
+        for (what, on) in shown {
+            if !on || self.done.contains(&what) {
+                continue;
+            }
+            self.done.push(what);
+            let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0);
+            let line = format!("{} {at} {what}\n", std::process::id());
+            let _ = std::fs::OpenOptions::new().create(true).append(true).open(path).and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
+        }
+    }
+}
+
 fn spawn_changes(tx: mpsc::Sender<Msg>, store: &crate::store::Store) {
     let (changes, mut rx) = mpsc::channel::<crate::store::Change>(1024);
     store.watch_changes(changes);

@@ -474,15 +474,14 @@ impl PgStore {
         .await?)
     }
 
-    pub async fn top_by_high_findings(&self, workloads: bool, limit: i64) -> Result<Vec<(String, i64)>> {
-        let by = if workloads { "c.workload" } else { "c.owner" };
-        // A column name of ours, written into the statement.
-        let sql = format!(
-            r#"SELECT {by}::text, count(*) AS n FROM findings f JOIN credentials c ON c.id = f.credential_id
-               WHERE f.closed_at IS NULL AND f.severity = 'high' AND c.status = 'active' AND {by} != ''
-               GROUP BY {by} ORDER BY n DESC, {by} COLLATE "C" LIMIT $1"#
-        );
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(limit).fetch_all(&self.pool).await?)
+    pub async fn high_findings_by_holder(&self) -> Result<Vec<(String, String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT c.owner::text, c.workload::text, count(*) AS n FROM findings f JOIN credentials c ON c.id = f.credential_id
+             WHERE f.closed_at IS NULL AND f.severity = 'high' AND c.status = 'active'
+             GROUP BY c.owner, c.workload",
+        )
+        .fetch_all(&self.pool)
+        .await?)
     }
 }
 

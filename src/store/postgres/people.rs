@@ -114,15 +114,17 @@ impl PgStore {
     /// Active credentials expiring between now and now + window, grouped by owner, soonest first.
     pub async fn expiring_by_owner(&self, now: Timestamp, until: Timestamp, limit: i64) -> Result<Vec<ExpiringGroup>> {
         // The owner's row is one per owner (its primary key): grouping by its status changes nothing.
-        let rows = sqlx::query(
+        // A range of the active-first order ('0' and the expiry: active ones only), on its index.
+        let sql = format!(
             r#"SELECT c.owner, coalesce(o.status, CASE WHEN c.owner = '' THEN 'none' ELSE 'unknown' END) AS owner_status,
                     count(*) AS n, min(c.expires_at COLLATE "C") AS soonest,
                     string_agg(DISTINCT c.workload COLLATE "C", ',' ORDER BY c.workload COLLATE "C") AS workloads
              FROM credentials c LEFT JOIN owners o ON o.id = c.owner
-             WHERE coalesce(c.expires_at, '9999-12-31T23:59:59Z') COLLATE "C" >= $1
-               AND coalesce(c.expires_at, '9999-12-31T23:59:59Z') COLLATE "C" < $2 AND c.status = 'active'
+             WHERE {order} >= '0' || $1 AND {order} < '0' || $2
              GROUP BY c.owner, o.status ORDER BY soonest, c.owner COLLATE "C" LIMIT $3"#,
-        )
+            order = super::filter::sort_expr(SortColumn::ActiveFirst)
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(fmt_ts(&now))
         .bind(fmt_ts(&until))
         .bind(limit)
@@ -138,6 +140,11 @@ impl PgStore {
                 workloads: r.get::<Option<String>, _>("workloads").unwrap_or_default().replace(',', " "),
             })
             .collect())
+    }
+
+    pub async fn count_expiring(&self, now: Timestamp, until: Timestamp) -> Result<i64> {
+        let sql = format!("SELECT count(*) FROM credentials c WHERE {order} >= '0' || $1 AND {order} < '0' || $2", order = super::filter::sort_expr(SortColumn::ActiveFirst));
+        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(fmt_ts(&now)).bind(fmt_ts(&until)).fetch_one(&self.pool).await?)
     }
 
     /// Which credentials held `scope` at `at`: issued by then, not yet expired,

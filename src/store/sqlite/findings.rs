@@ -454,15 +454,14 @@ impl SqliteStore {
         .await?)
     }
 
-    pub async fn top_by_high_findings(&self, workloads: bool, limit: i64) -> Result<Vec<(String, i64)>> {
-        let by = if workloads { "c.workload" } else { "c.owner" };
-        // A column name of ours, written into the statement.
-        let sql = format!(
-            "SELECT {by}, count(*) AS n FROM findings f JOIN credentials c ON c.id = f.credential_id
-             WHERE f.closed_at IS NULL AND f.severity = 'high' AND c.status = 'active' AND {by} != ''
-             GROUP BY {by} ORDER BY n DESC, {by} LIMIT ?"
-        );
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(limit).fetch_all(&self.pool).await?)
+    pub async fn high_findings_by_holder(&self) -> Result<Vec<(String, String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT c.owner, c.workload, count(*) AS n FROM findings f JOIN credentials c ON c.id = f.credential_id
+             WHERE f.closed_at IS NULL AND f.severity = 'high' AND c.status = 'active'
+             GROUP BY c.owner, c.workload",
+        )
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// When findings were last computed, if ever.

@@ -112,8 +112,10 @@ impl HomeView {
             Span::styled(" what needs attention", theme.header),
             Span::styled(format!(" · {}", ctx.hints(NAME, &[(Action::Detail, "opens what a line counts")])), theme.muted),
         ])];
-        if self.home.is_none() {
-            lines.push(Line::styled("  counting…", theme.muted));
+        match &self.home {
+            None => lines.push(Line::styled("  counting…", theme.muted)),
+            // Counted again on every tick: say when these figures are from.
+            Some(h) => lines.push(Line::styled(format!("  counted at {} UTC", h.at.get(11..19).unwrap_or(&h.at)), theme.muted)),
         }
         let mut door = 0;
         for e in self.entries() {
@@ -155,6 +157,11 @@ impl super::Pane for HomeView {
 
     fn load(&self) -> Vec<Effect> {
         vec![Effect::Load(self.job())]
+    }
+
+    /// Live while shown: counted again on every tick (and on any change, as every view).
+    fn on_tick(&self) -> Vec<Effect> {
+        self.load()
     }
 
     fn on_data(&mut self, data: JobData) -> Vec<Outcome> {
