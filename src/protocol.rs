@@ -7,6 +7,23 @@ pub struct Page<T> {
     pub items: Vec<T>,
     #[serde(default)]
     pub next_cursor: Option<String>,
+    /// Delta listings (extension): on the first page of a credentials listing, the
+    /// issuer's position before it answered; passed back as `since` next time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watermark: Option<String>,
+    /// The page answers `since`: only credentials changed after it, and `removed`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub delta: bool,
+    /// Ids of credentials that went since `since` (tombstones), on a delta page.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<String>,
+}
+
+impl<T> Page<T> {
+    /// A page of a full listing.
+    pub fn new(items: Vec<T>, next_cursor: Option<String>) -> Page<T> {
+        Page { items, next_cursor, watermark: None, delta: false, removed: Vec::new() }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

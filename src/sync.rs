@@ -25,6 +25,8 @@ pub struct SyncReport {
     pub grants: u64,
     pub gone: u64,
     pub resumed: bool,
+    /// The issuer listed only what changed since the last sync (and what went).
+    pub delta: bool,
     pub seconds: f64,
     pub error: Option<String>,
     /// What the connector had to do, such as waiting out a rate limit; then the
@@ -48,6 +50,7 @@ impl SyncReport {
             grants: 0,
             gone: 0,
             resumed: false,
+            delta: false,
             seconds: 0.0,
             error: None,
             notes: Vec::new(),
@@ -73,6 +76,11 @@ pub const COMMIT_AFTER: Duration = Duration::from_secs(2);
 /// Most pages one list of one run may take: an issuer that never stops paging
 /// is cut off here (and the cursors remembered to catch a cycle stay bounded).
 pub const MAX_PAGES: u64 = 100_000;
+
+/// A sync that could list only changes lists everything when its issuer's last full
+/// listing that ended well is older than this: what a delta never carries (a change
+/// made here that the issuer did not make, a tombstone it lost) is set right daily.
+pub const FULL_LISTING_EVERY: chrono::Duration = chrono::Duration::hours(24);
 
 /// How many rejected records and unrecognised consent words a report names.
 pub const NAMED_IN_REPORT: usize = 5;
@@ -210,10 +218,31 @@ pub async fn sync_all(
     concurrency: usize,
     progress: Option<mpsc::Sender<SyncEvent>>,
 ) -> Vec<SyncReport> {
+    sync_all_listing(store, connectors, concurrency, progress, Listing::Changes).await
+}
+
+/// What a sync asks an issuer for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    /// Only what changed since the last sync that ended well, where the issuer can
+    /// list changes (`Capabilities::delta`) and gave a watermark; else everything.
+    Changes,
+    /// Everything, whatever the issuer can do: what it no longer lists is marked gone.
+    Full,
+}
+
+/// As `sync_all`, asking each issuer for `listing`.
+pub async fn sync_all_listing(
+    store: &Store,
+    connectors: &[Arc<dyn Connector>],
+    concurrency: usize,
+    progress: Option<mpsc::Sender<SyncEvent>>,
+    listing: Listing,
+) -> Vec<SyncReport> {
     stream::iter(connectors.iter().cloned())
         .map(|c| {
             let progress = progress.clone();
-            async move { sync_issuer(store, c.as_ref(), progress).await }
+            async move { sync_issuer_listing(store, c.as_ref(), progress, COMMIT_ROWS, listing).await }
         })
         .buffer_unordered(concurrency.max(1))
         .collect()
@@ -231,11 +260,21 @@ pub async fn sync_issuer_with(
     progress: Option<mpsc::Sender<SyncEvent>>,
     commit_rows: usize,
 ) -> SyncReport {
+    sync_issuer_listing(store, connector, progress, commit_rows, Listing::Changes).await
+}
+
+async fn sync_issuer_listing(
+    store: &Store,
+    connector: &dyn Connector,
+    progress: Option<mpsc::Sender<SyncEvent>>,
+    commit_rows: usize,
+    listing: Listing,
+) -> SyncReport {
     let started = Instant::now();
     let name = connector.name().to_string();
     let mut report = SyncReport::new(&name);
     let mut tally = Tally::default();
-    let outcome = run(store, connector, &progress, &mut report, &mut tally, (started, commit_rows)).await;
+    let outcome = run(store, connector, &progress, &mut report, &mut tally, (started, commit_rows, listing)).await;
     report.error = outcome.err().map(|e| e.to_string());
     report.notes = connector.notes();
     report.notes.extend(tally.notes(&report));
@@ -262,7 +301,7 @@ async fn run(
     progress: &Option<mpsc::Sender<SyncEvent>>,
     report: &mut SyncReport,
     tally: &mut Tally,
-    (started, commit_rows): (Instant, usize),
+    (started, commit_rows, listing): (Instant, usize, Listing),
 ) -> Result<(), SyncError> {
     let name = connector.name();
     let caps = connector.capabilities();
@@ -275,7 +314,16 @@ async fn run(
     if let Some(tx) = progress {
         let _ = tx.send(SyncEvent::Started { issuer: name.to_string(), resumed: report.resumed }).await;
     }
-    let result = pages(store, connector, progress, report, tally, (started, commit_rows), &run).await;
+    // A resumed run lists as it began; a new one asks for changes where it can.
+    let since = match (&run.resume_cursor, listing) {
+        (Some(_), _) => run.since.clone(),
+        (None, Listing::Changes) if caps.delta => store.last_watermark(name, Utc::now() - FULL_LISTING_EVERY).await?,
+        (None, _) => None,
+    };
+    report.delta = since.is_some();
+    // What this run lists: the run as the store began it, with what it lists changes after.
+    let listed = crate::store::SyncRunStart { since, ..run.clone() };
+    let result = pages(store, connector, progress, report, tally, (started, commit_rows), &listed).await;
     // A rejected record may still exist at its issuer: such a run marks nothing gone, and says why.
     let failure = match &result {
         Err(e) => Some(e.to_string()),
@@ -283,7 +331,7 @@ async fn run(
         Ok(()) => None,
     };
     let gone = store.finish_sync_run(&run, name, failure.as_deref(), Utc::now()).await?;
-    report.gone = gone;
+    report.gone += gone;
     result?;
     if caps.grants {
         let grants = connector.list_grants().await?;
@@ -327,36 +375,52 @@ async fn pages(
     let (pages_tx, pages_rx) = mpsc::channel::<FetchedPage>(IN_FLIGHT_PAGES);
     let base = (report.pages, report.credentials);
     let writer = tokio::spawn(write_batches(store.clone(), run.clone(), pages_rx, progress.clone(), (connector.name().to_string(), started, base, commit_rows)));
-    let fetched = fetch_pages(connector, run, report, tally, pages_tx).await;
+    let fetched = fetch_pages(store, connector, run, report, tally, pages_tx).await;
     let written = writer.await.map_err(|e| SyncError::Writer(e.to_string()))?;
     let (pages, credentials) = written.committed;
     report.pages += pages;
     report.credentials += credentials;
+    report.gone += written.removed;
     // A store error is the cause when both failed: the fetcher stops because the writer went away.
     written.result?;
     fetched
 }
 
 /// One decoded page on its way to the writer, with the cursor to resume after it
-/// (`None` once paging must not be resumed from there).
-type FetchedPage = (Vec<crate::domain::Credential>, Option<String>);
+/// (`None` once paging must not be resumed from there), and a delta page's tombstones.
+type FetchedPage = (Vec<crate::domain::Credential>, Option<String>, Vec<String>);
 
 /// Decoded pages that may wait for the writer: about two commit batches of 1,000-row pages.
 const IN_FLIGHT_PAGES: usize = 20;
 
 /// Fetches and decodes credential pages into `out` until the last page, an error, or the writer is gone.
 async fn fetch_pages(
+    store: &Store,
     connector: &dyn Connector,
     run: &crate::store::SyncRunStart,
     report: &mut SyncReport,
     tally: &mut Tally,
     out: mpsc::Sender<FetchedPage>,
 ) -> Result<(), SyncError> {
+    let mut since = run.since.clone();
     let mut cursors = Cursors::new(run.resume_cursor.as_deref(), run.pages.max(0) as u64);
     let mut cursor = run.resume_cursor.clone();
+    let mut first = run.resume_cursor.is_none();
     loop {
         // Fetched pages are kept on an error: the next run resumes after the last one written.
-        let page = connector.list_credentials(cursor).await?;
+        let page = match &since {
+            Some(s) => connector.list_changed_credentials(cursor, s.clone()).await?,
+            None => connector.list_credentials(cursor).await?,
+        };
+        if std::mem::take(&mut first) {
+            // An issuer that answered a delta request with everything lists everything:
+            // this run then marks gone what it does not list, as a full one does.
+            if !page.delta {
+                since = None;
+            }
+            report.delta = since.is_some();
+            store.set_run_listing(run.id, since.as_deref(), page.watermark.as_deref()).await?;
+        }
         tally.rejected(report, "credential", &page.rejected);
         tally.consent(report, &page.items);
         let next = page.next_cursor;
@@ -366,7 +430,7 @@ async fn fetch_pages(
         };
         // After a runaway cursor, resume nowhere: the next sync starts over instead of re-entering the loop.
         let resume = if checked.is_ok() { next.clone() } else { None };
-        if out.send((page.items, resume)).await.is_err() {
+        if out.send((page.items, resume, page.removed)).await.is_err() {
             return Ok(()); // the writer failed; it says why
         }
         checked?;
@@ -379,6 +443,8 @@ async fn fetch_pages(
 
 struct Written {
     committed: (u64, u64),
+    /// Credentials a delta listing's tombstones marked gone.
+    removed: u64,
     result: Result<(), StoreError>,
 }
 
@@ -406,8 +472,14 @@ async fn write_batches(
             });
         }
     };
+    let mut removed = 0;
     let result = async {
-        while let Some((items, cursor)) = pages.recv().await {
+        while let Some((items, cursor, gone)) = pages.recv().await {
+            // Before the page's cursor is committed: a resumed run fetches it again,
+            // and marking gone what is gone is the same the second time.
+            if !gone.is_empty() {
+                removed += store.mark_removed(&issuer, &gone, Utc::now()).await?;
+            }
             batch.add(items, cursor);
             if batch.is_full() {
                 note(batch.commit(&store, &run).await?);
@@ -417,5 +489,5 @@ async fn write_batches(
         Ok(())
     }
     .await;
-    Written { committed, result }
+    Written { committed, removed, result }
 }

@@ -139,6 +139,7 @@ async fn a_hand_edited_database_reaches_no_tui_screen_raw() {
         grants: 0,
         gone: 0,
         resumed: false,
+        delta: false,
         seconds: 0.1,
         error: Some(HOSTILE.into()),
         notes: vec![HOSTILE.into()],

@@ -313,7 +313,7 @@ fn strings_of(c: &Credential) -> Vec<(&str, &str, usize)> {
 /// and JSON-ish noise.
 fn json_soup() -> BoxedStrategy<String> {
     let page = (prop::collection::vec(wire_credential(), 0..3), prop::option::of(wild_string(10)))
-        .prop_map(|(items, next_cursor)| serde_json::to_string(&Page { items, next_cursor }).unwrap_or_default());
+        .prop_map(|(items, next_cursor)| serde_json::to_string(&Page::new(items, next_cursor)).unwrap_or_default());
     let cut = (page.clone(), any::<prop::sample::Index>(), wild_string(8)).prop_map(|(s, at, noise)| {
         let cuts: Vec<usize> = s.char_indices().map(|(i, _)| i).chain([s.len()]).collect();
         let i = cuts[at.index(cuts.len())];

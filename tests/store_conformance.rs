@@ -64,6 +64,7 @@ macro_rules! conformance {
 conformance! {
     a_sync_run_ingests_pages_and_resumes_from_its_cursor,
     finishing_marks_gone_exactly_what_the_run_did_not_see,
+    a_delta_run_marks_gone_only_its_tombstones,
     the_lock_refuses_a_second_run_and_names_its_holder,
     a_lock_taken_over_leaves_the_old_run_nothing_to_mark,
     two_runs_begun_at_once_one_wins,
@@ -263,6 +264,46 @@ async fn finishing_marks_gone_exactly_what_the_run_did_not_see(store: &Store) {
     store.ingest_credential_page(again.id, at, &creds, 3, None).await.expect("page");
     assert_eq!(store.finish_sync_run(&again, ISSUER, None, at).await.expect("finish"), 0);
     assert_eq!(count(store, "status:gone").await, 0);
+}
+
+async fn a_delta_run_marks_gone_only_its_tombstones(store: &Store) {
+    let creds = org_credentials(200, 6);
+    seed(store, &creds, &[]).await;
+    let at = fixed_now() + chrono::Duration::hours(1);
+    let day_before = at - chrono::Duration::hours(24);
+    // A full run that gave a watermark, then one that ended badly with a newer one.
+    let full = store.begin_sync_run(ISSUER, at).await.expect("run");
+    store.set_run_listing(full.id, None, Some("w1")).await.expect("listing");
+    store.ingest_credential_page(full.id, at, &creds, 2, None).await.expect("page");
+    store.finish_sync_run(&full, ISSUER, None, at).await.expect("finish");
+    let bad = store.begin_sync_run(ISSUER, at).await.expect("run");
+    store.set_run_listing(bad.id, Some("w1"), Some("w2")).await.expect("listing");
+    store.finish_sync_run(&bad, ISSUER, Some("issuer went away"), at).await.expect("finish");
+    assert_eq!(store.last_watermark(ISSUER, day_before).await.expect("watermark").as_deref(), Some("w1"), "only a run that ended well counts");
+    assert_eq!(store.last_watermark("another-issuer", day_before).await.expect("watermark"), None);
+    // No full listing since `full_since`: the next one lists everything.
+    assert_eq!(store.last_watermark(ISSUER, at + chrono::Duration::seconds(1)).await.expect("watermark"), None);
+
+    // A delta run lists three changed credentials and two tombstones: only those two go.
+    let delta = store.begin_sync_run(ISSUER, at).await.expect("run");
+    store.set_run_listing(delta.id, Some("w1"), Some("w3")).await.expect("listing");
+    store.ingest_credential_page(delta.id, at, &creds[..3], 1, Some("next")).await.expect("page");
+    let removed = vec![creds[10].external_id.clone(), creds[11].external_id.clone(), "never-seen".to_string()];
+    assert_eq!(store.mark_removed(ISSUER, &removed, at).await.expect("removed"), 2);
+    assert_eq!(store.mark_removed(ISSUER, &removed, at).await.expect("again"), 0, "marking gone twice changes nothing");
+    // Interrupted, it resumes as the delta listing it was.
+    store.finish_sync_run(&delta, ISSUER, Some("interrupted"), at).await.expect("finish");
+    let resumed = store.begin_sync_run(ISSUER, at).await.expect("resumes");
+    assert_eq!((resumed.id, resumed.since.as_deref()), (delta.id, Some("w1")));
+    assert_eq!(store.finish_sync_run(&resumed, ISSUER, None, at).await.expect("finish"), 0, "nothing gone by absence");
+    assert_eq!(ids_of(store, "status:gone").await, BTreeSet::from([creds[10].id.clone(), creds[11].id.clone()]));
+    assert_eq!(store.last_watermark(ISSUER, day_before).await.expect("watermark").as_deref(), Some("w3"));
+
+    // A full run again marks gone what it does not list.
+    let full = store.begin_sync_run(ISSUER, at).await.expect("run");
+    assert_eq!(full.since, None);
+    store.ingest_credential_page(full.id, at, &creds[..150], 2, None).await.expect("page");
+    assert_eq!(store.finish_sync_run(&full, ISSUER, None, at).await.expect("finish"), 50);
 }
 
 async fn the_lock_refuses_a_second_run_and_names_its_holder(store: &Store) {
@@ -518,11 +559,15 @@ async fn the_sync_engine_fills_the_store_from_a_reference_issuer(store: &Store) 
     let summaries = store.issuer_summaries().await.expect("issuers");
     assert_eq!(summaries[0].credentials, 1200);
     assert_eq!(summaries[0].last_run.as_ref().map(|r| (r.pages, r.items)), Some((3, 1200)));
-    // Listed again, nothing is duplicated and nothing went.
+    // Synced again, the issuer lists only what changed since: nothing.
     let again = tokenward::sync::sync_issuer(store, connector.as_ref(), None).await;
-    assert_eq!((again.error, again.credentials, again.gone, again.resumed), (None, 1200, 0, false));
+    assert_eq!((again.error, again.credentials, again.gone, again.resumed, again.delta), (None, 0, 0, false, true));
+    // Listed in full again, nothing is duplicated and nothing went.
+    let connector: std::sync::Arc<dyn tokenward::connectors::Connector> = std::sync::Arc::from(connector);
+    let full = tokenward::sync::sync_all_listing(store, &[connector], 1, None, tokenward::sync::Listing::Full).await.remove(0);
+    assert_eq!((full.error, full.credentials, full.gone, full.resumed, full.delta), (None, 1200, 0, false, false));
     let audit = store.audit_for_target("issuer:broker", 10).await.expect("audit");
-    assert_eq!(audit.iter().filter(|e| e.action == "sync").count(), 2, "each run leaves its audit entry");
+    assert_eq!(audit.iter().filter(|e| e.action == "sync").count(), 3, "each run leaves its audit entry");
     assert_eq!(count(store, "").await, 1200);
 }
 

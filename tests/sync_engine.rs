@@ -157,7 +157,12 @@ async fn a_resync_writes_what_the_issuer_changed_and_undoes_what_was_changed_her
     store.record_revocation(&id, &entry, "test").await.expect("revoked here");
     assert_eq!(store.credential(&id).await.expect("row").status, tokenward::domain::CredentialStatus::Revoked);
 
-    let r = sync::sync_issuer(&store, connector("broker", &after.url(), 100).as_ref(), None).await;
+    // A full listing (a delta one would carry only what the issuer changed).
+    let full = |url: String| {
+        let store = store.clone();
+        async move { sync::sync_all_listing(&store, &[connector("broker", &url, 100)], 1, None, sync::Listing::Full).await.remove(0) }
+    };
+    let r = full(after.url()).await;
     assert_eq!((r.error, r.credentials, r.gone), (None, 400, 0), "the unchanged are seen, not gone");
     // Every row is what the issuer now says: the changed ones with their new use, the others as they were, the local change undone.
     for i in 0..400 {
@@ -167,7 +172,91 @@ async fn a_resync_writes_what_the_issuer_changed_and_undoes_what_was_changed_her
     }
     assert_eq!(store.credential(&id).await.expect("row").status, tokenward::domain::CredentialStatus::Active, "the issuer's word, as before");
     // And a third sync of the same state changes nothing.
-    let r = sync::sync_issuer(&store, connector("broker", &after.url(), 100).as_ref(), None).await;
+    let r = full(after.url()).await;
     assert_eq!((r.error, r.credentials, r.gone), (None, 400, 0));
     assert_eq!(count(&store, "").await, 400);
+}
+
+/// Delta listings against the real reference issuer: a first sync lists everything
+/// and keeps the issuer's watermark; the next lists only what changed at the issuer
+/// since (two revocations); `Listing::Full` lists everything again; an issuer that
+/// cannot place the watermark (another organisation) answers with everything, and
+/// that run marks gone what it no longer lists.
+#[tokio::test]
+async fn a_resync_lists_only_what_changed_since_the_last_good_sync() {
+    let issuer = server::spawn("127.0.0.1:0", Org::new(400, 9, common::fixed_now()), None).await.expect("issuer");
+    let store = Store::open_in_memory().await.expect("store");
+    let broker = connector("broker", &issuer.url(), 100);
+    let first = sync::sync_issuer(&store, broker.as_ref(), None).await;
+    assert_eq!((first.error.as_deref(), first.delta, first.credentials), (None, false, 400));
+
+    let nothing = sync::sync_issuer(&store, broker.as_ref(), None).await;
+    assert_eq!((nothing.error.as_deref(), nothing.delta, nothing.credentials, nothing.gone), (None, true, 0, 0), "{nothing:?}");
+
+    let client = reqwest::Client::new();
+    for id in ["cred-0000003", "cred-0000150"] {
+        let r = client
+            .post(format!("{}/v1/credentials/{id}/revoke", issuer.url()))
+            .json(&serde_json::json!({"actor": "ana", "reason": "leaked"}))
+            .send()
+            .await
+            .expect("revoke");
+        assert!(r.status().is_success());
+    }
+    let changed = sync::sync_issuer(&store, broker.as_ref(), None).await;
+    assert_eq!((changed.error.as_deref(), changed.delta, changed.credentials, changed.gone), (None, true, 2, 0), "{changed:?}");
+    for id in ["cred-0000003", "cred-0000150"] {
+        assert_eq!(store.credential(&store.resolve(id).await.expect("resolves")).await.expect("credential").status.as_str(), "revoked");
+    }
+    assert_eq!(count(&store, "status:gone").await, 0, "a delta listing marks nothing gone by absence");
+
+    let full = sync::sync_all_listing(&store, std::slice::from_ref(&broker), 1, None, sync::Listing::Full).await.remove(0);
+    assert_eq!((full.error.as_deref(), full.delta, full.credentials), (None, false, 400));
+
+    // Another organisation (fewer credentials): the watermark means nothing to it.
+    let other = server::spawn("127.0.0.1:0", Org::new(350, 9, common::fixed_now()), None).await.expect("issuer");
+    let moved = sync::sync_issuer(&store, connector("broker", &other.url(), 100).as_ref(), None).await;
+    assert_eq!((moved.error.as_deref(), moved.delta, moved.credentials, moved.gone), (None, false, 350, 50), "{moved:?}");
+}
+
+/// Tombstones, on recorded answers of protocol v1 (wiremock): the reference issuer
+/// never deletes a credential, so what a delta page's `removed` does is shown here.
+#[tokio::test]
+async fn a_delta_page_marks_gone_exactly_its_tombstones() {
+    use wiremock::matchers::{method, path, query_param, query_param_is_missing};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let org = Org::new(5, 3, common::fixed_now());
+    let record = |i: u64| serde_json::to_value(org.credential(i)).expect("json");
+    let issuer = MockServer::start().await;
+    Mock::given(method("GET")).and(path("/v1/owners")).respond_with(ResponseTemplate::new(404)).mount(&issuer).await;
+    Mock::given(method("GET")).and(path("/v1/grants")).respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"items": []}))).mount(&issuer).await;
+    Mock::given(method("GET"))
+        .and(path("/v1/credentials"))
+        .and(query_param_is_missing("since"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"items": (0..5).map(record).collect::<Vec<_>>(), "next_cursor": null, "watermark": "w-1"})))
+        .mount(&issuer)
+        .await;
+    let mut changed = record(0);
+    changed["scopes"] = serde_json::json!(["docs:read"]);
+    Mock::given(method("GET"))
+        .and(path("/v1/credentials"))
+        .and(query_param("since", "w-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "items": [changed], "next_cursor": null, "watermark": "w-2", "delta": true,
+            "removed": ["cred-0000002", "cred-0000004", "cred-9999999"],
+        })))
+        .expect(1)
+        .mount(&issuer)
+        .await;
+    let store = Store::open_in_memory().await.expect("store");
+    let broker = connector("broker", &issuer.uri(), 100);
+    let first = sync::sync_issuer(&store, broker.as_ref(), None).await;
+    assert_eq!((first.error.as_deref(), first.credentials, first.delta), (None, 5, false));
+    let delta = sync::sync_issuer(&store, broker.as_ref(), None).await;
+    assert_eq!((delta.error.as_deref(), delta.credentials, delta.delta, delta.gone), (None, 1, true, 2), "{delta:?}");
+    for id in ["cred-0000002", "cred-0000004"] {
+        assert_eq!(store.credential(&store.resolve(id).await.expect("resolves")).await.expect("credential").status.as_str(), "gone");
+    }
+    assert_eq!(count(&store, "status:gone").await, 2);
+    assert_eq!(count(&store, "scope:docs:read").await, 1);
 }

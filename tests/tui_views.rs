@@ -441,7 +441,7 @@ async fn sync_now_from_the_issuers_view_shows_a_gauge_then_refreshes() {
     assert!(app.update(key('S')).is_empty(), "one sync per issuer at a time");
     app.update(Msg::Sync(SyncEvent::Progress { issuer: "acme-broker".into(), pages: 1, credentials: 50, elapsed: std::time::Duration::from_secs(1) }));
     assert!(render(&app, 140, 30).contains("▕█████░░░░░▏ 50"));
-    let report = SyncReport { issuer: "acme-broker".into(), run_id: 2, owners: 0, credentials: 100, pages: 2, grants: 0, gone: 0, resumed: false, seconds: 1.0, error: None, notes: vec![], rejected: 0, unrecognised_actions: 0 };
+    let report = SyncReport { issuer: "acme-broker".into(), run_id: 2, owners: 0, credentials: 100, pages: 2, grants: 0, gone: 0, delta: false, resumed: false, seconds: 1.0, error: None, notes: vec![], rejected: 0, unrecognised_actions: 0 };
     let fx = app.update(Msg::Sync(SyncEvent::Finished(report)));
     assert!(fx.contains(&Effect::LoadIssuers), "the view reloads after a sync");
     assert!(render(&app, 140, 30).contains("acme-broker: synced 100 credentials"));

@@ -19,7 +19,7 @@ use crate::store::{RecomputeReport, Store};
 use crate::sync::{self, SyncEvent, SyncReport};
 
 /// Syncs and shows its progress on stderr until every issuer has finished.
-pub async fn sync_with_progress(store: &Store, connectors: &[Arc<dyn Connector>], concurrency: usize) -> Vec<SyncReport> {
+pub async fn sync_with_progress(store: &Store, connectors: &[Arc<dyn Connector>], concurrency: usize, listing: sync::Listing) -> Vec<SyncReport> {
     let (tx, mut rx) = mpsc::channel(256);
     let printer = tokio::spawn(async move {
         let mut shown = if std::io::stderr().is_terminal() { SyncProgress::bars() } else { SyncProgress::Lines { last_line: Instant::now() } };
@@ -27,7 +27,7 @@ pub async fn sync_with_progress(store: &Store, connectors: &[Arc<dyn Connector>]
             shown.show(event);
         }
     });
-    let reports = sync::sync_all(store, connectors, concurrency, Some(tx)).await;
+    let reports = sync::sync_all_listing(store, connectors, concurrency, Some(tx), listing).await;
     let _ = printer.await;
     reports
 }

@@ -179,7 +179,7 @@ impl Connector for AwsIam {
                 }
             }
             let next = (tag(&xml, "IsTruncated").as_deref() == Some("true")).then(|| tag(&xml, "Marker")).flatten().filter(|m| !m.is_empty());
-            Ok(Page { items, next_cursor: next, rejected })
+            Ok(Page::with_rejected(items, next, rejected))
         })
     }
 

@@ -46,12 +46,24 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
     /// Records of this page refused one by one; the rest of the page stands.
     pub rejected: Vec<Rejection>,
+    /// Where the issuer stood before this listing (its first page), to list only
+    /// what changed after it next time (`list_changed_credentials`).
+    pub watermark: Option<String>,
+    /// The page lists only what changed since the watermark asked for.
+    pub delta: bool,
+    /// External ids of credentials that went since then (a delta page's tombstones).
+    pub removed: Vec<String>,
 }
 
 impl<T> Page<T> {
-    /// A page with nothing rejected.
+    /// A page of a full listing with nothing rejected.
     pub fn of(items: Vec<T>, next_cursor: Option<String>) -> Self {
-        Page { items, next_cursor, rejected: Vec::new() }
+        Page { items, next_cursor, rejected: Vec::new(), watermark: None, delta: false, removed: Vec::new() }
+    }
+
+    /// A page of a full listing, with what it refused.
+    pub fn with_rejected(items: Vec<T>, next_cursor: Option<String>, rejected: Vec<Rejection>) -> Self {
+        Page { rejected, ..Page::of(items, next_cursor) }
     }
 }
 
@@ -103,6 +115,9 @@ pub struct Capabilities {
     /// Can issue less than a grant asked (fewer scopes, shorter, bound). A code
     /// host approves a token request exactly as asked or not at all.
     pub narrow: bool,
+    /// Can list only the credentials changed since a watermark it gave, with
+    /// tombstones for those that went (`list_changed_credentials`).
+    pub delta: bool,
 }
 
 pub trait Connector: Send + Sync {
@@ -115,6 +130,14 @@ pub trait Connector: Send + Sync {
     }
 
     fn list_credentials(&self, cursor: Option<String>) -> BoxFuture<'_, Result<Page<Credential>>>;
+
+    /// Only the credentials changed after `since` (a watermark this issuer gave),
+    /// and the ids of those that went. An issuer that answers with a full listing
+    /// instead says so by leaving `delta` false on the first page.
+    fn list_changed_credentials(&self, _cursor: Option<String>, _since: String) -> BoxFuture<'_, Result<Page<Credential>>> {
+        let unsupported = self.unsupported("delta listings");
+        Box::pin(async move { Err(unsupported) })
+    }
 
     fn list_grants(&self) -> BoxFuture<'_, Result<Vec<Grant>>> {
         Box::pin(async { Ok(Vec::new()) })

@@ -13,6 +13,9 @@ use crate::protocol::{self, WireCredential, WireGrant, WireOwner};
 
 /// Bounds on what one credential may carry; beyond them the record is rejected.
 const MAX_LIST: usize = 256;
+/// Most tombstones one delta page may carry, and the longest watermark kept.
+const MAX_REMOVED: usize = 10_000;
+const MAX_WATERMARK: usize = 512;
 /// Longest string an issuer may send in any field (kept fields are capped far shorter):
 /// beyond it the record is hostile, not merely long.
 pub const MAX_RAW_STRING: usize = 16 * 1024;
@@ -34,6 +37,29 @@ impl ProtocolV1 {
         ConnectorError::Malformed { issuer: self.http.issuer.clone(), message: text::clean(&message, 300) }
     }
 
+    /// A page of credentials: all of them, or (`since`) only what changed after a watermark.
+    async fn credentials(&self, cursor: Option<String>, since: Option<String>) -> Result<Page<Credential>> {
+        let mut query = self.page_query(&cursor);
+        query.extend(since.map(|s| ("since", s)));
+        let req = self.http.client.get(self.http.url("/v1/credentials")).query(&query);
+        let (_, page) = self.http.send_json::<protocol::Page<Box<RawValue>>>(req).await?;
+        if page.next_cursor.is_some() && page.next_cursor == cursor {
+            return Err(self.malformed("next_cursor repeats the cursor asked for: the issuer would loop".into()));
+        }
+        if page.removed.len() > MAX_REMOVED {
+            return Err(self.malformed(format!("a page lists {} removed credentials (at most {MAX_REMOVED})", page.removed.len())));
+        }
+        let (items, rejected) = decode_each(page.items, "id", |w: WireCredential| map_credential(&self.http.issuer, w));
+        Ok(Page {
+            items,
+            next_cursor: page.next_cursor,
+            rejected,
+            watermark: page.watermark.map(|w| text::clean(&w, MAX_WATERMARK)),
+            delta: page.delta,
+            removed: page.removed.iter().map(|id| text::clean(id, 256)).collect(),
+        })
+    }
+
     fn page_query(&self, cursor: &Option<String>) -> Vec<(&'static str, String)> {
         let mut q = vec![("limit", self.http.settings.page_size.to_string())];
         if let Some(c) = cursor {
@@ -53,7 +79,7 @@ impl Connector for ProtocolV1 {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { owners: true, credentials: true, grants: true, revoke: true, narrow: true, ..Capabilities::default() }
+        Capabilities { owners: true, credentials: true, grants: true, revoke: true, narrow: true, delta: true, ..Capabilities::default() }
     }
 
     fn list_owners(&self, cursor: Option<String>) -> BoxFuture<'_, Result<Page<Owner>>> {
@@ -65,20 +91,16 @@ impl Connector for ProtocolV1 {
                 other => other?,
             };
             let (items, rejected) = decode_each(page.items, "email", |w: WireOwner| map_owner(&self.http.issuer, w));
-            Ok(Page { items, next_cursor: page.next_cursor, rejected })
+            Ok(Page::with_rejected(items, page.next_cursor, rejected))
         })
     }
 
     fn list_credentials(&self, cursor: Option<String>) -> BoxFuture<'_, Result<Page<Credential>>> {
-        Box::pin(async move {
-            let req = self.http.client.get(self.http.url("/v1/credentials")).query(&self.page_query(&cursor));
-            let (_, page) = self.http.send_json::<protocol::Page<Box<RawValue>>>(req).await?;
-            if page.next_cursor.is_some() && page.next_cursor == cursor {
-                return Err(self.malformed("next_cursor repeats the cursor asked for: the issuer would loop".into()));
-            }
-            let (items, rejected) = decode_each(page.items, "id", |w: WireCredential| map_credential(&self.http.issuer, w));
-            Ok(Page { items, next_cursor: page.next_cursor, rejected })
-        })
+        Box::pin(self.credentials(cursor, None))
+    }
+
+    fn list_changed_credentials(&self, cursor: Option<String>, since: String) -> BoxFuture<'_, Result<Page<Credential>>> {
+        Box::pin(self.credentials(cursor, Some(since)))
     }
 
     fn list_grants(&self) -> BoxFuture<'_, Result<Vec<Grant>>> {

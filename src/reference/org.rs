@@ -114,6 +114,12 @@ impl Org {
         self.now
     }
 
+    /// What makes two organisations the same one (seed, size, moment), and how much
+    /// of it was used again since: a delta listing compares these.
+    pub fn generation(&self) -> (u64, u64, i64, u64) {
+        (self.seed, self.credentials, self.now.timestamp(), self.churn)
+    }
+
     pub fn people(&self) -> u64 {
         (self.credentials / 25).max(40)
     }

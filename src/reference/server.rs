@@ -26,6 +26,10 @@ const MAX_LIMIT: u64 = 1000;
 struct Changes {
     /// Credentials changed through the API (revoked), by id.
     credentials: HashMap<String, WireCredential>,
+    /// How many changes were made through the API, and the number of the last
+    /// change to each credential (generated or issued): what a delta listing reads.
+    seq: u64,
+    changed: HashMap<String, u64>,
     /// Credentials issued by approvals, after the generated ones.
     issued: Vec<WireCredential>,
     /// Grants whose status changed, by id.
@@ -36,11 +40,74 @@ pub struct IssuerState {
     org: Org,
     token: Option<String>,
     changes: Mutex<Changes>,
+    /// This process's changes are its own: a watermark names the process it came from.
+    instance: u64,
+}
+
+impl Changes {
+    /// Credential `id` changed through the API now.
+    fn touch(&mut self, id: &str) {
+        self.seq += 1;
+        self.changed.insert(id.to_string(), self.seq);
+    }
+}
+
+/// Where a reference issuer stood: its organisation's generation and how many API
+/// changes of which process it had made (`ref1:SEED:N:AT:CHURN:INSTANCE:SEQ`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Watermark {
+    generation: (u64, u64, i64, u64),
+    instance: u64,
+    seq: u64,
+}
+
+impl Watermark {
+    fn parse(s: &str) -> Option<Watermark> {
+        let mut parts = s.strip_prefix("ref1:")?.split(':').map(|p| p.parse::<i64>().ok());
+        let mut next = || parts.next().flatten();
+        let generation = (next()? as u64, next()? as u64, next()?, next()? as u64);
+        let (instance, seq) = (next()? as u64, next()? as u64);
+        Some(Watermark { generation, instance, seq })
+    }
+
+    fn to_text(self) -> String {
+        let (seed, n, at, churn) = self.generation;
+        format!("ref1:{seed}:{n}:{at}:{churn}:{}:{}", self.instance as i64, self.seq as i64)
+    }
 }
 
 impl IssuerState {
     pub fn new(org: Org, token: Option<String>) -> IssuerState {
-        IssuerState { org, token, changes: Mutex::new(Changes::default()) }
+        let instance = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1) & (i64::MAX as u64);
+        IssuerState { org, token, changes: Mutex::new(Changes::default()), instance }
+    }
+
+    fn watermark(&self) -> Watermark {
+        Watermark { generation: self.org.generation(), instance: self.instance, seq: self.changes().seq }
+    }
+
+    /// What changed after `since`, by index: `None` when `since` is not a position
+    /// of this organisation (another seed, size or moment, or another process's
+    /// changes), which only a full listing answers.
+    fn changed_since(&self, since: &Watermark) -> Option<impl Fn(u64) -> bool + '_> {
+        let (seed, n, at, churn) = self.org.generation();
+        if (since.generation.0, since.generation.1, since.generation.2) != (seed, n, at) || (since.instance != self.instance && since.seq > 0) {
+            return None;
+        }
+        // Another churn: what either one used again changed.
+        let then = (since.generation.3 != churn).then(|| self.org.clone().churned(since.generation.3));
+        let after = if since.instance == self.instance { since.seq } else { 0 };
+        Some(move |i: u64| {
+            let generated = i < self.org.len() && then.as_ref().is_some_and(|then| self.org.is_churned(i) || then.is_churned(i));
+            generated || self.id_at(i).is_some_and(|id| self.changes().changed.get(&id).is_some_and(|seq| *seq > after))
+        })
+    }
+
+    fn id_at(&self, i: u64) -> Option<String> {
+        if i < self.org.len() {
+            return Some(Org::credential_id(i));
+        }
+        self.changes().issued.get((i - self.org.len()) as usize).map(|c| c.id.clone())
     }
 
     fn changes(&self) -> MutexGuard<'_, Changes> {
@@ -99,7 +166,12 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
 struct PageParams {
     cursor: Option<String>,
     limit: Option<u64>,
+    /// Delta listings: only what changed after this watermark.
+    since: Option<String>,
 }
+
+/// How many credentials one delta page looks at, at most, for changed ones.
+const DELTA_SCAN: u64 = 100_000;
 
 // The error is the HTTP answer itself, returned early from a handler: its size does not matter.
 #[allow(clippy::result_large_err)]
@@ -117,10 +189,26 @@ async fn list_credentials(State(s): State<Arc<IssuerState>>, Query(p): Query<Pag
         Err(r) => return r,
     };
     let total = s.total();
+    // The position before this listing, on its first page.
+    let watermark = p.cursor.is_none().then(|| s.watermark().to_text());
+    let since = p.since.as_deref().and_then(Watermark::parse);
+    if let Some(changed) = since.as_ref().and_then(|w| s.changed_since(w)) {
+        let mut items = Vec::new();
+        let mut i = start;
+        while i < total && i < start + DELTA_SCAN && (items.len() as u64) < limit {
+            if changed(i) {
+                items.extend(s.credential_at(i));
+            }
+            i += 1;
+        }
+        // Nothing is ever deleted here: a delta page has no tombstones.
+        let page = Page { watermark, delta: true, ..Page::new(items, (i < total).then(|| i.to_string())) };
+        return Json(page).into_response();
+    }
     let end = (start + limit).min(total);
     let items: Vec<WireCredential> = (start..end).filter_map(|i| s.credential_at(i)).collect();
     let next_cursor = (end < total).then(|| end.to_string());
-    Json(Page { items, next_cursor }).into_response()
+    Json(Page { watermark, ..Page::new(items, next_cursor) }).into_response()
 }
 
 async fn list_owners(State(s): State<Arc<IssuerState>>, Query(p): Query<PageParams>) -> Response {
@@ -132,7 +220,7 @@ async fn list_owners(State(s): State<Arc<IssuerState>>, Query(p): Query<PagePara
     let total = owners.len() as u64;
     let end = (start + limit).min(total);
     let items = owners.into_iter().skip(start as usize).take((end.saturating_sub(start)) as usize).collect();
-    Json(Page { items, next_cursor: (end < total).then(|| end.to_string()) }).into_response()
+    Json(Page::new(items, (end < total).then(|| end.to_string()))).into_response()
 }
 
 #[derive(Deserialize)]
@@ -145,7 +233,7 @@ async fn list_grants(State(s): State<Arc<IssuerState>>, Query(p): Query<GrantPar
         .filter_map(|g| s.grant(&format!("grant-{g:04}")))
         .filter(|g| p.status.as_deref().is_none_or(|st| g.status == st))
         .collect();
-    Json(Page { items, next_cursor: None }).into_response()
+    Json(Page::new(items, None)).into_response()
 }
 
 /// A change to one credential: the body must parse, carry a reason, and name a credential we hold.
@@ -167,7 +255,9 @@ async fn revoke(State(s): State<Arc<IssuerState>>, Path(id): Path<String>, body:
     if c.status != "revoked" {
         c.status = "revoked".into();
         c.consent.push(WireConsent { at: fmt_ts(&Utc::now()), actor: req.actor, action: "revoke".into(), scopes: Vec::new(), note: Some(req.reason) });
-        s.changes().credentials.insert(id.clone(), c);
+        let mut changes = s.changes();
+        changes.credentials.insert(id.clone(), c);
+        changes.touch(&id);
     }
     Json(serde_json::json!({"id": id, "status": "revoked"})).into_response()
 }
@@ -200,7 +290,9 @@ async fn update(State(s): State<Arc<IssuerState>>, Path(id): Path<String>, body:
     if let Some(owner) = &req.owner {
         c.owner = Some(owner.trim().to_lowercase());
     }
-    s.changes().credentials.insert(id.clone(), c.clone());
+    let mut changes = s.changes();
+    changes.credentials.insert(id.clone(), c.clone());
+    changes.touch(&id);
     Json(c).into_response()
 }
 
@@ -263,6 +355,7 @@ async fn approve(State(s): State<Arc<IssuerState>>, Path(id): Path<String>, body
     };
     let mut decided = grant;
     decided.status = "approved".into();
+    changes.touch(&credential.id);
     changes.issued.push(credential);
     changes.grants.insert(id, decided.clone());
     Json(ApproveResponse { grant: decided, credential_id: cred_id }).into_response()

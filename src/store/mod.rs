@@ -203,6 +203,15 @@ store_api! {
     // ingest
     /// Whole issuer pages of credentials in one transaction, with the run's
     /// resume cursor: what is committed and where to resume always agree.
+    /// What a run lists: only changes after `since` (a delta listing, which marks
+    /// nothing gone by absence), and where the issuer stood before it (`watermark`).
+    fn set_run_listing(&self, run_id: i64, since: Option<&str>, watermark: Option<&str>) -> Result<()>;
+    /// The watermark of this issuer's newest run that ended well, if it gave one and
+    /// a full listing ended well at or after `full_since` (a delta listing never
+    /// undoes what was changed here without the issuer: a full one now and then does).
+    fn last_watermark(&self, issuer: &str, full_since: Timestamp) -> Result<Option<String>>;
+    /// A delta listing's tombstones: these credentials of the issuer are gone.
+    fn mark_removed(&self, issuer: &str, external_ids: &[String], now: Timestamp) -> Result<u64>;
     fn ingest_credential_page(&self, run_id: i64, synced_at: Timestamp, items: &[Credential], pages: i64, next_cursor: Option<&str>) -> Result<()>;
     /// People from an issuer or a directory. A directory (`authoritative`) is the
     /// source of truth on who left: a broker's word never overrides it.

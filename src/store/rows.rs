@@ -121,6 +121,8 @@ pub struct SyncRunStart {
     pub items: i64,
     /// Who holds the issuer's sync lock for this run: renewals and the finish name it.
     pub lock: String,
+    /// A resumed delta listing: the watermark it lists changes after.
+    pub since: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

@@ -57,7 +57,7 @@ pub async fn run(ctx: &Context, args: DemoArgs, db: Option<PathBuf>) -> Result<(
     store.mark_demo().await?;
     store.upsert_issuer(DEMO_ISSUER, crate::domain::IssuerKind::Tokenward, Some(&issuer.url())).await?;
     tell(format_args!("tokenward demo: {} credentials (seed {}) from {} into {}", args.credentials, args.seed, issuer.url(), db_path.display()));
-    let reports = sync_with_progress(&store, std::slice::from_ref(&connector), 1).await;
+    let reports = sync_with_progress(&store, std::slice::from_ref(&connector), 1, crate::sync::Listing::Changes).await;
     if let Some(err) = reports.iter().find_map(|r| r.error.clone()) {
         return Err(eyre!("demo sync failed: {err}"));
     }

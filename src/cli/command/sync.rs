@@ -14,6 +14,10 @@ pub struct SyncArgs {
     /// How many issuers sync at once.
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
+    /// List everything, even from an issuer that can list only what changed since the
+    /// last sync (protocol v1's `since`): what it no longer lists is marked gone.
+    #[arg(long)]
+    pub full: bool,
 }
 
 pub async fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
@@ -34,7 +38,8 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
     let store = ctx.store().await?;
     // Who acts is settled before anything is synced (on PostgreSQL, no other name than the login).
     let actions = ctx.actions_with(store.clone(), &connectors).await?;
-    let reports = sync_with_progress(&store, &connectors, args.concurrency).await;
+    let listing = if args.full { crate::sync::Listing::Full } else { crate::sync::Listing::Changes };
+    let reports = sync_with_progress(&store, &connectors, args.concurrency, listing).await;
     // `[[scan]]`: where credentials sit in plain text, read again with every sync.
     let mut failed_scans = Vec::new();
     for scan in &ctx.config.scans {

@@ -32,7 +32,7 @@ impl SqliteStore {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let lock = take_sync_lock(&mut tx, issuer, now).await?;
         let previous = sqlx::query(
-            "SELECT id, started_at, cursor, pages, items, status FROM sync_runs WHERE issuer = ? ORDER BY id DESC LIMIT 1",
+            "SELECT id, started_at, cursor, pages, items, status, since FROM sync_runs WHERE issuer = ? ORDER BY id DESC LIMIT 1",
         )
         .bind(issuer)
         .fetch_optional(&mut *tx)
@@ -51,6 +51,7 @@ impl SqliteStore {
                     pages: row.get(3),
                     items: row.get(4),
                     lock,
+                    since: row.get(6),
                 };
                 tx.commit().await?;
                 return Ok(start);
@@ -75,7 +76,7 @@ impl SqliteStore {
             .fetch_one(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(SyncRunStart { id, started_at: now, resume_cursor: None, pages: 0, items: 0, lock })
+        Ok(SyncRunStart { id, started_at: now, resume_cursor: None, pages: 0, items: 0, lock, since: None })
     }
 
     /// Extends a run's sync lock as its pages commit; a Conflict if another sync took it over.
@@ -106,7 +107,10 @@ impl SqliteStore {
             return Err(lost_lock(&run.lock));
         }
         let mut gone = 0;
-        if error.is_none() {
+        // A delta listing named only what changed: what it did not name is not gone
+        // (its tombstones were applied as its pages came, `mark_removed`).
+        let since: Option<String> = sqlx::query_scalar("SELECT since FROM sync_runs WHERE id = ?").bind(run.id).fetch_one(&mut *tx).await?;
+        if error.is_none() && since.is_none() {
             gone = sqlx::query(
                 "UPDATE credentials SET status = 'gone', gone_at = ? WHERE issuer = ? AND synced_run IS NOT ? AND status != 'gone'
                  AND NOT EXISTS (SELECT 1 FROM sync_seen s WHERE s.run_id = ? AND s.credential_id = credentials.id)",
@@ -127,6 +131,39 @@ impl SqliteStore {
             .bind(run.id)
             .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
+        Ok(gone)
+    }
+
+    pub async fn set_run_listing(&self, run_id: i64, since: Option<&str>, watermark: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE sync_runs SET since = ?, watermark = ? WHERE id = ?").bind(since).bind(watermark).bind(run_id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn last_watermark(&self, issuer: &str, full_since: Timestamp) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT watermark FROM sync_runs WHERE issuer = ?1 AND status = 'ok' AND watermark IS NOT NULL
+               AND EXISTS (SELECT 1 FROM sync_runs f WHERE f.issuer = ?1 AND f.status = 'ok' AND f.since IS NULL AND f.started_at >= ?2)
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(issuer)
+        .bind(fmt_ts(&full_since))
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn mark_removed(&self, issuer: &str, external_ids: &[String], now: Timestamp) -> Result<u64> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut gone = 0;
+        for id in external_ids {
+            gone += sqlx::query("UPDATE credentials SET status = 'gone', gone_at = ? WHERE issuer = ? AND external_id = ? AND status != 'gone'")
+                .bind(fmt_ts(&now))
+                .bind(issuer)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
         tx.commit().await?;
         Ok(gone)
     }
