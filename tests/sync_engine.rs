@@ -169,6 +169,12 @@ async fn a_resync_writes_what_the_issuer_changed_and_undoes_what_was_changed_her
         let want = local(&org().churned(250), i);
         let got = store.credential(&want.id).await.expect("row");
         assert_eq!((got.last_used_at, got.status, got.scopes.clone()), (want.last_used_at, want.status, want.scopes.clone()), "credential {i}");
+        // Used again: only the use is rewritten (its usage events with it), the rest stays whole.
+        assert_eq!((got.usage.len(), got.audience.clone()), (want.usage.len(), want.audience.clone()), "credential {i}");
+        if i != victim {
+            // (The victim keeps the consent event of the revocation recorded here, as every local one is kept.)
+            assert_eq!(got.consent.len(), want.consent.len(), "credential {i}");
+        }
     }
     assert_eq!(store.credential(&id).await.expect("row").status, tokenward::domain::CredentialStatus::Active, "the issuer's word, as before");
     // And a third sync of the same state changes nothing.

@@ -30,6 +30,10 @@ impl SqliteStore {
             let (same, changed): (Vec<Hashed>, Vec<Hashed>) =
                 chunk.iter().zip(&hashes).partition(|(c, h)| stored.get(&c.id).is_some_and(|s| s.as_ref() == Some(*h)));
             mark_seen(&mut tx, &same, run_id).await?;
+            // Used again, nothing else: the last use and the usage events, no other column or index.
+            let (used, changed): (Vec<Hashed>, Vec<Hashed>) =
+                changed.into_iter().partition(|(c, h)| stored.get(&c.id).and_then(|s| s.as_deref()).is_some_and(|s| only_use_differs(s, h)));
+            write_use(&mut tx, &used, &synced, run_id).await?;
             let known: Vec<String> = changed.iter().filter(|(c, _)| stored.contains_key(&c.id)).map(|(c, _)| c.id.clone()).collect();
             snapshot_scope_changes(&mut tx, &changed, &known, &synced).await?;
             upsert_credentials(&mut tx, &changed, &synced, run_id).await?;
@@ -126,10 +130,42 @@ impl SqliteStore {
 /// A credential of the page, with the hash of its record.
 type Hashed<'a> = (&'a Credential, &'a String);
 
-/// A credential's record as the issuer gave it, hashed (sha256 of its JSON).
+/// A credential's record as the issuer gave it, hashed in two parts, `CORE.USE`
+/// (the first 128 bits of sha256 of each part's JSON, in hex): USE is its last use
+/// and usage events, CORE all the rest. A re-sync that finds only a newer use (most
+/// of what changes between syncs) rewrites only those (`write_use`).
 fn content_hash(c: &Credential) -> String {
+    let core = (
+        (&c.id, &c.issuer, &c.external_id, &c.kind, &c.fingerprint, &c.client_id, &c.subject, &c.workload, &c.owner),
+        (&c.scopes, &c.audience, &c.binding, &c.issued_at, &c.expires_at, &c.status, &c.task, &c.parent_id, &c.act_chain, &c.consent),
+    );
+    format!("{}.{}", half_hash(&core), half_hash(&(&c.last_used_at, &c.usage)))
+}
+
+fn half_hash(part: &impl serde::Serialize) -> String {
     use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(serde_json::to_vec(c).unwrap_or_default()))
+    let mut hasher = HashWriter(sha2::Sha256::new());
+    // Writing into a hasher cannot fail, nor can serializing these plain values.
+    let _ = serde_json::to_writer(&mut hasher, part);
+    hex::encode(&hasher.0.finalize()[..16])
+}
+
+/// Serialized bytes straight into the hash, with no buffer between.
+struct HashWriter(sha2::Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        sha2::Digest::update(&mut self.0, buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Whether a stored hash and a new one differ only in their USE part.
+fn only_use_differs(stored: &str, new: &str) -> bool {
+    matches!((stored.split_once('.'), new.split_once('.')), (Some((a, _)), Some((b, _))) if a == b)
 }
 
 /// The stored credentials of a chunk, with the hash of the record each was last
@@ -223,18 +259,31 @@ async fn upsert_credentials(tx: &mut sqlx::SqliteConnection, chunk: &[(&Credenti
     Ok(())
 }
 
-async fn replace_children(tx: &mut sqlx::SqliteConnection, chunk: &[(&Credential, &String)], known: &[String]) -> Result<()> {
-    let chunk: Vec<&Credential> = chunk.iter().map(|(c, _)| *c).collect();
-    for table in [
-        "DELETE FROM credential_scopes WHERE credential_id IN ",
-        "DELETE FROM delegation WHERE credential_id IN ",
-        "DELETE FROM usage_events WHERE credential_id IN ",
-        "DELETE FROM consent_events WHERE source = 'issuer' AND credential_id IN ",
-    ] {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(table);
-        if known.is_empty() {
-            break;
-        }
+/// Credentials used again and changed in nothing else: their last use, hash and run, and their usage events.
+async fn write_use(tx: &mut sqlx::SqliteConnection, chunk: &[Hashed<'_>], synced: &str, run_id: i64) -> Result<()> {
+    if chunk.is_empty() {
+        return Ok(());
+    }
+    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE credentials SET last_used_at = v.column2, content_hash = v.column3, synced_at = ");
+    qb.push_bind(synced.to_string()).push(", synced_run = ").push_bind(run_id).push(" FROM (");
+    qb.push_values(chunk, |mut b, (c, hash)| {
+        b.push_bind(c.id.clone()).push_bind(c.last_used_at.as_ref().map(fmt_ts)).push_bind(hash.to_string());
+    });
+    qb.push(") AS v WHERE credentials.id = v.column1");
+    qb.build().execute(&mut *tx).await?;
+    let ids: Vec<String> = chunk.iter().map(|(c, _)| c.id.clone()).collect();
+    delete_children(tx, &["DELETE FROM usage_events WHERE credential_id IN "], &ids).await?;
+    let creds: Vec<&Credential> = chunk.iter().map(|(c, _)| *c).collect();
+    insert_usage(tx, &creds).await
+}
+
+/// Deletes the rows of `known` credentials from each table (`DELETE ... IN ` statements).
+async fn delete_children(tx: &mut sqlx::SqliteConnection, tables: &[&str], known: &[String]) -> Result<()> {
+    if known.is_empty() {
+        return Ok(());
+    }
+    for table in tables {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(*table);
         qb.push("(");
         let mut ids = qb.separated(", ");
         for id in known {
@@ -243,6 +292,30 @@ async fn replace_children(tx: &mut sqlx::SqliteConnection, chunk: &[(&Credential
         qb.push(")");
         qb.build().execute(&mut *tx).await?;
     }
+    Ok(())
+}
+
+async fn insert_usage(tx: &mut sqlx::SqliteConnection, chunk: &[&Credential]) -> Result<()> {
+    let usage: Vec<(&str, &UsageEvent)> = chunk.iter().flat_map(|c| c.usage.iter().map(move |u| (c.id.as_str(), u))).collect();
+    for part in usage.chunks(CHUNK * 5) {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO usage_events (credential_id, at, workload, origin) ");
+        qb.push_values(part, |mut b, (id, u)| {
+            b.push_bind(id.to_string()).push_bind(fmt_ts(&u.at)).push_bind(u.workload.clone()).push_bind(u.origin.clone());
+        });
+        qb.build().execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
+async fn replace_children(tx: &mut sqlx::SqliteConnection, chunk: &[(&Credential, &String)], known: &[String]) -> Result<()> {
+    let chunk: Vec<&Credential> = chunk.iter().map(|(c, _)| *c).collect();
+    let tables = [
+        "DELETE FROM credential_scopes WHERE credential_id IN ",
+        "DELETE FROM delegation WHERE credential_id IN ",
+        "DELETE FROM usage_events WHERE credential_id IN ",
+        "DELETE FROM consent_events WHERE source = 'issuer' AND credential_id IN ",
+    ];
+    delete_children(tx, &tables, known).await?;
     let scopes: Vec<(&str, &str)> = chunk.iter().flat_map(|c| c.scopes.iter().map(move |s| (c.id.as_str(), s.as_str()))).collect();
     for part in scopes.chunks(CHUNK * 10) {
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT OR IGNORE INTO credential_scopes (credential_id, scope) ");
@@ -260,14 +333,7 @@ async fn replace_children(tx: &mut sqlx::SqliteConnection, chunk: &[(&Credential
         });
         qb.build().execute(&mut *tx).await?;
     }
-    let usage: Vec<(&str, &UsageEvent)> = chunk.iter().flat_map(|c| c.usage.iter().map(move |u| (c.id.as_str(), u))).collect();
-    for part in usage.chunks(CHUNK * 5) {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO usage_events (credential_id, at, workload, origin) ");
-        qb.push_values(part, |mut b, (id, u)| {
-            b.push_bind(id.to_string()).push_bind(fmt_ts(&u.at)).push_bind(u.workload.clone()).push_bind(u.origin.clone());
-        });
-        qb.build().execute(&mut *tx).await?;
-    }
+    insert_usage(tx, &chunk).await?;
     let consent: Vec<(&str, &ConsentEvent)> = chunk.iter().flat_map(|c| c.consent.iter().map(move |e| (c.id.as_str(), e))).collect();
     for part in consent.chunks(CHUNK * 3) {
         let mut qb: QueryBuilder<Sqlite> =
