@@ -231,7 +231,9 @@ fn deployed(live: bool) -> String {
     };
     format!(
         "SELECT c.id, c.owner, {summary}, json_build_object('files', count(DISTINCT d.path), 'hosts', count(DISTINCT d.host), 'status', c.status)
-         FROM deployments d JOIN credentials c ON c.fingerprint = d.fingerprint OR (d.key_id IS NOT NULL AND c.kind = 'api_key' AND c.external_id = d.key_id)
+         FROM (SELECT d.path, d.host, d.location, c.id AS credential_id FROM deployments d JOIN credentials c ON c.fingerprint = d.fingerprint
+               UNION SELECT d.path, d.host, d.location, c.id FROM deployments d JOIN credentials c ON c.kind = 'api_key' AND c.external_id = d.key_id) d
+           JOIN credentials c ON c.id = d.credential_id
              WHERE {status} GROUP BY c.id, c.owner, c.status"
     )
 }

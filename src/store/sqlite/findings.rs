@@ -222,6 +222,11 @@ fn human_use() -> RuleQuery {
     )
 }
 
+/// Each deployment with the credential it holds, by fingerprint or API key id: driven
+/// from the deployments (a join on `a OR b` walked the whole credential table instead).
+const DEPLOYED: &str = "SELECT d.path, d.host, d.location, c.id AS credential_id FROM deployments d CROSS JOIN credentials c ON c.fingerprint = d.fingerprint
+     UNION SELECT d.path, d.host, d.location, c.id FROM deployments d CROSS JOIN credentials c ON c.kind = 'api_key' AND c.external_id = d.key_id WHERE d.key_id IS NOT NULL";
+
 /// Credentials found in an agent configuration (`tokenward scan`) by fingerprint,
 /// active ones (`live`) or those no longer active: few rows, driven from deployments.
 fn deployed(live: bool) -> RuleQuery {
@@ -233,7 +238,7 @@ fn deployed(live: bool) -> RuleQuery {
     q(
         format!(
             "SELECT c.id, c.owner, {summary}, json_object('files', count(DISTINCT d.path), 'hosts', count(DISTINCT d.host), 'status', c.status)
-             FROM deployments d JOIN credentials c ON c.fingerprint = d.fingerprint OR (d.key_id IS NOT NULL AND c.kind = 'api_key' AND c.external_id = d.key_id)
+             FROM ({DEPLOYED}) d CROSS JOIN credentials c ON c.id = d.credential_id
              WHERE {status} GROUP BY c.id, c.owner, c.status"
         ),
         vec![],
