@@ -324,6 +324,46 @@ async fn home_says_what_needs_attention_and_each_line_opens_what_it_counts() {
     assert!(!app.credentials.window.rows.is_empty() && app.credentials.window.rows.iter().all(|r| r.owner == top.name));
 }
 
+/// Every line of home is a doorway: each opens another view, every kind of view it
+/// counts is reached, and each owner's and workload's line opens the table on exactly
+/// their active credentials.
+#[tokio::test]
+async fn every_home_line_opens_what_it_counts() {
+    let store = common::seeded_store(300).await;
+    tokenward::findings::recompute(&store, &Default::default(), common::fixed_now()).await.expect("findings");
+    let mut app = app_on(&store, 150, 40).await;
+    let fx = app.run_command("home");
+    settle(&mut app, &store, fx).await;
+    let home = app.home.home.clone().expect("the figures loaded");
+    let doors = tokenward::tui::views::Pane::position(&app.home).expect("lines").1;
+    let mut opened = Vec::new();
+    for d in 0..doors {
+        let fx = app.run_command("home");
+        settle(&mut app, &store, fx).await;
+        app.update(key('g'));
+        for _ in 0..d {
+            app.update(key('j'));
+        }
+        let fx = app.update(code(KeyCode::Enter));
+        settle(&mut app, &store, fx).await;
+        assert_ne!(app.view, View::Home, "line {d} of home opens nothing");
+        opened.push((app.view, app.credentials.query_text.clone()));
+    }
+    for view in [View::Grants, View::Findings, View::Expiring, View::Issuers, View::Credentials] {
+        assert!(opened.iter().any(|(v, _)| *v == view), "no line of home opens {view:?}: {opened:?}");
+    }
+    let tables: Vec<&String> = opened.iter().filter(|(v, _)| *v == View::Credentials).map(|(_, q)| q).collect();
+    for p in &home.owners {
+        assert!(tables.contains(&&format!("owner:{} status:active", p.name)), "{tables:?}");
+    }
+    for p in &home.workloads {
+        assert!(tables.contains(&&format!("workload:{} status:active", p.name)), "{tables:?}");
+    }
+    for p in &home.findings.new_in_last_run {
+        assert!(tables.contains(&&format!("finding:{}", p.name)), "{tables:?}");
+    }
+}
+
 #[tokio::test]
 async fn revoke_asks_a_reason_then_confirms_and_read_only_refuses() {
     let store = common::seeded_store(50).await;

@@ -133,10 +133,10 @@ pub trait Connector: Send + Sync {
 
     /// Only the credentials changed after `since` (a watermark this issuer gave),
     /// and the ids of those that went. An issuer that answers with a full listing
-    /// instead says so by leaving `delta` false on the first page.
-    fn list_changed_credentials(&self, _cursor: Option<String>, _since: String) -> BoxFuture<'_, Result<Page<Credential>>> {
-        let unsupported = self.unsupported("delta listings");
-        Box::pin(async move { Err(unsupported) })
+    /// instead says so by leaving `delta` false on the first page, as this default
+    /// does: whatever claims `Capabilities::delta` without it still lists everything.
+    fn list_changed_credentials(&self, cursor: Option<String>, _since: String) -> BoxFuture<'_, Result<Page<Credential>>> {
+        self.list_credentials(cursor)
     }
 
     fn list_grants(&self) -> BoxFuture<'_, Result<Vec<Grant>>> {
