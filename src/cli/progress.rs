@@ -64,8 +64,16 @@ fn finished_lines(r: &SyncReport) -> Vec<String> {
     let mut lines: Vec<String> = r.notes.iter().map(|note| format!("{}: {note}", r.issuer)).collect();
     lines.push(match &r.error {
         None => format!(
-            "{}: done: {} credentials, {} pages, {} owners, {} grants, {} gone, {:.1}s",
-            r.issuer, r.credentials, r.pages, r.owners, r.grants, r.gone, r.seconds
+            "{}: done: {} credentials{}, {} pages, {} owners, {} grants, {} gone, {:.1}s",
+            r.issuer,
+            r.credentials,
+            // A delta listing counts only what changed since the last sync.
+            if r.delta { " changed" } else { "" },
+            r.pages,
+            r.owners,
+            r.grants,
+            r.gone,
+            r.seconds
         ),
         Some(e) => format!("{}: FAILED after {} credentials: {e}", r.issuer, r.credentials),
     });

@@ -122,6 +122,8 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        }
+        if error.is_none() {
             sqlx::query("DELETE FROM sync_seen WHERE run_id = ?").bind(run.id).execute(&mut *tx).await?;
         }
         sqlx::query("UPDATE sync_runs SET status = ?, finished_at = ?, error = ? WHERE id = ?")
