@@ -364,6 +364,29 @@ async fn every_home_line_opens_what_it_counts() {
     }
 }
 
+/// Tab walks the header's tabs in order, back-tab the other way, round the ends.
+#[tokio::test]
+async fn tab_and_back_tab_walk_the_views_in_header_order() {
+    let store = common::seeded_store(30).await;
+    let mut app = app_on(&store, 150, 40).await;
+    let fx = app.run_command("home");
+    settle(&mut app, &store, fx).await;
+    let mut seen = vec![app.view];
+    for _ in 1..View::ALL.len() {
+        let fx = app.update(code(KeyCode::Tab));
+        settle(&mut app, &store, fx).await;
+        seen.push(app.view);
+    }
+    assert_eq!(seen, View::ALL, "tab follows the header");
+    let fx = app.update(code(KeyCode::Tab));
+    settle(&mut app, &store, fx).await;
+    assert_eq!(app.view, View::Home, "and wraps round");
+    let fx = app.update(code(KeyCode::BackTab));
+    settle(&mut app, &store, fx).await;
+    assert_eq!(app.view, *View::ALL.last().expect("views"));
+    assert!(render(&app, 150, 40).contains("deployments"), "the view it lands on is drawn");
+}
+
 #[tokio::test]
 async fn revoke_asks_a_reason_then_confirms_and_read_only_refuses() {
     let store = common::seeded_store(50).await;

@@ -415,6 +415,14 @@ impl App {
                 self.mode = Mode::Command(single_line(&commands::placeholder()));
                 Vec::new()
             }
+            Action::NextView | Action::PrevView => {
+                let all = View::ALL;
+                let at = all.iter().position(|v| *v == self.view).unwrap_or(0);
+                let step = if action == Action::NextView { 1 } else { all.len() - 1 };
+                self.view = all[(at + step) % all.len()];
+                self.views.credentials.detail = None;
+                self.views.open(self.view)
+            }
             Action::CycleTheme => {
                 self.theme_index = (self.theme_index + 1) % self.themes.len().max(1);
                 let name = self.themes.get(self.theme_index).cloned().unwrap_or_default();

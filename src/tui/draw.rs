@@ -11,6 +11,7 @@ use super::app::{App, Mode, Tone, View};
 use super::commands;
 use super::theme::Theme;
 use super::widgets::{centered, safe, thousands, Ctx};
+use super::keymap::Action;
 use crate::domain::{relative, text};
 
 pub fn draw(f: &mut Frame, app: &App, theme: &Theme) {
@@ -155,24 +156,44 @@ fn draw_footer(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
 }
 
 /// Every key of the view from the live keymap, then every `:` command from the command table.
+/// Actions the help shows on one line with their opposite, when both are bound.
+const HELP_PAIRS: &[(Action, Action, &str)] = &[
+    (Action::Down, Action::Up, "next / previous row"),
+    (Action::PageDown, Action::PageUp, "page down / up"),
+    (Action::Top, Action::Bottom, "first / last row"),
+    (Action::NextView, Action::PrevView, "next / previous view (the header's tabs, in order)"),
+    (Action::DetailDown, Action::DetailUp, "scroll the detail pane down / up"),
+];
+
 fn draw_help(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let bindings = app.keymap.bindings(app.view.name());
+    let keys_of = |action: Action| bindings.iter().find(|(_, a)| *a == action).map(|(k, _)| k.clone());
     let row = |keys: String, what: String| Row::new(vec![Cell::from(Span::styled(keys, theme.accent)), Cell::from(Span::styled(what, theme.text))]);
-    let mut rows: Vec<Row> = bindings
-        .iter()
-        .map(|(keys, a)| match app.view.act_of(*a).and_then(|act| app.permissions.why_not(act)) {
+    let mut rows: Vec<Row> = Vec::new();
+    for (keys, a) in &bindings {
+        // A pair bound both ways takes one line (the help of ten views must fit a terminal).
+        if HELP_PAIRS.iter().any(|(first, second, _)| second == a && keys_of(*first).is_some()) {
+            continue;
+        }
+        if let Some((_, second, what)) = HELP_PAIRS.iter().find(|(first, _, _)| first == a)
+            && let Some(back) = keys_of(*second)
+        {
+            rows.push(row(format!("{keys} / {back}"), what.to_string()));
+            continue;
+        }
+        rows.push(match app.view.act_of(*a).and_then(|act| app.permissions.why_not(act)) {
             Some(why) => row(keys.clone(), format!("{} (unavailable: {})", a.description(), safe(why, 160))),
             None => row(keys.clone(), a.description().to_string()),
-        })
-        .collect();
+        });
+    }
     for c in commands::COMMANDS {
         let usage = format!(":{} {}", c.name, c.args);
-        rows.push(row(if usage.len() <= 22 { usage } else { format!(":{}", c.name) }, c.help.to_string()));
+        rows.push(row(if usage.len() <= 26 { usage } else { format!(":{}", c.name) }, c.help.to_string()));
     }
     let popup = centered(area, 112, rows.len() as u16 + 2);
     f.render_widget(Clear, popup);
     let block = Block::default().borders(Borders::ALL).border_style(theme.border).title(Span::styled(format!(" keys: {} (any key closes) ", app.view.name()), theme.header));
-    f.render_widget(Table::new(rows, [Constraint::Length(22), Constraint::Min(10)]).block(block), popup);
+    f.render_widget(Table::new(rows, [Constraint::Length(26), Constraint::Min(10)]).block(block), popup);
 }
 
 #[cfg(test)]

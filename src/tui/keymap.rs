@@ -13,6 +13,9 @@ pub enum Action {
     Quit,
     Help,
     Command,
+    /// The next view of the header's tabs, and the one before.
+    NextView,
+    PrevView,
     CycleTheme,
     Refresh,
     Down,
@@ -59,6 +62,8 @@ impl Action {
             Action::Quit => "quit",
             Action::Help => "show every key of this view",
             Action::Command => "switch view or run a `:` command (listed below)",
+            Action::NextView => "next view (the header's tabs, in order)",
+            Action::PrevView => "previous view",
             Action::CycleTheme => "cycle colour theme",
             Action::Refresh => "reload from the inventory",
             Action::Down => "next row",
