@@ -12,9 +12,30 @@ use crate::filter::Query;
 use crate::store::error::{Result, StoreError};
 use crate::store::rows::*;
 
+/// How far along the order a finding's first page is looked for before the whole
+/// order is (the same window as SQLite's).
+const WALK_WINDOW: usize = 4_000;
+
 impl PgStore {
     /// One page of rows by keyset: never OFFSET, so any depth costs the same.
     pub async fn page(&self, req: &PageRequest) -> Result<Vec<CredentialRow>> {
+        // A finding gathers where the order puts its rule's credentials (active ones, in
+        // the default order), and PostgreSQL would otherwise gather all of a rule's
+        // findings and sort their credentials: look in a window of the order first, and
+        // take the whole order only when that window holds less than a page (as SQLite does).
+        let finding = req.query.clauses.iter().any(|c| !c.negated && matches!(c.term, crate::filter::Term::Finding(_)));
+        if finding {
+            let window = self.page_rows(req, Some(WALK_WINDOW)).await?;
+            if window.len() >= req.limit {
+                return Ok(window);
+            }
+        }
+        self.page_rows(req, None).await
+    }
+
+    /// The rows of one page; with a window, only among the next `window`
+    /// credentials of the order after the anchor.
+    async fn page_rows(&self, req: &PageRequest, window: Option<usize>) -> Result<Vec<CredentialRow>> {
         let mut binds = Binds::default();
         let filter = to_sql(&req.query, req.now, &mut binds);
         let expr = sort_expr(req.sort.column);
@@ -34,9 +55,20 @@ impl PgStore {
              WHERE ({filter})"
         );
         // A row value: PostgreSQL seeks the `(expr, id)` index on it directly.
-        if let PageAnchor::After(k) | PageAnchor::Before(k) | PageAnchor::From(k) = &req.anchor {
-            let (sort, id) = (binds.text(&k.sort), binds.text(&k.id));
-            sql.push_str(&format!(" AND ({expr}, {ID}) {cmp} ({sort}, {id})"));
+        let keyset = |binds: &mut Binds| match &req.anchor {
+            PageAnchor::After(k) | PageAnchor::Before(k) | PageAnchor::From(k) => {
+                let (sort, id) = (binds.text(&k.sort), binds.text(&k.id));
+                format!(" AND ({expr}, {ID}) {cmp} ({sort}, {id})")
+            }
+            PageAnchor::First | PageAnchor::Last => String::new(),
+        };
+        let outer = keyset(&mut binds);
+        sql.push_str(&outer);
+        if let Some(w) = window {
+            // The window is read off the sort index alone (the inner `c` is its own table).
+            let inner = keyset(&mut binds);
+            let limit = binds.int(w as i64);
+            sql.push_str(&format!(" AND c.id IN (SELECT c.id FROM credentials c WHERE true{inner} ORDER BY {expr} {dir}, {ID} {dir} LIMIT {limit})"));
         }
         sql.push_str(&format!(" ORDER BY {expr} {dir}, {ID} {dir} LIMIT {}", binds.int(req.limit as i64)));
         let rows = binds.bind_to(sqlx::query(AssertSqlSafe(sql))).fetch_all(&self.pool).await?;
