@@ -37,7 +37,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "long-lived",
         severity: Severity::Medium,
-        fires_when: "lifetime longer than the maximum for its scope class",
+        fires_when: "lifetime or age past the maximum for its scope class",
         frameworks: &["OWASP NHI7", "NIST CSF PR.AA-05", "AI RMF Manage"],
     },
     Rule { id: "no-expiry", severity: Severity::Medium, fires_when: "never expires", frameworks: &["OWASP NHI7", "NIST CSF PR.AA-05", "AI RMF Manage"] },

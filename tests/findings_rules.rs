@@ -138,6 +138,21 @@ async fn long_lived() {
 }
 
 #[tokio::test]
+async fn long_lived_measures_a_key_that_never_expires_by_its_age() {
+    // A cloud access key or PAT never expires: it is too old once its age passes its class's
+    // maximum (read scopes: 90 days by default), beside the no-expiry finding it also has.
+    let mut hit = healthy("hit");
+    hit.kind = CredentialKind::ApiKey;
+    hit.issued_at = Some(now() - Duration::days(120));
+    hit.expires_at = None;
+    let mut miss = hit.clone();
+    miss.id = "miss".into();
+    miss.external_id = "miss".into();
+    miss.issued_at = Some(now() - Duration::days(80));
+    fires("long-lived", hit, miss, "never expires; age 120d on read scopes (policy maximum 90d)").await;
+}
+
+#[tokio::test]
 async fn no_expiry() {
     let mut hit = healthy("hit");
     hit.expires_at = None;

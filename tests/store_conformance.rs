@@ -363,6 +363,9 @@ async fn pages_walk_every_sort_both_ways_under_filters(store: &Store) {
     let scope = creds.iter().flat_map(|c| c.scopes.clone()).next().expect("a scope");
     let word = creds[7].workload.clone().expect("workload")[..4].to_uppercase();
     let horizon = fmt_ts(&(now + chrono::Duration::days(30)));
+    // `unused>` in the default order is looked for in a window of it, then off its own index.
+    let idle_since = fmt_ts(&(now - chrono::Duration::days(30)));
+    let idle = move |c: &Credential| c.last_used_at.or(c.issued_at).map(|t| fmt_ts(&t)).unwrap_or_default() < idle_since;
     // Findings, as the findings engine opens them: the filter walks a window of the order before it drives from them.
     tokenward::findings::recompute(store, &tokenward::config::Thresholds::default(), now).await.expect("findings");
     let with = |rule: &str, findings: &[tokenward::store::FindingRow]| -> BTreeSet<String> {
@@ -375,6 +378,8 @@ async fn pages_walk_every_sort_both_ways_under_filters(store: &Store) {
         ("-finding:bearer-sensitive".into(), Box::new({ let b = bearer.clone(); move |c| !b.contains(&c.id) })),
         ("finding:bearer-sensitive status:active".into(), Box::new(move |c| bearer.contains(&c.id) && c.status == CredentialStatus::Active)),
         (String::new(), Box::new(|_| true)),
+        ("unused>30d".into(), Box::new(idle.clone())),
+        ("unused>30d -status:revoked".into(), Box::new(move |c| idle(c) && c.status != CredentialStatus::Revoked)),
         ("status:active".into(), Box::new(|c| c.status == CredentialStatus::Active)),
         (format!("binding:{}", creds[0].binding.as_str()), Box::new({ let b = creds[0].binding; move |c| c.binding == b })),
         ("owner:none".into(), Box::new(|c| c.owner.as_deref().unwrap_or_default().is_empty())),

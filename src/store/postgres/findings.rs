@@ -118,20 +118,23 @@ fn stale_unused(t: &Thresholds, now: Timestamp, b: &mut Binds) -> String {
     )
 }
 
-fn long_lived(t: &Thresholds, b: &mut Binds) -> String {
+/// A credential's lifetime above its scope class's maximum; one that never expires
+/// is measured by its age so far (a cloud access key older than its class allows).
+fn long_lived(t: &Thresholds, now: Timestamp, b: &mut Binds) -> String {
     // OFFSET 0 keeps the class computed once a row: flattened, the planner would repeat its ILIKEs.
+    let now = b.text(fmt_ts(&now));
     let (admin, write, read) = (b.int(t.max_admin.num_seconds()), b.int(t.max_write.num_seconds()), b.int(t.max_read.num_seconds()));
     format!(
-        "SELECT id, owner, 'lifetime ' || {h} || ' on ' || class || ' scopes (policy maximum ' || {m} || ')',
+        "SELECT id, owner, CASE WHEN expires_at IS NULL THEN 'never expires; age ' ELSE 'lifetime ' END || {h} || ' on ' || class || ' scopes (policy maximum ' || {m} || ')',
                 json_build_object('issued_at', issued_at, 'expires_at', expires_at, 'class', class, 'max_seconds', max_s)
          FROM (SELECT y.*, CASE class WHEN 'admin' THEN {admin} WHEN 'write' THEN {write} ELSE {read} END AS max_s
                FROM (SELECT c.id, c.owner, c.issued_at, c.expires_at, {expires} - {issued} AS life, {class} AS class
-                     FROM fx_cred c WHERE c.expires_at IS NOT NULL AND c.issued_at IS NOT NULL OFFSET 0) y) x
+                     FROM fx_cred c WHERE c.issued_at IS NOT NULL OFFSET 0) y) x
          WHERE life > max_s",
         h = human("life"),
         m = human("max_s"),
         class = SCOPE_CLASS,
-        expires = epoch("c.expires_at"),
+        expires = epoch(&format!("coalesce(c.expires_at, {now})")),
         issued = epoch("c.issued_at"),
     )
 }
@@ -255,7 +258,7 @@ fn rule_query(rule: &str, t: &Thresholds, now: Timestamp, b: &mut Binds) -> Opti
         "owner-offboarded" => owner_offboarded(),
         "owner-missing" => owner_missing(),
         "stale-unused" => stale_unused(t, now, b),
-        "long-lived" => long_lived(t, b),
+        "long-lived" => long_lived(t, now, b),
         "no-expiry" => no_expiry(),
         "bearer-sensitive" => bearer_sensitive(t, b),
         "shared-across-workloads" => shared_across_workloads(t, b),
@@ -507,9 +510,13 @@ mod tests {
     #[test]
     fn placeholders_are_numbered_in_the_order_values_are_bound() {
         let mut b = Binds::default();
-        let sql = long_lived(&Thresholds::default(), &mut b);
-        assert!(sql.contains("$1::bigint") && sql.contains("$3::bigint") && !sql.contains("$4"), "{sql}");
+        let now = chrono::Utc::now();
+        let sql = long_lived(&Thresholds::default(), now, &mut b);
+        assert!(sql.contains("coalesce(c.expires_at, $1)") && sql.contains("$2::bigint") && sql.contains("$4::bigint") && !sql.contains("$5"), "{sql}");
         let t = Thresholds::default();
-        assert_eq!(b.0, vec![Bind::Int(t.max_admin.num_seconds()), Bind::Int(t.max_write.num_seconds()), Bind::Int(t.max_read.num_seconds())]);
+        assert_eq!(
+            b.0,
+            vec![Bind::Text(fmt_ts(&now)), Bind::Int(t.max_admin.num_seconds()), Bind::Int(t.max_write.num_seconds()), Bind::Int(t.max_read.num_seconds())]
+        );
     }
 }

@@ -9,6 +9,17 @@ use crate::filter::{Query, Term};
 /// from the findings instead (a page of the default order has its rule's credentials
 /// near the start; a miss costs a few ms).
 const WALK_WINDOW: usize = 4_000;
+
+/// How a page's rows are found.
+#[derive(Debug, Clone, Copy)]
+enum Drive {
+    /// As SQLite's planner chooses, the clauses written as `walk` says.
+    Planner,
+    /// Only among the next so many credentials of the order after the anchor.
+    Window(usize),
+    /// Off `credentials_idle`: the default order's first page of an `unused>` filter.
+    Idle,
+}
 use crate::domain::wire::split;
 use crate::domain::*;
 use crate::store::error::{Result, StoreError};
@@ -47,14 +58,29 @@ impl SqliteStore {
         // order first, and drive from the findings only when it holds less than a page.
         let findings: Vec<usize> =
             req.query.clauses.iter().enumerate().filter(|(i, c)| !c.negated && matches!(c.term, Term::Finding(_)) && !walk[*i]).map(|(i, _)| i).collect();
-        let rows = if findings.is_empty() {
-            self.page_rows(req, &walk, None).await?
+        // So does `unused>D` in the default order: its matches are mostly credentials that
+        // never expire, at the end of the active block. Unless a clause with few matches
+        // drives the page, a window of the order is tried first, then the idle index.
+        let idle = findings.is_empty()
+            && req.sort.column == SortColumn::ActiveFirst
+            && req.query.clauses.iter().any(|c| !c.negated && matches!(c.term, Term::UnusedFor(_)))
+            && !req.query.clauses.iter().enumerate().any(|(i, c)| !c.negated && !walk[i] && match_estimate(&c.term).is_some());
+        let rows = if findings.is_empty() && !idle {
+            self.page_rows(req, &walk, Drive::Planner).await?
         } else {
             let mut tried = walk.clone();
             findings.iter().for_each(|i| tried[*i] = true);
-            let window = self.page_rows(req, &tried, Some(WALK_WINDOW)).await?;
+            let window = self.page_rows(req, &tried, Drive::Window(WALK_WINDOW)).await?;
             // A full page from the window is the page: any match beyond it comes later in the order.
-            if window.len() >= req.limit { window } else { self.page_rows(req, &walk, None).await? }
+            if window.len() >= req.limit {
+                window
+            } else {
+                match self.page_rows(req, &walk, if idle { Drive::Idle } else { Drive::Planner }).await {
+                    // A first load builds its indexes at its end: until then, as the planner can.
+                    Err(StoreError::Db(e)) if idle && e.to_string().contains("no such index") => self.page_rows(req, &walk, Drive::Planner).await?,
+                    other => other?,
+                }
+            }
         };
         let mut out: Vec<CredentialRow> = rows
             .iter()
@@ -83,9 +109,9 @@ impl SqliteStore {
         Ok(out)
     }
 
-    /// The rows of one page, each clause driven or walked as `walk` says; with a
-    /// window, only among the next `window` credentials of the order after the anchor.
-    async fn page_rows(&self, req: &PageRequest, walk: &[bool], window: Option<usize>) -> Result<Vec<sqlx::sqlite::SqliteRow>> {
+    /// The rows of one page, each clause driven or walked as `walk` says, the
+    /// whole chosen as `drive` says.
+    async fn page_rows(&self, req: &PageRequest, walk: &[bool], drive: Drive) -> Result<Vec<sqlx::sqlite::SqliteRow>> {
         let filter = to_sql_walking(&req.query, req.now, walk);
         let expr = sort_expr(req.sort.column);
         let asc = req.sort.descending == matches!(req.anchor, PageAnchor::Before(_) | PageAnchor::Last);
@@ -104,28 +130,37 @@ impl SqliteStore {
         };
         let (outer, strict) = if asc { (">=", ">") } else { ("<=", "<") };
         let keyset = if key.is_some() { format!(" AND {expr} {outer} ? AND ({expr} {strict} ? OR c.id {cmp} ?)") } else { String::new() };
-        let mut sql = format!(
+        let order = format!(" ORDER BY {expr} {dir}, c.id {dir} LIMIT ?");
+        let columns = format!(
             "SELECT c.id, c.issuer, c.kind, c.owner, coalesce(o.status, CASE WHEN c.owner = '' THEN 'none' ELSE 'unknown' END),
                     c.workload, c.scopes, c.binding, c.expires_at, c.last_used_at, c.status, {expr},
                     c.audience, c.issued_at, c.task_id, c.external_id
-             FROM credentials c LEFT JOIN owners o ON o.id = c.owner
-             WHERE ({filter}){keyset}",
-            filter = filter.sql
+             FROM credentials c LEFT JOIN owners o ON o.id = c.owner"
         );
-        if window.is_some() {
+        let sql = match drive {
+            Drive::Planner => format!("{columns} WHERE ({filter}){keyset}{order}", filter = filter.sql),
             // The window is read off the sort index alone (its key, id and rowid).
-            sql.push_str(&format!(" AND c.rowid IN (SELECT c.rowid FROM credentials c WHERE 1{keyset} ORDER BY {expr} {dir}, c.id {dir} LIMIT ?)"));
-        }
-        sql.push_str(&format!(" ORDER BY {expr} {dir}, c.id {dir} LIMIT ?"));
+            Drive::Window(_) => format!(
+                "{columns} WHERE ({filter}){keyset} AND c.rowid IN (SELECT c.rowid FROM credentials c WHERE 1{keyset}{order}){order}",
+                filter = filter.sql
+            ),
+            // The page is chosen on the idle index alone (idle time, status, this order's
+            // key, id); only its rows are read.
+            Drive::Idle => format!(
+                "{columns} WHERE c.rowid IN (SELECT c.rowid FROM credentials c INDEXED BY credentials_idle WHERE ({filter}){keyset}{order}){order}",
+                filter = filter.sql
+            ),
+        };
         let mut q = bind_filter(sqlx::query(AssertSqlSafe(sql)), &filter);
-        let keys = if window.is_some() { 2 } else { 1 };
-        for _ in 0..keys {
-            if let Some(k) = key {
-                q = q.bind(k.sort.clone()).bind(k.sort.clone()).bind(k.id.clone());
-            }
-        }
-        if let Some(w) = window {
-            q = q.bind(w as i64);
+        let bind_key = |q: sqlx::query::Query<'static, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>| match key {
+            Some(k) => q.bind(k.sort.clone()).bind(k.sort.clone()).bind(k.id.clone()),
+            None => q,
+        };
+        q = bind_key(q);
+        match drive {
+            Drive::Planner => {}
+            Drive::Window(w) => q = bind_key(q).bind(w as i64),
+            Drive::Idle => q = q.bind(req.limit as i64),
         }
         Ok(q.bind(req.limit as i64).fetch_all(&self.pool).await?)
     }

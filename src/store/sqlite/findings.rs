@@ -98,20 +98,28 @@ fn stale_unused(t: &Thresholds, now: Timestamp) -> RuleQuery {
     )
 }
 
-fn long_lived(t: &Thresholds) -> RuleQuery {
+/// A credential's lifetime above its scope class's maximum; one that never expires
+/// is measured by its age so far (a cloud access key older than its class allows).
+fn long_lived(t: &Thresholds, now: Timestamp) -> RuleQuery {
     q(
         format!(
-            "SELECT id, owner, 'lifetime ' || {h} || ' on ' || class || ' scopes (policy maximum ' || {m} || ')',
+            "SELECT id, owner,
+                    CASE WHEN expires_at IS NULL THEN 'never expires; age ' ELSE 'lifetime ' END || {h} || ' on ' || class || ' scopes (policy maximum ' || {m} || ')',
                     json_object('issued_at', issued_at, 'expires_at', expires_at, 'class', class, 'max_seconds', max_s)
-             FROM (SELECT c.id, c.owner, c.issued_at, c.expires_at, unixepoch(c.expires_at) - unixepoch(c.issued_at) AS life, {class} AS class,
+             FROM (SELECT c.id, c.owner, c.issued_at, c.expires_at, unixepoch(coalesce(c.expires_at, ?)) - unixepoch(c.issued_at) AS life, {class} AS class,
                           CASE {class} WHEN 'admin' THEN ? WHEN 'write' THEN ? ELSE ? END AS max_s
-                   FROM fx_cred c WHERE c.expires_at IS NOT NULL AND c.issued_at IS NOT NULL)
+                   FROM fx_cred c WHERE c.issued_at IS NOT NULL)
              WHERE life > max_s",
             h = human("life"),
             m = human("max_s"),
             class = SCOPE_CLASS,
         ),
-        vec![SqlValue::Int(t.max_admin.num_seconds()), SqlValue::Int(t.max_write.num_seconds()), SqlValue::Int(t.max_read.num_seconds())],
+        vec![
+            SqlValue::Text(fmt_ts(&now)),
+            SqlValue::Int(t.max_admin.num_seconds()),
+            SqlValue::Int(t.max_write.num_seconds()),
+            SqlValue::Int(t.max_read.num_seconds()),
+        ],
     )
 }
 
@@ -265,7 +273,7 @@ fn rule_query(rule: &str, t: &Thresholds, now: Timestamp) -> Option<RuleQuery> {
         "owner-offboarded" => owner_offboarded(),
         "owner-missing" => owner_missing(),
         "stale-unused" => stale_unused(t, now),
-        "long-lived" => long_lived(t),
+        "long-lived" => long_lived(t, now),
         "no-expiry" => no_expiry(),
         "bearer-sensitive" => bearer_sensitive(t),
         "shared-across-workloads" => shared_across_workloads(t),
