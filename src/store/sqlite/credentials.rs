@@ -19,11 +19,73 @@ enum Drive {
     Window(usize),
     /// Off `credentials_idle`: the default order's first page of an `unused>` filter.
     Idle,
+    /// Off `credential_scopes_order`, by the scope of this clause (`scope_order`).
+    ScopeOrder(usize),
 }
 use crate::domain::wire::split;
 use crate::domain::*;
 use crate::store::error::{Result, StoreError};
 use crate::store::rows::*;
+
+/// The rows of a page as the view shows them, in display order.
+fn rows_of(rows: Vec<sqlx::sqlite::SqliteRow>, anchor: &PageAnchor) -> Vec<CredentialRow> {
+    let mut out: Vec<CredentialRow> = rows
+        .iter()
+        .map(|r| CredentialRow {
+            id: r.get(0),
+            issuer: r.get(1),
+            kind: CredentialKind::parse(&r.get::<String, _>(2)).unwrap_or_default(),
+            owner: r.get(3),
+            owner_status: OwnerStatus::parse(&r.get::<String, _>(4)),
+            workload: r.get(5),
+            scopes: split(&r.get::<String, _>(6)),
+            binding: Binding::parse(&r.get::<String, _>(7)).unwrap_or_default(),
+            expires_at: r.get::<Option<String>, _>(8).as_deref().and_then(parse_ts),
+            last_used_at: r.get::<Option<String>, _>(9).as_deref().and_then(parse_ts),
+            status: CredentialStatus::parse(&r.get::<String, _>(10)).unwrap_or_default(),
+            key: Key { sort: r.get(11), id: r.get(0) },
+            audience: split(&r.get::<String, _>(12)),
+            issued_at: r.get::<Option<String>, _>(13).as_deref().and_then(parse_ts),
+            task_id: r.get(14),
+            external_id: r.get(15),
+        })
+        .collect();
+    if matches!(anchor, PageAnchor::Before(_) | PageAnchor::Last) {
+        out.reverse();
+    }
+    out
+}
+
+/// The clause whose scope drives a page in the default order off
+/// `credential_scopes_order` (each scope row carries its credential's key in that
+/// order): the first `scope:` of a filter whose other clauses are tested row by row
+/// at no cost worth an index (binding, status, issuer, kind, expiry, idle time,
+/// words, negations). With an owner, workload, task, owner status or finding beside
+/// it, one of those may match far fewer, and the planner chooses as before.
+fn scope_order(req: &PageRequest) -> Option<usize> {
+    if req.sort.column != SortColumn::ActiveFirst {
+        return None;
+    }
+    let scope = req.query.clauses.iter().position(|c| !c.negated && matches!(c.term, Term::Scope(_)))?;
+    let cheap = req.query.clauses.iter().all(|c| {
+        c.negated
+            || matches!(
+                c.term,
+                Term::Scope(_)
+                    | Term::Binding(_)
+                    | Term::Status(_)
+                    | Term::Issuer(_)
+                    | Term::Kind(_)
+                    | Term::ExpiresWithin(_)
+                    | Term::ExpiresBeyond(_)
+                    | Term::ExpiresNever
+                    | Term::UnusedFor(_)
+                    | Term::Text(_)
+                    | Term::OwnerNone
+            )
+    });
+    cheap.then_some(scope)
+}
 
 impl SqliteStore {
     /// One page of rows by keyset: never OFFSET, so any depth costs the same.
@@ -52,6 +114,10 @@ impl SqliteStore {
     }
 
     pub async fn page(&self, req: &PageRequest) -> Result<Vec<CredentialRow>> {
+        if let Some(i) = scope_order(req) {
+            let rows = self.page_rows(req, &[], Drive::ScopeOrder(i)).await?;
+            return Ok(rows_of(rows, &req.anchor));
+        }
         let walk = self.walkable(&req.query).await?;
         // A finding gathers where the order puts its rule's credentials (active ones, in
         // the default order), so no count says whether walking pays: walk a window of the
@@ -82,38 +148,27 @@ impl SqliteStore {
                 }
             }
         };
-        let mut out: Vec<CredentialRow> = rows
-            .iter()
-            .map(|r| CredentialRow {
-                id: r.get(0),
-                issuer: r.get(1),
-                kind: CredentialKind::parse(&r.get::<String, _>(2)).unwrap_or_default(),
-                owner: r.get(3),
-                owner_status: OwnerStatus::parse(&r.get::<String, _>(4)),
-                workload: r.get(5),
-                scopes: split(&r.get::<String, _>(6)),
-                binding: Binding::parse(&r.get::<String, _>(7)).unwrap_or_default(),
-                expires_at: r.get::<Option<String>, _>(8).as_deref().and_then(parse_ts),
-                last_used_at: r.get::<Option<String>, _>(9).as_deref().and_then(parse_ts),
-                status: CredentialStatus::parse(&r.get::<String, _>(10)).unwrap_or_default(),
-                key: Key { sort: r.get(11), id: r.get(0) },
-                audience: split(&r.get::<String, _>(12)),
-                issued_at: r.get::<Option<String>, _>(13).as_deref().and_then(parse_ts),
-                task_id: r.get(14),
-                external_id: r.get(15),
-            })
-            .collect();
-        if matches!(req.anchor, PageAnchor::Before(_) | PageAnchor::Last) {
-            out.reverse();
-        }
-        Ok(out)
+        Ok(rows_of(rows, &req.anchor))
     }
 
     /// The rows of one page, each clause driven or walked as `walk` says, the
     /// whole chosen as `drive` says.
     async fn page_rows(&self, req: &PageRequest, walk: &[bool], drive: Drive) -> Result<Vec<sqlx::sqlite::SqliteRow>> {
-        let filter = to_sql_walking(&req.query, req.now, walk);
+        // Driven by one scope, the other clauses are tested on each of its rows.
+        let (filter, driving_scope) = match (drive, &req.query.clauses[..]) {
+            (Drive::ScopeOrder(i), clauses) => {
+                let rest = Query { clauses: clauses.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, c)| c.clone()).collect() };
+                let scope = match &clauses[i].term {
+                    Term::Scope(s) => s.clone(),
+                    other => return Err(StoreError::Conflict(format!("not a scope: {other}"))),
+                };
+                (to_sql_walking(&rest, req.now, &vec![true; rest.clauses.len()]), Some(scope))
+            }
+            _ => (to_sql_walking(&req.query, req.now, walk), None),
+        };
         let expr = sort_expr(req.sort.column);
+        // The scope rows' own copy of the key and id, so that their index gives the order.
+        let (key_expr, id_expr) = if driving_scope.is_some() { ("s.k", "s.credential_id") } else { (expr, "c.id") };
         let asc = req.sort.descending == matches!(req.anchor, PageAnchor::Before(_) | PageAnchor::Last);
         let inclusive = matches!(req.anchor, PageAnchor::From(_));
         let (cmp, dir) = match (asc, inclusive) {
@@ -129,15 +184,22 @@ impl SqliteStore {
             PageAnchor::First | PageAnchor::Last => None,
         };
         let (outer, strict) = if asc { (">=", ">") } else { ("<=", "<") };
-        let keyset = if key.is_some() { format!(" AND {expr} {outer} ? AND ({expr} {strict} ? OR c.id {cmp} ?)") } else { String::new() };
-        let order = format!(" ORDER BY {expr} {dir}, c.id {dir} LIMIT ?");
-        let columns = format!(
+        let keyset =
+            if key.is_some() { format!(" AND {key_expr} {outer} ? AND ({key_expr} {strict} ? OR {id_expr} {cmp} ?)") } else { String::new() };
+        let order = format!(" ORDER BY {key_expr} {dir}, {id_expr} {dir} LIMIT ?");
+        let select = format!(
             "SELECT c.id, c.issuer, c.kind, c.owner, coalesce(o.status, CASE WHEN c.owner = '' THEN 'none' ELSE 'unknown' END),
                     c.workload, c.scopes, c.binding, c.expires_at, c.last_used_at, c.status, {expr},
-                    c.audience, c.issued_at, c.task_id, c.external_id
-             FROM credentials c LEFT JOIN owners o ON o.id = c.owner"
+                    c.audience, c.issued_at, c.task_id, c.external_id"
         );
+        let columns = format!("{select} FROM credentials c LEFT JOIN owners o ON o.id = c.owner");
         let sql = match drive {
+            // CROSS JOIN keeps the scope rows outermost, walked in their index's order.
+            Drive::ScopeOrder(_) => format!(
+                "{select} FROM credential_scopes s CROSS JOIN credentials c ON c.id = s.credential_id LEFT JOIN owners o ON o.id = c.owner
+                 WHERE s.scope = ? AND ({filter}){keyset}{order}",
+                filter = filter.sql
+            ),
             Drive::Planner => format!("{columns} WHERE ({filter}){keyset}{order}", filter = filter.sql),
             // The window is read off the sort index alone (its key, id and rowid).
             Drive::Window(_) => format!(
@@ -151,14 +213,18 @@ impl SqliteStore {
                 filter = filter.sql
             ),
         };
-        let mut q = bind_filter(sqlx::query(AssertSqlSafe(sql)), &filter);
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        if let Some(scope) = driving_scope {
+            q = q.bind(scope);
+        }
+        let mut q = bind_filter(q, &filter);
         let bind_key = |q: sqlx::query::Query<'static, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>| match key {
             Some(k) => q.bind(k.sort.clone()).bind(k.sort.clone()).bind(k.id.clone()),
             None => q,
         };
         q = bind_key(q);
         match drive {
-            Drive::Planner => {}
+            Drive::Planner | Drive::ScopeOrder(_) => {}
             Drive::Window(w) => q = bind_key(q).bind(w as i64),
             Drive::Idle => q = q.bind(req.limit as i64),
         }

@@ -127,6 +127,13 @@ impl SqliteStore {
     }
 }
 
+/// A credential's key in the default order, as `upsert_credentials` stores it and
+/// credentials_active_first computes it: what `credential_scopes.k` carries.
+fn active_first_key(c: &Credential) -> String {
+    let rank = if c.status == CredentialStatus::Active { '0' } else { '1' };
+    format!("{rank}{}", c.expires_at.as_ref().map(fmt_ts).unwrap_or_else(|| "9999-12-31T23:59:59Z".into()))
+}
+
 /// A credential of the page, with the hash of its record.
 type Hashed<'a> = (&'a Credential, &'a String);
 
@@ -316,11 +323,13 @@ async fn replace_children(tx: &mut sqlx::SqliteConnection, chunk: &[(&Credential
         "DELETE FROM consent_events WHERE source = 'issuer' AND credential_id IN ",
     ];
     delete_children(tx, &tables, known).await?;
-    let scopes: Vec<(&str, &str)> = chunk.iter().flat_map(|c| c.scopes.iter().map(move |s| (c.id.as_str(), s.as_str()))).collect();
+    let keys: Vec<String> = chunk.iter().map(|c| active_first_key(c)).collect();
+    let scopes: Vec<(&str, &str, &str)> =
+        chunk.iter().zip(&keys).flat_map(|(c, k)| c.scopes.iter().map(move |s| (c.id.as_str(), s.as_str(), k.as_str()))).collect();
     for part in scopes.chunks(CHUNK * 10) {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT OR IGNORE INTO credential_scopes (credential_id, scope) ");
-        qb.push_values(part, |mut b, (id, s)| {
-            b.push_bind(id.to_string()).push_bind(s.to_string());
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT OR IGNORE INTO credential_scopes (credential_id, scope, k) ");
+        qb.push_values(part, |mut b, (id, s, k)| {
+            b.push_bind(id.to_string()).push_bind(s.to_string()).push_bind(k.to_string());
         });
         qb.build().execute(&mut *tx).await?;
     }

@@ -181,7 +181,14 @@ impl SqliteStore {
             sqlx::query("UPDATE credentials SET scopes = ? WHERE id = ?").bind(s.join(" ")).bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM credential_scopes WHERE credential_id = ?").bind(id).execute(&mut *tx).await?;
             for scope in s {
-                sqlx::query("INSERT OR IGNORE INTO credential_scopes (credential_id, scope) VALUES (?, ?)").bind(id).bind(scope).execute(&mut *tx).await?;
+                sqlx::query(
+                    "INSERT OR IGNORE INTO credential_scopes (credential_id, scope, k)
+                     SELECT id, ?, CASE status WHEN 'active' THEN '0' ELSE '1' END || coalesce(expires_at, '9999-12-31T23:59:59Z') FROM credentials WHERE id = ?",
+                )
+                .bind(scope)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
             }
             super::insert_consent(
                 &mut tx,
