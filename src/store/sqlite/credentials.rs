@@ -193,6 +193,18 @@ impl SqliteStore {
                     c.audience, c.issued_at, c.task_id, c.external_id"
         );
         let columns = format!("{select} FROM credentials c LEFT JOIN owners o ON o.id = c.owner");
+        let window_end: Option<(String, String)> = match drive {
+            Drive::Window(w) => {
+                let sql = format!("SELECT {expr}, c.id FROM credentials c WHERE 1{keyset} ORDER BY {expr} {dir}, c.id {dir} LIMIT 1 OFFSET ?");
+                let mut q = sqlx::query_as(AssertSqlSafe(sql));
+                if let Some(k) = key {
+                    q = q.bind(k.sort.clone()).bind(k.sort.clone()).bind(k.id.clone());
+                }
+                // Fewer rows than the window left in the order: the window is the rest of it.
+                q.bind(w.saturating_sub(1) as i64).fetch_optional(&self.pool).await?
+            }
+            _ => None,
+        };
         let sql = match drive {
             // CROSS JOIN keeps the scope rows outermost, walked in their index's order.
             Drive::ScopeOrder(_) => format!(
@@ -201,11 +213,17 @@ impl SqliteStore {
                 filter = filter.sql
             ),
             Drive::Planner => format!("{columns} WHERE ({filter}){keyset}{order}", filter = filter.sql),
-            // The window is read off the sort index alone (its key, id and rowid).
-            Drive::Window(_) => format!(
-                "{columns} WHERE ({filter}){keyset} AND c.rowid IN (SELECT c.rowid FROM credentials c WHERE 1{keyset}{order}){order}",
-                filter = filter.sql
-            ),
+            // The window ends at the key of its last row (read off the sort index alone):
+            // a range of the sort index, walked in order until a page matches.
+            Drive::Window(_) => {
+                let within = if window_end.is_some() {
+                    let (to, before) = if asc { ("<=", "<") } else { (">=", ">") };
+                    format!(" AND {expr} {to} ? AND ({expr} {before} ? OR c.id {to} ?)")
+                } else {
+                    String::new()
+                };
+                format!("{columns} WHERE ({filter}){keyset}{within}{order}", filter = filter.sql)
+            }
             // The page is chosen on the idle index alone (idle time, status, this order's
             // key, id); only its rows are read.
             Drive::Idle => format!(
@@ -218,14 +236,16 @@ impl SqliteStore {
             q = q.bind(scope);
         }
         let mut q = bind_filter(q, &filter);
-        let bind_key = |q: sqlx::query::Query<'static, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>| match key {
-            Some(k) => q.bind(k.sort.clone()).bind(k.sort.clone()).bind(k.id.clone()),
-            None => q,
-        };
-        q = bind_key(q);
+        if let Some(k) = key {
+            q = q.bind(k.sort.clone()).bind(k.sort.clone()).bind(k.id.clone());
+        }
         match drive {
             Drive::Planner | Drive::ScopeOrder(_) => {}
-            Drive::Window(w) => q = bind_key(q).bind(w as i64),
+            Drive::Window(_) => {
+                if let Some((sort, id)) = window_end {
+                    q = q.bind(sort.clone()).bind(sort).bind(id);
+                }
+            }
             Drive::Idle => q = q.bind(req.limit as i64),
         }
         Ok(q.bind(req.limit as i64).fetch_all(&self.pool).await?)
