@@ -32,6 +32,15 @@ pub fn clean_field(s: &str) -> String {
     clean(s, MAX_FIELD)
 }
 
+/// This machine's name, as the kernel (else `$HOSTNAME`) says, cleaned and capped
+/// as a DNS name is; `localhost` when neither says. The host of a sync lock's
+/// holder and of a scan's deployments.
+pub fn host_name() -> String {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok().or_else(|| std::env::var("HOSTNAME").ok()).unwrap_or_default();
+    let name = clean(name.trim(), 253);
+    if name.is_empty() { "localhost".into() } else { name }
+}
+
 /// Control characters, Unicode's format characters (general category Cf, as of
 /// Unicode 15.1), the line and paragraph separators, and the whole tag block.
 pub fn is_hostile(c: char) -> bool {

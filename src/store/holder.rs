@@ -12,16 +12,7 @@ pub const SYNC_LOCK_MINUTES: i64 = 10;
 pub(crate) fn new_holder() -> String {
     static RUNS: AtomicU64 = AtomicU64::new(0);
     let nanos = Utc::now().timestamp_subsec_nanos();
-    format!("{}@{}/{:x}{:x}", std::process::id(), hostname(), nanos, RUNS.fetch_add(1, Ordering::Relaxed))
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into())
+    format!("{}@{}/{:x}{:x}", std::process::id(), crate::domain::text::host_name(), nanos, RUNS.fetch_add(1, Ordering::Relaxed))
 }
 
 /// A holder on this host whose process is gone (killed mid-sync) need not be waited out.
@@ -30,7 +21,7 @@ pub(crate) fn holder_has_exited(owner: &str) -> bool {
     let Some((pid, rest)) = owner.split_once('@') else { return false };
     let host = rest.split('/').next().unwrap_or_default();
     let proc = std::path::Path::new("/proc");
-    host == hostname() && pid.parse::<u32>().is_ok() && proc.join("self").exists() && !process_runs(&proc.join(pid))
+    host == crate::domain::text::host_name() && pid.parse::<u32>().is_ok() && proc.join("self").exists() && !process_runs(&proc.join(pid))
 }
 
 /// A killed process its parent has not yet reaped (a zombie, state Z or X) still has
@@ -47,7 +38,7 @@ mod tests {
     use super::*;
 
     fn holder(pid: u32) -> String {
-        format!("{pid}@{}/test", hostname())
+        format!("{pid}@{}/test", crate::domain::text::host_name())
     }
 
     #[test]

@@ -68,15 +68,9 @@ pub async fn run(ctx: &Context, args: ScanArgs) -> Result<()> {
 /// Reads `paths` off the async runtime and records what was found, as `host`
 /// (default: this machine's name): `tokenward scan`, and `[[scan]]` after a sync.
 pub async fn scan_and_record(actions: &crate::actions::Actions, host: Option<String>, paths: Vec<PathBuf>) -> Result<(String, crate::scan::ScanReport)> {
-    let host = host.map(|h| text::clean(&h, 253)).filter(|h| !h.is_empty()).unwrap_or_else(this_host);
+    let host = host.map(|h| text::clean(&h, 253)).filter(|h| !h.is_empty()).unwrap_or_else(text::host_name);
     let report = tokio::task::spawn_blocking(move || crate::scan::scan(&paths)).await.map_err(|e| eyre!("the scan stopped: {e}"))?;
     actions.record_scan(&host, &report.roots, &report.found, report.files_read, report.skipped.len()).await?;
     Ok((host, report))
 }
 
-/// This machine's name, as the kernel has it.
-fn this_host() -> String {
-    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    let name = text::clean(name.trim(), 253);
-    if name.is_empty() { "localhost".into() } else { name }
-}

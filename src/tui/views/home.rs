@@ -23,11 +23,18 @@ pub struct HomeView {
     pub selected: usize,
     /// The approval SLA the grants line calls out.
     pub sla: chrono::Duration,
+    /// Since when a count is on its way: a tick does not start another beside it
+    /// (at 1,000,000 credentials a count takes about a second), unless it is a
+    /// minute old and its answer presumed lost.
+    counting: std::cell::Cell<Option<std::time::Instant>>,
 }
+
+/// How long a tick waits for a count on its way before it starts another.
+const COUNT_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Default for HomeView {
     fn default() -> Self {
-        HomeView { home: None, selected: 0, sla: chrono::Duration::minutes(15) }
+        HomeView { home: None, selected: 0, sla: chrono::Duration::minutes(15), counting: Default::default() }
     }
 }
 
@@ -156,15 +163,21 @@ impl super::Pane for HomeView {
     }
 
     fn load(&self) -> Vec<Effect> {
+        self.counting.set(Some(std::time::Instant::now()));
         vec![Effect::Load(self.job())]
     }
 
-    /// Live while shown: counted again on every tick (and on any change, as every view).
+    /// Live while shown: counted again on every tick (and on any change, as every
+    /// view), but never a second count beside one on its way.
     fn on_tick(&self) -> Vec<Effect> {
-        self.load()
+        match self.counting.get() {
+            Some(since) if since.elapsed() < COUNT_PATIENCE => Vec::new(),
+            _ => self.load(),
+        }
     }
 
     fn on_data(&mut self, data: JobData) -> Vec<Outcome> {
+        self.counting.set(None);
         match data.downcast::<Result<Home, String>>() {
             Ok(r) => match *r {
                 Ok(h) => {
@@ -176,5 +189,24 @@ impl super::Pane for HomeView {
             },
             Err(_) => Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::views::Pane;
+
+    #[test]
+    fn a_tick_starts_no_count_beside_one_on_its_way() {
+        let mut home = HomeView::default();
+        assert_eq!(home.on_tick().len(), 1, "nothing on its way: the tick counts");
+        assert!(home.on_tick().is_empty(), "the count is on its way");
+        // A change (or the view opened again) always counts.
+        assert_eq!(home.load().len(), 1);
+        home.on_data(Box::new(Err::<Home, String>("gone".into())));
+        assert_eq!(home.on_tick().len(), 1, "the answer came, even a failure: the next tick counts again");
+        home.counting.set(Some(std::time::Instant::now() - COUNT_PATIENCE));
+        assert_eq!(home.on_tick().len(), 1, "an answer a minute late is presumed lost");
     }
 }
