@@ -176,6 +176,7 @@ pub async fn recompute_findings(ctx: &Context, store: &Store) -> Result<Recomput
         for r in &report.rules {
             tell(format_args!("  {:<26} {:>8} open {:>7} ms", r.rule, r.open, r.millis));
         }
+        tell(format_args!("  {:<26} {:>8}      {:>7} ms", "(writing the findings)", "", report.write_millis));
     }
     Ok(report)
 }

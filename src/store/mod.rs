@@ -27,6 +27,46 @@ pub(crate) fn path_below(root: &str) -> String {
 pub use rows::*;
 pub use sqlite::file::DbFile;
 
+/// The clause whose scope drives a page in the default order off
+/// `credential_scopes_order` (each scope row carries its credential's key in that
+/// order; both backends): the first `scope:` of a filter whose other clauses are tested row by row
+/// at no cost worth an index (binding, status, issuer, kind, expiry, idle time,
+/// words, negations). With an owner, workload, task, owner status or finding beside
+/// it, one of those may match far fewer, and the planner chooses as before.
+pub(crate) fn scope_order(req: &PageRequest) -> Option<usize> {
+    use crate::filter::Term;
+    if req.sort.column != SortColumn::ActiveFirst {
+        return None;
+    }
+    let scope = req.query.clauses.iter().position(|c| !c.negated && matches!(c.term, Term::Scope(_)))?;
+    let cheap = req.query.clauses.iter().all(|c| {
+        c.negated
+            || matches!(
+                c.term,
+                Term::Scope(_)
+                    | Term::Binding(_)
+                    | Term::Status(_)
+                    | Term::Issuer(_)
+                    | Term::Kind(_)
+                    | Term::ExpiresWithin(_)
+                    | Term::ExpiresBeyond(_)
+                    | Term::ExpiresNever
+                    | Term::UnusedFor(_)
+                    | Term::Text(_)
+                    | Term::OwnerNone
+            )
+    });
+    cheap.then_some(scope)
+}
+
+/// A credential's key in the default order (active first, soonest to expire first),
+/// as both backends' credentials_active_first index computes it from the stored row:
+/// what each of its `credential_scopes` rows carries as `k`.
+pub(crate) fn active_first_key(c: &Credential) -> String {
+    let rank = if c.status == crate::domain::CredentialStatus::Active { '0' } else { '1' };
+    format!("{rank}{}", c.expires_at.as_ref().map(crate::domain::fmt_ts).unwrap_or_else(|| "9999-12-31T23:59:59Z".into()))
+}
+
 /// The inventory, whichever backend holds it. Cheap to clone (a pool handle).
 #[derive(Clone)]
 pub struct Store {

@@ -8,7 +8,7 @@ use super::filter::{sort_expr, to_sql, Binds, ID};
 use super::PgStore;
 use crate::domain::wire::split;
 use crate::domain::*;
-use crate::filter::Query;
+use crate::filter::{Query, Term};
 use crate::store::error::{Result, StoreError};
 use crate::store::rows::*;
 
@@ -16,29 +16,59 @@ use crate::store::rows::*;
 /// order is (the same window as SQLite's).
 const WALK_WINDOW: usize = 4_000;
 
+/// How a page's rows are found.
+#[derive(Debug, Clone, Copy)]
+enum Drive {
+    /// As PostgreSQL's planner chooses.
+    Planner,
+    /// Only among the next so many credentials of the order after the anchor.
+    Window(usize),
+    /// Off `credential_scopes_order`, by the scope of this clause (`store::scope_order`).
+    ScopeOrder(usize),
+}
+
 impl PgStore {
     /// One page of rows by keyset: never OFFSET, so any depth costs the same.
     pub async fn page(&self, req: &PageRequest) -> Result<Vec<CredentialRow>> {
+        if let Some(i) = crate::store::scope_order(req) {
+            return self.page_rows(req, Drive::ScopeOrder(i)).await;
+        }
         // A finding gathers where the order puts its rule's credentials (active ones, in
         // the default order), and PostgreSQL would otherwise gather all of a rule's
         // findings and sort their credentials: look in a window of the order first, and
         // take the whole order only when that window holds less than a page (as SQLite does).
-        let finding = req.query.clauses.iter().any(|c| !c.negated && matches!(c.term, crate::filter::Term::Finding(_)));
+        let finding = req.query.clauses.iter().any(|c| !c.negated && matches!(c.term, Term::Finding(_)));
         if finding {
-            let window = self.page_rows(req, Some(WALK_WINDOW)).await?;
+            let window = self.page_rows(req, Drive::Window(WALK_WINDOW)).await?;
             if window.len() >= req.limit {
                 return Ok(window);
             }
         }
-        self.page_rows(req, None).await
+        self.page_rows(req, Drive::Planner).await
     }
 
-    /// The rows of one page; with a window, only among the next `window`
-    /// credentials of the order after the anchor.
-    async fn page_rows(&self, req: &PageRequest, window: Option<usize>) -> Result<Vec<CredentialRow>> {
+    /// The rows of one page, found as `drive` says.
+    async fn page_rows(&self, req: &PageRequest, drive: Drive) -> Result<Vec<CredentialRow>> {
         let mut binds = Binds::default();
-        let filter = to_sql(&req.query, req.now, &mut binds);
+        // Driven by one scope, the other clauses are tested on each of its rows.
+        let (filter, driving_scope) = match drive {
+            Drive::ScopeOrder(i) => {
+                let scope = match &req.query.clauses[i].term {
+                    Term::Scope(s) => binds.text(s),
+                    other => return Err(StoreError::Conflict(format!("not a scope: {other}"))),
+                };
+                let rest = Query { clauses: req.query.clauses.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, c)| c.clone()).collect() };
+                (to_sql(&rest, req.now, &mut binds), Some(scope))
+            }
+            _ => (to_sql(&req.query, req.now, &mut binds), None),
+        };
+        let window = match drive {
+            Drive::Window(w) => Some(w),
+            _ => None,
+        };
         let expr = sort_expr(req.sort.column);
+        // The scope rows' own copy of the key and id, so that their index gives the order.
+        let (key_expr, id_expr) = if driving_scope.is_some() { (r#"s.k COLLATE "C""#, r#"s.credential_id COLLATE "C""#) } else { (expr, ID) };
         let asc = req.sort.descending == matches!(req.anchor, PageAnchor::Before(_) | PageAnchor::Last);
         let inclusive = matches!(req.anchor, PageAnchor::From(_));
         let (cmp, dir) = match (asc, inclusive) {
@@ -47,30 +77,35 @@ impl PgStore {
             (false, false) => ("<", "DESC"),
             (false, true) => ("<=", "DESC"),
         };
+        let from = match &driving_scope {
+            Some(scope) => format!(
+                "credential_scopes s JOIN credentials c ON c.id = s.credential_id LEFT JOIN owners o ON o.id = c.owner WHERE s.scope = {scope} AND"
+            ),
+            None => "credentials c LEFT JOIN owners o ON o.id = c.owner WHERE".to_string(),
+        };
         let mut sql = format!(
             "SELECT c.id, c.issuer, c.kind, c.owner, coalesce(o.status, CASE WHEN c.owner = '' THEN 'none' ELSE 'unknown' END),
                     c.workload, c.scopes, c.binding, c.expires_at, c.last_used_at, c.status, {expr},
                     c.audience, c.issued_at, c.task_id, c.external_id
-             FROM credentials c LEFT JOIN owners o ON o.id = c.owner
-             WHERE ({filter})"
+             FROM {from} ({filter})"
         );
         // A row value: PostgreSQL seeks the `(expr, id)` index on it directly.
-        let keyset = |binds: &mut Binds| match &req.anchor {
+        let keyset = |binds: &mut Binds, key_expr: &str, id_expr: &str| match &req.anchor {
             PageAnchor::After(k) | PageAnchor::Before(k) | PageAnchor::From(k) => {
                 let (sort, id) = (binds.text(&k.sort), binds.text(&k.id));
-                format!(" AND ({expr}, {ID}) {cmp} ({sort}, {id})")
+                format!(" AND ({key_expr}, {id_expr}) {cmp} ({sort}, {id})")
             }
             PageAnchor::First | PageAnchor::Last => String::new(),
         };
-        let outer = keyset(&mut binds);
+        let outer = keyset(&mut binds, key_expr, id_expr);
         sql.push_str(&outer);
         if let Some(w) = window {
             // The window is read off the sort index alone (the inner `c` is its own table).
-            let inner = keyset(&mut binds);
+            let inner = keyset(&mut binds, expr, ID);
             let limit = binds.int(w as i64);
             sql.push_str(&format!(" AND c.id IN (SELECT c.id FROM credentials c WHERE true{inner} ORDER BY {expr} {dir}, {ID} {dir} LIMIT {limit})"));
         }
-        sql.push_str(&format!(" ORDER BY {expr} {dir}, {ID} {dir} LIMIT {}", binds.int(req.limit as i64)));
+        sql.push_str(&format!(" ORDER BY {key_expr} {dir}, {id_expr} {dir} LIMIT {}", binds.int(req.limit as i64)));
         let rows = binds.bind_to(sqlx::query(AssertSqlSafe(sql))).fetch_all(&self.pool).await?;
         let mut out: Vec<CredentialRow> = rows
             .iter()

@@ -223,11 +223,15 @@ async fn replace_children(tx: &mut PgConnection, chunk: &[Credential], known: &[
             sqlx::query(sql).bind(known).execute(&mut *tx).await?;
         }
     }
-    let scopes: Vec<(&str, &str)> = chunk.iter().flat_map(|c| c.scopes.iter().map(move |s| (c.id.as_str(), s.as_str()))).collect();
+    // Each with its credential's key in the default order (`credential_scopes.k`).
+    let keys: Vec<String> = chunk.iter().map(crate::store::active_first_key).collect();
+    let scopes: Vec<(&str, &str, &str)> =
+        chunk.iter().zip(&keys).flat_map(|(c, k)| c.scopes.iter().map(move |s| (c.id.as_str(), s.as_str(), k.as_str()))).collect();
     if !scopes.is_empty() {
-        sqlx::query("INSERT INTO credential_scopes (credential_id, scope) SELECT * FROM UNNEST($1::text[], $2::text[]) ON CONFLICT DO NOTHING")
-            .bind(scopes.iter().map(|(id, _)| *id).collect::<Vec<_>>())
-            .bind(scopes.iter().map(|(_, s)| *s).collect::<Vec<_>>())
+        sqlx::query("INSERT INTO credential_scopes (credential_id, scope, k) SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING")
+            .bind(scopes.iter().map(|(id, _, _)| *id).collect::<Vec<_>>())
+            .bind(scopes.iter().map(|(_, s, _)| *s).collect::<Vec<_>>())
+            .bind(scopes.iter().map(|(_, _, k)| *k).collect::<Vec<_>>())
             .execute(&mut *tx)
             .await?;
     }

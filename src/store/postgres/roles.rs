@@ -30,6 +30,9 @@ const GRANTS: &[&str] = &[
     "GRANT UPDATE (decision, decided_by, decided_at, reason, detail, issuer_answer) ON review_items TO tokenward_reviewer, tokenward_approver, tokenward_admin",
     "GRANT UPDATE (owner, scopes, expires_at) ON credentials TO tokenward_reviewer, tokenward_approver, tokenward_admin",
     "GRANT INSERT, DELETE ON credential_scopes TO tokenward_reviewer, tokenward_approver, tokenward_admin",
+    // A credential's key in the default order, which its scope rows carry (a trigger
+    // rewrites it when a decision changes the credential's status or expiry).
+    "GRANT UPDATE (k) ON credential_scopes TO tokenward_reviewer, tokenward_approver, tokenward_admin",
     "GRANT INSERT ON scope_snapshots TO tokenward_reviewer, tokenward_approver, tokenward_admin",
     // The sync: the inventory itself, and the findings computed from it.
     "GRANT INSERT, UPDATE, DELETE ON issuers, owners, workloads, credentials, credential_scopes, delegation, consent_events, usage_events, grants, sync_runs, sync_locks, scope_snapshots, findings, findings_runs, sync_seen TO tokenward_sync",

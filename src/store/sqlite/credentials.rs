@@ -61,37 +61,6 @@ fn rows_of(rows: Vec<sqlx::sqlite::SqliteRow>, anchor: &PageAnchor) -> Vec<Crede
     out
 }
 
-/// The clause whose scope drives a page in the default order off
-/// `credential_scopes_order` (each scope row carries its credential's key in that
-/// order): the first `scope:` of a filter whose other clauses are tested row by row
-/// at no cost worth an index (binding, status, issuer, kind, expiry, idle time,
-/// words, negations). With an owner, workload, task, owner status or finding beside
-/// it, one of those may match far fewer, and the planner chooses as before.
-fn scope_order(req: &PageRequest) -> Option<usize> {
-    if req.sort.column != SortColumn::ActiveFirst {
-        return None;
-    }
-    let scope = req.query.clauses.iter().position(|c| !c.negated && matches!(c.term, Term::Scope(_)))?;
-    let cheap = req.query.clauses.iter().all(|c| {
-        c.negated
-            || matches!(
-                c.term,
-                Term::Scope(_)
-                    | Term::Binding(_)
-                    | Term::Status(_)
-                    | Term::Issuer(_)
-                    | Term::Kind(_)
-                    | Term::ExpiresWithin(_)
-                    | Term::ExpiresBeyond(_)
-                    | Term::ExpiresNever
-                    | Term::UnusedFor(_)
-                    | Term::Text(_)
-                    | Term::OwnerNone
-            )
-    });
-    cheap.then_some(scope)
-}
-
 impl SqliteStore {
     /// One page of rows by keyset: never OFFSET, so any depth costs the same.
     /// Which clauses of a filter match so many credentials that the first page is
@@ -148,7 +117,7 @@ impl SqliteStore {
     }
 
     pub async fn page(&self, req: &PageRequest) -> Result<Vec<CredentialRow>> {
-        if let Some(i) = scope_order(req) {
+        if let Some(i) = crate::store::scope_order(req) {
             let rows = self.page_rows(req, &[], Drive::ScopeOrder(i)).await?;
             return Ok(rows_of(rows, &req.anchor));
         }

@@ -108,7 +108,8 @@ fn long_lived(t: &Thresholds, now: Timestamp) -> RuleQuery {
                     json_object('issued_at', issued_at, 'expires_at', expires_at, 'class', class, 'max_seconds', max_s)
              FROM (SELECT c.id, c.owner, c.issued_at, c.expires_at, unixepoch(coalesce(c.expires_at, ?)) - unixepoch(c.issued_at) AS life, {class} AS class,
                           CASE {class} WHEN 'admin' THEN ? WHEN 'write' THEN ? ELSE ? END AS max_s
-                   FROM fx_cred c WHERE c.issued_at IS NOT NULL)
+                   -- Under every class's maximum: no class to work out (most tokens live hours).
+                   FROM fx_cred c WHERE c.issued_at IS NOT NULL AND unixepoch(coalesce(c.expires_at, ?)) - unixepoch(c.issued_at) > ?)
              WHERE life > max_s",
             h = human("life"),
             m = human("max_s"),
@@ -119,6 +120,8 @@ fn long_lived(t: &Thresholds, now: Timestamp) -> RuleQuery {
             SqlValue::Int(t.max_admin.num_seconds()),
             SqlValue::Int(t.max_write.num_seconds()),
             SqlValue::Int(t.max_read.num_seconds()),
+            SqlValue::Text(fmt_ts(&now)),
+            SqlValue::Int(t.max_admin.min(t.max_write).min(t.max_read).num_seconds()),
         ],
     )
 }
@@ -297,9 +300,11 @@ async fn prepare_facts(tx: &mut sqlx::SqliteConnection) -> Result<()> {
         "DROP TABLE IF EXISTS temp.fx_consent",
         "CREATE TEMP TABLE fx_cred (id TEXT PRIMARY KEY, owner TEXT NOT NULL, owner_status TEXT, offboarded_at TEXT, kind TEXT, workload TEXT,
             scopes TEXT, binding TEXT, issued_at TEXT, expires_at TEXT, last_used_at TEXT, task_id TEXT, task_ended_at TEXT) WITHOUT ROWID",
+        // A pass over the table in its own order, then a sort: quicker than reading the
+        // active half a row at a time in id order off credentials_status (1.9 s vs 2.5 s at 1M).
         "INSERT INTO fx_cred SELECT c.id, c.owner, o.status, o.offboarded_at, c.kind, c.workload, c.scopes, c.binding, c.issued_at, c.expires_at,
             c.last_used_at, c.task_id, c.task_ended_at
-         FROM credentials c LEFT JOIN owners o ON o.id = c.owner WHERE c.status = 'active' ORDER BY c.id",
+         FROM credentials c NOT INDEXED LEFT JOIN owners o ON o.id = c.owner WHERE c.status = 'active' ORDER BY c.id",
         "CREATE TEMP TABLE fx_usage (credential_id TEXT PRIMARY KEY, last TEXT, mixed INTEGER, person TEXT, person_origin TEXT) WITHOUT ROWID",
         "INSERT INTO fx_usage
          SELECT credential_id, max(at), min(coalesce(workload, '')) != max(coalesce(workload, '')) OR min(coalesce(origin, '')) != max(coalesce(origin, '')),
@@ -366,10 +371,16 @@ impl SqliteStore {
             "INSERT INTO findings (rule, severity, credential_id, owner, summary, evidence, frameworks, first_seen, last_seen)
              SELECT t.rule, t.severity, t.credential_id, t.owner, t.summary, t.evidence, t.frameworks, ?1, ?1
              FROM fx_found t LEFT JOIN findings f ON f.rule = t.rule AND f.credential_id = t.credential_id
-             WHERE (f.id IS NULL OR f.closed_at IS NOT NULL)
+             -- One term over both sides, so that SQLite asks after the credential only for
+             -- what is new (as two terms, it put the EXISTS before the join: a credential read
+             -- for every finding, 2 s at 1M).
+             WHERE CASE WHEN f.id IS NULL OR f.closed_at IS NOT NULL
                -- revoked while the rules ran: its findings were closed then, and stay closed
                -- (but for the rules about dead credentials and secrets no issuer knows)
-               AND (t.rule IN ('revoked-still-deployed', 'unknown-in-config') OR EXISTS (SELECT 1 FROM credentials c WHERE c.id = t.credential_id AND c.status = 'active'))
+               -- (the active ids gathered once off credentials_status, not a row read per finding)
+               THEN t.rule IN ('revoked-still-deployed', 'unknown-in-config')
+                    OR t.credential_id IN (SELECT id FROM credentials WHERE status = 'active')
+               ELSE 0 END
              ON CONFLICT(rule, credential_id) DO UPDATE SET severity = excluded.severity, owner = excluded.owner, summary = excluded.summary,
                evidence = excluded.evidence, frameworks = excluded.frameworks, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
                closed_at = NULL",

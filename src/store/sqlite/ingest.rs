@@ -127,13 +127,6 @@ impl SqliteStore {
     }
 }
 
-/// A credential's key in the default order, as `upsert_credentials` stores it and
-/// credentials_active_first computes it: what `credential_scopes.k` carries.
-fn active_first_key(c: &Credential) -> String {
-    let rank = if c.status == CredentialStatus::Active { '0' } else { '1' };
-    format!("{rank}{}", c.expires_at.as_ref().map(fmt_ts).unwrap_or_else(|| "9999-12-31T23:59:59Z".into()))
-}
-
 /// A credential of the page, with the hash of its record.
 type Hashed<'a> = (&'a Credential, &'a String);
 
@@ -323,7 +316,7 @@ async fn replace_children(tx: &mut sqlx::SqliteConnection, chunk: &[(&Credential
         "DELETE FROM consent_events WHERE source = 'issuer' AND credential_id IN ",
     ];
     delete_children(tx, &tables, known).await?;
-    let keys: Vec<String> = chunk.iter().map(|c| active_first_key(c)).collect();
+    let keys: Vec<String> = chunk.iter().map(|c| crate::store::active_first_key(c)).collect();
     let scopes: Vec<(&str, &str, &str)> =
         chunk.iter().zip(&keys).flat_map(|(c, k)| c.scopes.iter().map(move |s| (c.id.as_str(), s.as_str(), k.as_str()))).collect();
     for part in scopes.chunks(CHUNK * 10) {
