@@ -27,9 +27,10 @@ pub(crate) fn path_below(root: &str) -> String {
 pub use rows::*;
 pub use sqlite::file::DbFile;
 
-/// The clause whose scope drives a page in the default order off
-/// `credential_scopes_order` (each scope row carries its credential's key in that
-/// order; both backends): the first `scope:` of a filter whose other clauses are tested row by row
+/// The clause whose scope drives a page in the default order off the scope rows in
+/// (scope, key, credential) order (each carries its credential's key in that order:
+/// SQLite's primary key of credential_scopes, PostgreSQL's credential_scopes_order):
+/// the first `scope:` of a filter whose other clauses are tested row by row
 /// at no cost worth an index (binding, status, issuer, kind, expiry, idle time,
 /// words, negations). With an owner, workload, task, owner status or finding beside
 /// it, one of those may match far fewer, and the planner chooses as before.

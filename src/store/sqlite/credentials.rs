@@ -24,7 +24,8 @@ enum Drive {
     /// Off `credentials_idle`, among active credentials: an `unused>` filter's page
     /// in the default order (`idle_first`).
     Idle,
-    /// Off `credential_scopes_order`, by the scope of this clause (`scope_order`).
+    /// Off credential_scopes' primary key (scope, key, credential), by the scope of
+    /// this clause (`store::scope_order`).
     ScopeOrder(usize),
 }
 use crate::domain::wire::split;
