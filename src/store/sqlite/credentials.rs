@@ -4,6 +4,10 @@ use sqlx::{AssertSqlSafe, Row};
 use super::filter::{match_estimate, sort_expr, to_sql, to_sql_walking};
 use super::{bind_filter, SqliteStore};
 use crate::filter::{Query, Term};
+use crate::domain::wire::split;
+use crate::domain::*;
+use crate::store::error::{Result, StoreError};
+use crate::store::rows::*;
 
 /// How far along the order a finding's first page is looked for before it is driven
 /// from the findings instead (a page of the default order has its rule's credentials
@@ -28,10 +32,6 @@ enum Drive {
     /// this clause (`store::scope_order`).
     ScopeOrder(usize),
 }
-use crate::domain::wire::split;
-use crate::domain::*;
-use crate::store::error::{Result, StoreError};
-use crate::store::rows::*;
 
 /// The rows of a page as the view shows them, in display order.
 fn rows_of(rows: Vec<sqlx::sqlite::SqliteRow>, anchor: &PageAnchor) -> Vec<CredentialRow> {
@@ -63,7 +63,6 @@ fn rows_of(rows: Vec<sqlx::sqlite::SqliteRow>, anchor: &PageAnchor) -> Vec<Crede
 }
 
 impl SqliteStore {
-    /// One page of rows by keyset: never OFFSET, so any depth costs the same.
     /// Which clauses of a filter match so many credentials that the first page is
     /// found soonest by walking the sort index and testing each row: walking costs
     /// about 200·N/matches rows, driving from the clause's own index about
@@ -117,6 +116,7 @@ impl SqliteStore {
         }
     }
 
+    /// One page of rows by keyset: never OFFSET, so any depth costs the same.
     pub async fn page(&self, req: &PageRequest) -> Result<Vec<CredentialRow>> {
         if let Some(i) = crate::store::scope_order(req) {
             let rows = self.page_rows(req, &[], Drive::ScopeOrder(i)).await?;
