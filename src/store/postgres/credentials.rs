@@ -100,19 +100,10 @@ impl PgStore {
         let outer = keyset(&mut binds, key_expr, id_expr);
         sql.push_str(&outer);
         if let Some(w) = window {
-            // The window ends at the key of its last row (read off the sort index alone):
-            // a range of the sort index, walked in order until a page matches.
-            let mut end = Binds::default();
-            let inner = keyset(&mut end, expr, ID);
-            let offset = end.int(w.saturating_sub(1) as i64);
-            let last = format!("SELECT {expr}, {ID} FROM credentials c WHERE true{inner} ORDER BY {expr} {dir}, {ID} {dir} OFFSET {offset} LIMIT 1");
-            let last: Option<(String, String)> = end.bind_to(sqlx::query(AssertSqlSafe(last))).fetch_optional(&self.pool).await?.map(|r| (r.get(0), r.get(1)));
-            // Fewer rows than the window left in the order: the window is the rest of it.
-            if let Some((sort, id)) = last {
-                let to = if asc { "<=" } else { ">=" };
-                let (sort, id) = (binds.text(sort), binds.text(id));
-                sql.push_str(&format!(" AND ({expr}, {ID}) {to} ({sort}, {id})"));
-            }
+            // The window is read off the sort index alone (the inner `c` is its own table).
+            let inner = keyset(&mut binds, expr, ID);
+            let limit = binds.int(w as i64);
+            sql.push_str(&format!(" AND c.id IN (SELECT c.id FROM credentials c WHERE true{inner} ORDER BY {expr} {dir}, {ID} {dir} LIMIT {limit})"));
         }
         sql.push_str(&format!(" ORDER BY {key_expr} {dir}, {id_expr} {dir} LIMIT {}", binds.int(req.limit as i64)));
         let rows = binds.bind_to(sqlx::query(AssertSqlSafe(sql))).fetch_all(&self.pool).await?;
