@@ -27,7 +27,8 @@ fn hostile_database(dir: &Path) -> (std::path::PathBuf, String) {
     let conn = rusqlite::Connection::open(&db).expect("open the file");
     let edits = [
         "UPDATE credentials SET workload = ?1 || workload, subject = ?1, client_id = ?1, external_id = external_id || ?1, scopes = scopes || ' ' || ?1, audience = ?1, task_intent = ?1",
-        "INSERT OR IGNORE INTO credential_scopes (scope, credential_id) SELECT ?1, id FROM credentials",
+        "INSERT OR IGNORE INTO credential_scopes (scope, k, credential_id)
+         SELECT ?1, CASE status WHEN 'active' THEN '0' ELSE '1' END || coalesce(expires_at, '9999-12-31T23:59:59Z'), id FROM credentials",
         "UPDATE consent_events SET actor = ?1 || actor, note = ?1, action = action || ?1",
         "UPDATE delegation SET actor = actor || ?1",
         "UPDATE usage_events SET origin = ?1, workload = ?1",
