@@ -112,6 +112,46 @@ pub struct CredentialRow {
     pub task_id: Option<String>,
 }
 
+/// A page of credential rows, as both backends select them (id, issuer, kind, owner,
+/// owner status, workload, scopes, binding, expires, last used, status, sort key,
+/// audience, issued, task, external id), in display order: a page read backwards
+/// (`Before`, `Last`) comes in reverse and is turned round here.
+pub(crate) fn credential_rows<R: sqlx::Row>(rows: &[R], anchor: &PageAnchor) -> Vec<CredentialRow>
+where
+    usize: sqlx::ColumnIndex<R>,
+    String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    use crate::domain::{parse_ts, wire::split};
+    let text = |r: &R, i: usize| r.get::<String, _>(i);
+    let time = |r: &R, i: usize| r.get::<Option<String>, _>(i).as_deref().and_then(parse_ts);
+    let mut out: Vec<CredentialRow> = rows
+        .iter()
+        .map(|r| CredentialRow {
+            id: text(r, 0),
+            issuer: text(r, 1),
+            kind: CredentialKind::parse(&text(r, 2)).unwrap_or_default(),
+            owner: text(r, 3),
+            owner_status: OwnerStatus::parse(&text(r, 4)),
+            workload: text(r, 5),
+            scopes: split(&text(r, 6)),
+            binding: Binding::parse(&text(r, 7)).unwrap_or_default(),
+            expires_at: time(r, 8),
+            last_used_at: time(r, 9),
+            status: CredentialStatus::parse(&text(r, 10)).unwrap_or_default(),
+            key: Key { sort: text(r, 11), id: text(r, 0) },
+            audience: split(&text(r, 12)),
+            issued_at: time(r, 13),
+            task_id: r.get(14),
+            external_id: text(r, 15),
+        })
+        .collect();
+    if matches!(anchor, PageAnchor::Before(_) | PageAnchor::Last) {
+        out.reverse();
+    }
+    out
+}
+
 #[derive(Debug, Clone)]
 pub struct SyncRunStart {
     pub id: i64,

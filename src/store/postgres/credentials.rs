@@ -107,31 +107,7 @@ impl PgStore {
         }
         sql.push_str(&format!(" ORDER BY {key_expr} {dir}, {id_expr} {dir} LIMIT {}", binds.int(req.limit as i64)));
         let rows = binds.bind_to(sqlx::query(AssertSqlSafe(sql))).fetch_all(&self.pool).await?;
-        let mut out: Vec<CredentialRow> = rows
-            .iter()
-            .map(|r| CredentialRow {
-                id: r.get(0),
-                issuer: r.get(1),
-                kind: CredentialKind::parse(&r.get::<String, _>(2)).unwrap_or_default(),
-                owner: r.get(3),
-                owner_status: OwnerStatus::parse(&r.get::<String, _>(4)),
-                workload: r.get(5),
-                scopes: split(&r.get::<String, _>(6)),
-                binding: Binding::parse(&r.get::<String, _>(7)).unwrap_or_default(),
-                expires_at: r.get::<Option<String>, _>(8).as_deref().and_then(parse_ts),
-                last_used_at: r.get::<Option<String>, _>(9).as_deref().and_then(parse_ts),
-                status: CredentialStatus::parse(&r.get::<String, _>(10)).unwrap_or_default(),
-                key: Key { sort: r.get(11), id: r.get(0) },
-                audience: split(&r.get::<String, _>(12)),
-                issued_at: r.get::<Option<String>, _>(13).as_deref().and_then(parse_ts),
-                task_id: r.get(14),
-                external_id: r.get(15),
-            })
-            .collect();
-        if matches!(req.anchor, PageAnchor::Before(_) | PageAnchor::Last) {
-            out.reverse();
-        }
-        Ok(out)
+        Ok(credential_rows(&rows, &req.anchor))
     }
 
     pub async fn count(&self, query: &Query, now: Timestamp) -> Result<i64> {

@@ -33,35 +33,6 @@ enum Drive {
     ScopeOrder(usize),
 }
 
-/// The rows of a page as the view shows them, in display order.
-fn rows_of(rows: Vec<sqlx::sqlite::SqliteRow>, anchor: &PageAnchor) -> Vec<CredentialRow> {
-    let mut out: Vec<CredentialRow> = rows
-        .iter()
-        .map(|r| CredentialRow {
-            id: r.get(0),
-            issuer: r.get(1),
-            kind: CredentialKind::parse(&r.get::<String, _>(2)).unwrap_or_default(),
-            owner: r.get(3),
-            owner_status: OwnerStatus::parse(&r.get::<String, _>(4)),
-            workload: r.get(5),
-            scopes: split(&r.get::<String, _>(6)),
-            binding: Binding::parse(&r.get::<String, _>(7)).unwrap_or_default(),
-            expires_at: r.get::<Option<String>, _>(8).as_deref().and_then(parse_ts),
-            last_used_at: r.get::<Option<String>, _>(9).as_deref().and_then(parse_ts),
-            status: CredentialStatus::parse(&r.get::<String, _>(10)).unwrap_or_default(),
-            key: Key { sort: r.get(11), id: r.get(0) },
-            audience: split(&r.get::<String, _>(12)),
-            issued_at: r.get::<Option<String>, _>(13).as_deref().and_then(parse_ts),
-            task_id: r.get(14),
-            external_id: r.get(15),
-        })
-        .collect();
-    if matches!(anchor, PageAnchor::Before(_) | PageAnchor::Last) {
-        out.reverse();
-    }
-    out
-}
-
 impl SqliteStore {
     /// Which clauses of a filter match so many credentials that the first page is
     /// found soonest by walking the sort index and testing each row: walking costs
@@ -120,7 +91,7 @@ impl SqliteStore {
     pub async fn page(&self, req: &PageRequest) -> Result<Vec<CredentialRow>> {
         if let Some(i) = crate::store::scope_order(req) {
             let rows = self.page_rows(req, &[], Drive::ScopeOrder(i)).await?;
-            return Ok(rows_of(rows, &req.anchor));
+            return Ok(credential_rows(&rows, &req.anchor));
         }
         let walk = self.walkable(&req.query).await?;
         // A finding gathers where the order puts its rule's credentials (active ones, in
@@ -132,7 +103,7 @@ impl SqliteStore {
             match self.page_rows(req, &walk, Drive::Idle).await {
                 // All active credentials come before the rest in this order: a full page of
                 // active matches is the page.
-                Ok(rows) if rows.len() >= req.limit => return Ok(rows_of(rows, &req.anchor)),
+                Ok(rows) if rows.len() >= req.limit => return Ok(credential_rows(&rows, &req.anchor)),
                 Ok(_) => {}
                 // A first load builds its indexes at its end: until then, as the planner can.
                 Err(StoreError::Db(e)) if e.to_string().contains("no such index") => {}
@@ -148,7 +119,7 @@ impl SqliteStore {
             // A full page from the window is the page: any match beyond it comes later in the order.
             if window.len() >= req.limit { window } else { self.page_rows(req, &walk, Drive::Planner).await? }
         };
-        Ok(rows_of(rows, &req.anchor))
+        Ok(credential_rows(&rows, &req.anchor))
     }
 
     /// The rows of one page, each clause driven or walked as `walk` says, the
