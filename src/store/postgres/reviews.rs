@@ -112,11 +112,12 @@ impl PgStore {
             .await?;
             sqlx::query("UPDATE credentials SET scopes = $1 WHERE id = $2").bind(s.join(" ")).bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM credential_scopes WHERE credential_id = $1").bind(id).execute(&mut *tx).await?;
-            sqlx::query(
-                "INSERT INTO credential_scopes (credential_id, scope, k)
-                 SELECT c.id, s, CASE c.status WHEN 'active' THEN '0' ELSE '1' END || coalesce(c.expires_at, '9999-12-31T23:59:59Z')
-                 FROM credentials c, unnest($2::text[]) s WHERE c.id = $1 ON CONFLICT DO NOTHING",
-            )
+            // Each with its credential's key in the default order, as the page sorts by it.
+            let insert = format!(
+                "INSERT INTO credential_scopes (credential_id, scope, k) SELECT c.id, s, {} FROM credentials c, unnest($2::text[]) s WHERE c.id = $1 ON CONFLICT DO NOTHING",
+                super::filter::sort_expr(crate::store::SortColumn::ActiveFirst)
+            );
+            sqlx::query(AssertSqlSafe(insert))
                 .bind(id)
                 .bind(s)
                 .execute(&mut *tx)

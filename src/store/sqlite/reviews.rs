@@ -181,10 +181,12 @@ impl SqliteStore {
             sqlx::query("UPDATE credentials SET scopes = ? WHERE id = ?").bind(s.join(" ")).bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM credential_scopes WHERE credential_id = ?").bind(id).execute(&mut *tx).await?;
             for scope in s {
-                sqlx::query(
-                    "INSERT OR IGNORE INTO credential_scopes (credential_id, scope, k)
-                     SELECT id, ?, CASE status WHEN 'active' THEN '0' ELSE '1' END || coalesce(expires_at, '9999-12-31T23:59:59Z') FROM credentials WHERE id = ?",
-                )
+                // Each with its credential's key in the default order, as the page sorts by it.
+                let insert = format!(
+                    "INSERT OR IGNORE INTO credential_scopes (credential_id, scope, k) SELECT c.id, ?, {} FROM credentials c WHERE c.id = ?",
+                    super::filter::sort_expr(SortColumn::ActiveFirst)
+                );
+                sqlx::query(AssertSqlSafe(insert))
                 .bind(scope)
                 .bind(id)
                 .execute(&mut *tx)
